@@ -1,0 +1,29 @@
+// The migrations drizzle-kit generated, imported as text so the compiled binary carries them inside.
+// drizzle's own migrate() reads drizzle/ from disk at run time, which a lone binary does not have.
+import journal from "../../drizzle/meta/_journal.json";
+import m0000 from "../../drizzle/0000_users.sql" with { type: "text" };
+
+/** Every file in drizzle/, by tag; test/migrations.test.ts fails when drizzle-kit adds one not listed here. */
+export const MIGRATION_SQL: Record<string, string> = {
+  "0000_users": m0000,
+};
+
+export interface EmbeddedMigration {
+  tag: string;
+  /** drizzle's ordering key: the `when` of the journal entry, in ms. */
+  folderMillis: number;
+  hash: string;
+  statements: string[];
+}
+
+/** The migrations in journal order, in the shape drizzle's migrator records them (sha256 of the file text). */
+export const EMBEDDED_MIGRATIONS: EmbeddedMigration[] = journal.entries.map((entry) => {
+  const text = MIGRATION_SQL[entry.tag];
+  if (text === undefined) throw new Error(`migration ${entry.tag} is in the journal but not embedded`);
+  return {
+    tag: entry.tag,
+    folderMillis: entry.when,
+    hash: new Bun.CryptoHasher("sha256").update(text).digest("hex"),
+    statements: text.split("--> statement-breakpoint"),
+  };
+});

@@ -1,0 +1,97 @@
+// Every error leaves the API once, here, as {"detail": "<one sentence>"}: no input echoed, no stack.
+import { Elysia, ValidationError } from "elysia";
+import { HashingBusyError } from "../auth/password.ts";
+import type { Logger } from "../log.ts";
+import { EmailTakenError } from "../users/service.ts";
+
+export interface ErrorBody {
+  detail: string;
+}
+
+/** Service errors the edge knows how to say; anything else is a 500 with a generic sentence. */
+function mapKnownError(error: unknown): { status: number; detail: string; headers?: Record<string, string> } | undefined {
+  if (error instanceof EmailTakenError) return { status: 409, detail: "Email already registered" };
+  if (error instanceof HashingBusyError) {
+    return { status: 503, detail: "Server is busy, try again shortly", headers: { "retry-after": "1" } };
+  }
+  return undefined;
+}
+
+export function errorHandling(log: Logger) {
+  return new Elysia({ name: "error-handling" }).onError({ as: "global" }, ({ code, error, set, request, path }) => {
+    switch (code) {
+      case "VALIDATION":
+        set.status = 422;
+        return { detail: describeValidationFailure(error) };
+      case "PARSE":
+        set.status = 400;
+        return { detail: "Request body is not valid JSON" };
+      case "NOT_FOUND":
+        set.status = 404;
+        return { detail: "Not Found" };
+      case "INVALID_COOKIE_SIGNATURE":
+      case "INVALID_FILE_TYPE":
+        set.status = 400;
+        return { detail: "Bad request" };
+    }
+    // Responses thrown with status(...) are already shaped; Elysia sends them as they are.
+    if (typeof code === "number") return;
+    const known = mapKnownError(error);
+    if (known) {
+      set.status = known.status;
+      Object.assign(set.headers, known.headers);
+      return { detail: known.detail };
+    }
+    log.error("unhandled error", {
+      method: request.method,
+      path,
+      error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+    });
+    set.status = 500;
+    return { detail: "Internal server error" };
+  });
+}
+
+type Schema = { enum?: unknown[]; type?: string; format?: string; minLength?: number; maxLength?: number; anyOf?: Schema[]; const?: unknown; minimum?: number; maximum?: number };
+
+/** "email must be a valid email address": names the field, never repeats the submitted value. */
+export function describeValidationFailure(error: Readonly<ValidationError>): string {
+  // A schema's own `error` sentence wins; schemas only set fixed sentences, never the value.
+  if (typeof error.customError === "string") return error.customError;
+  const value = error.value;
+  if (error.type === "body" && (typeof value !== "object" || value === null || Array.isArray(value))) {
+    return "Request body must be a JSON object";
+  }
+  const where = error.type === "body" ? "Request body" : error.type === "query" ? "Query" : "Path";
+  let first: { path: string; schema: Schema; value: unknown } | undefined;
+  try {
+    first = error.all[0] as typeof first;
+  } catch {
+    first = undefined;
+  }
+  if (!first) return `${where} is invalid`;
+  const field = first.path.replace(/^\//, "").replaceAll("/", ".");
+  if (field === "") return error.type === "body" ? "Request body must be a JSON object" : `${where} is invalid`;
+  if (first.value === undefined) return `${field} is required`;
+  const schema = first.schema;
+  if (schema.enum) return `${field} must be one of ${schema.enum.join(", ")}`;
+  if (schema.anyOf?.every((option) => option.const !== undefined)) {
+    return `${field} must be one of ${schema.anyOf.map((option) => String(option.const)).join(", ")}`;
+  }
+  if (schema.type === "string") {
+    if (typeof first.value !== "string") return `${field} must be a string`;
+    if (schema.format === "email") return `${field} must be a valid email address`;
+    if (schema.minLength !== undefined && schema.maxLength !== undefined) {
+      return `${field} must be ${schema.minLength} to ${schema.maxLength} characters`;
+    }
+    if (schema.maxLength !== undefined) return `${field} must be at most ${schema.maxLength} characters`;
+    if (schema.minLength !== undefined) return `${field} must be at least ${schema.minLength} characters`;
+  }
+  if (schema.type === "integer" || schema.type === "number") {
+    const range =
+      schema.minimum !== undefined && schema.maximum !== undefined ? ` from ${schema.minimum} to ${schema.maximum}` : "";
+    return `${field} must be a whole number${range}`;
+  }
+  if (schema.type === "boolean") return `${field} must be true or false`;
+  return `${field} is invalid`;
+}

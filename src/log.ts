@@ -1,0 +1,40 @@
+// Structured logs: one JSON object per line on stdout (or a short human line with LOG_FORMAT=pretty).
+
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export type LogFormat = "json" | "pretty";
+export type LogFields = Record<string, unknown>;
+
+export interface Logger {
+  debug(message: string, fields?: LogFields): void;
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFields): void;
+}
+
+export function createLogger(
+  options: { level?: LogLevel; format?: LogFormat; write?: (line: string) => void } = {},
+): Logger {
+  const threshold = LOG_LEVELS.indexOf(options.level ?? "info");
+  const format = options.format ?? "json";
+  const write = options.write ?? ((line: string) => process.stdout.write(line + "\n"));
+  const emit = (level: LogLevel, message: string, fields?: LogFields): void => {
+    if (LOG_LEVELS.indexOf(level) < threshold) return;
+    const time = new Date().toISOString();
+    if (format === "pretty") {
+      const extra = fields ? Object.entries(fields).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`) : [];
+      write([time.slice(11, 23), level.toUpperCase().padEnd(5), message, ...extra].join(" "));
+    } else {
+      write(JSON.stringify({ time, level, msg: message, ...fields }));
+    }
+  };
+  return {
+    debug: (message, fields) => emit("debug", message, fields),
+    info: (message, fields) => emit("info", message, fields),
+    warn: (message, fields) => emit("warn", message, fields),
+    error: (message, fields) => emit("error", message, fields),
+  };
+}
+
+/** For tests and commands that should print nothing. */
+export const silentLogger: Logger = createLogger({ write: () => {} });

@@ -1,0 +1,79 @@
+import { describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { loadSettings, parseSettings, SettingsError } from "../src/settings.ts";
+import { tempDir } from "./helpers.ts";
+
+const GOOD_SECRET = "0123456789abcdef0123456789abcdef";
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    parseSettings(env, "/srv/app");
+  } catch (error) {
+    if (error instanceof SettingsError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe("settings", () => {
+  test("defaults match the original", () => {
+    const settings = parseSettings({}, "/srv/app");
+    expect(settings).toEqual({
+      databasePath: "/srv/app/moxie.db",
+      secretKey: undefined,
+      corsOrigins: ["http://localhost:3000", "http://localhost:5173"],
+      host: "127.0.0.1",
+      port: 8000,
+    });
+  });
+
+  test("DATABASE_URL: SQLAlchemy URLs and plain paths", () => {
+    const path = (url: string) => parseSettings({ DATABASE_URL: url }, "/srv/app").databasePath;
+    expect(path("sqlite:///./data/moxie.db")).toBe("/srv/app/data/moxie.db");
+    expect(path("sqlite:///moxie.db")).toBe("/srv/app/moxie.db");
+    expect(path("sqlite:////var/lib/moxie/moxie.db")).toBe("/var/lib/moxie/moxie.db");
+    expect(path("/var/lib/moxie/m.db")).toBe("/var/lib/moxie/m.db");
+    expect(path("rel/m.db")).toBe("/srv/app/rel/m.db");
+  });
+
+  test("SECRET_KEY: short or the original's default is refused, naming the variable", () => {
+    expect(problemsOf({ SECRET_KEY: "short" })).toEqual([expect.stringMatching(/^SECRET_KEY: .*32/)]);
+    expect(problemsOf({ SECRET_KEY: "change-me-in-production" })).toEqual([expect.stringMatching(/^SECRET_KEY: /)]);
+    expect(parseSettings({ SECRET_KEY: GOOD_SECRET }, "/").secretKey).toBe(GOOD_SECRET);
+    expect(parseSettings({ SECRET_KEY: "" }, "/").secretKey).toBeUndefined();
+  });
+
+  test("CORS_ORIGINS: full origins only", () => {
+    expect(parseSettings({ CORS_ORIGINS: "https://a.example.com, http://localhost:8080/" }, "/").corsOrigins).toEqual([
+      "https://a.example.com",
+      "http://localhost:8080",
+    ]);
+    for (const bad of ["*", "null", "https://a.com,,https://b.com", "a.example.com", "https://a.com/path", "ftp://a.com", "https://a.com?x=1"]) {
+      expect(problemsOf({ CORS_ORIGINS: bad })).toEqual([expect.stringMatching(/^CORS_ORIGINS: /)]);
+    }
+  });
+
+  test("PORT and HOST", () => {
+    expect(parseSettings({ PORT: "9000", HOST: "0.0.0.0" }, "/")).toMatchObject({ port: 9000, host: "0.0.0.0" });
+    for (const bad of ["abc", "-1", "65536", "80.5", "8000x"]) {
+      expect(problemsOf({ PORT: bad })).toEqual([expect.stringMatching(/^PORT: /)]);
+    }
+  });
+
+  test("every bad key is named at once", () => {
+    const problems = problemsOf({ PORT: "x", SECRET_KEY: "short", CORS_ORIGINS: "*", DATABASE_URL: "postgres://db/x" });
+    expect(problems.map((problem) => problem.split(":")[0]).sort()).toEqual(["CORS_ORIGINS", "DATABASE_URL", "PORT", "SECRET_KEY"]);
+  });
+
+  test(".env in the working directory is read, and the real environment wins", () => {
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, ".env"),
+      ['# comment', 'PORT=9100', 'export HOST="0.0.0.0"', `SECRET_KEY='${GOOD_SECRET}'`, "CORS_ORIGINS=https://a.example.com # trailing"].join("\n"),
+    );
+    const fromFile = loadSettings(dir, {});
+    expect(fromFile).toMatchObject({ port: 9100, host: "0.0.0.0", secretKey: GOOD_SECRET, corsOrigins: ["https://a.example.com"] });
+    expect(loadSettings(dir, { PORT: "9200" }).port).toBe(9200);
+  });
+});

@@ -1,0 +1,89 @@
+import { describe, expect, test } from "bun:test";
+import { createHmac } from "node:crypto";
+import { ACCESS_TOKEN_TTL_SECONDS, bearerTokenFrom, createTokenService } from "../src/auth/tokens.ts";
+import { TEST_SECRET } from "./helpers.ts";
+
+const b64 = (value: unknown) => Buffer.from(typeof value === "string" ? value : JSON.stringify(value)).toString("base64url");
+
+/** Signs any header/payload with the test key, so each rule is tested on a token with a valid signature. */
+function forge(header: Record<string, unknown>, payload: Record<string, unknown>, secret = TEST_SECRET, alg = "sha256"): string {
+  const head = `${b64(header)}.${b64(payload)}`;
+  return `${head}.${createHmac(alg, secret).update(head).digest("base64url")}`;
+}
+
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+const goodPayload = () => ({ sub: "7", iat: nowSeconds(), exp: nowSeconds() + 3600 });
+
+describe("access tokens", () => {
+  const tokens = createTokenService(TEST_SECRET);
+
+  test("issue: HS256, sub is the decimal id, exp is exactly iat + 8 hours", async () => {
+    const token = await tokens.issue(42);
+    const [header, payload] = token.split(".").slice(0, 2).map((part) => JSON.parse(Buffer.from(part, "base64url").toString()));
+    expect(header.alg).toBe("HS256");
+    expect(payload.sub).toBe("42");
+    expect(payload.exp - payload.iat).toBe(ACCESS_TOKEN_TTL_SECONDS);
+    expect(ACCESS_TOKEN_TTL_SECONDS).toBe(28800);
+    expect(Math.abs(payload.iat - nowSeconds())).toBeLessThanOrEqual(1);
+    expect(tokens.verify(token)).toEqual({ userId: 42, issuedAt: payload.iat, expiresAt: payload.exp });
+  });
+
+  test("a token we forge with the right key and sane claims verifies (the forge helper is sound)", () => {
+    expect(tokens.verify(forge({ alg: "HS256", typ: "JWT" }, goodPayload()))?.userId).toBe(7);
+  });
+
+  test("another key's token is refused", async () => {
+    const other = createTokenService("another-secret-key-that-is-long-enough-xyz");
+    expect(tokens.verify(await other.issue(1))).toBeNull();
+  });
+
+  const refused: Array<[string, () => string]> = [
+    ["alg none", () => `${b64({ alg: "none", typ: "JWT" })}.${b64(goodPayload())}.`],
+    ["alg NONE with a signature", () => forge({ alg: "NONE" }, goodPayload())],
+    ["HS512 with the right key", () => forge({ alg: "HS512" }, goodPayload(), TEST_SECRET, "sha512")],
+    ["HS384 with the right key", () => forge({ alg: "HS384" }, goodPayload(), TEST_SECRET, "sha384")],
+    ["RS256 label over an HMAC", () => forge({ alg: "RS256" }, goodPayload())],
+    ["unknown crit header", () => forge({ alg: "HS256", crit: ["exp"] }, goodPayload())],
+    ["no exp", () => forge({ alg: "HS256" }, { sub: "7", iat: nowSeconds() })],
+    ["no iat", () => forge({ alg: "HS256" }, { sub: "7", exp: nowSeconds() + 60 })],
+    ["no sub", () => forge({ alg: "HS256" }, { iat: nowSeconds(), exp: nowSeconds() + 60 })],
+    ["string exp", () => forge({ alg: "HS256" }, { ...goodPayload(), exp: String(nowSeconds() + 60) })],
+    ["expired", () => forge({ alg: "HS256" }, { sub: "7", iat: nowSeconds() - 7200, exp: nowSeconds() - 1 })],
+    ["iat in the future", () => forge({ alg: "HS256" }, { sub: "7", iat: nowSeconds() + 120, exp: nowSeconds() + 3600 })],
+    ["lifetime over 8 hours", () => forge({ alg: "HS256" }, { sub: "7", iat: nowSeconds(), exp: nowSeconds() + 28801 })],
+    ["sub not a positive integer", () => forge({ alg: "HS256" }, { ...goodPayload(), sub: "0" })],
+    ["sub negative", () => forge({ alg: "HS256" }, { ...goodPayload(), sub: "-3" })],
+    ["sub with junk", () => forge({ alg: "HS256" }, { ...goodPayload(), sub: "7 OR 1=1" })],
+    ["sub as a number", () => forge({ alg: "HS256" }, { ...goodPayload(), sub: 7 })],
+    ["sub too large", () => forge({ alg: "HS256" }, { ...goodPayload(), sub: "99999999999999999999" })],
+    ["tampered payload", () => {
+      const [h, , s] = forge({ alg: "HS256" }, goodPayload()).split(".");
+      return `${h}.${b64({ ...goodPayload(), sub: "1" })}.${s}`;
+    }],
+    ["two segments", () => forge({ alg: "HS256" }, goodPayload()).split(".").slice(0, 2).join(".")],
+    ["four segments", () => `${forge({ alg: "HS256" }, goodPayload())}.x`],
+    ["padding characters", () => `${forge({ alg: "HS256" }, goodPayload())}=`],
+    ["header not JSON", () => `${b64("nope")}.${b64(goodPayload())}.abc`],
+    ["over 4 KB", () => forge({ alg: "HS256" }, { ...goodPayload(), pad: "x".repeat(5000) })],
+    ["empty", () => ""],
+  ];
+  for (const [name, make] of refused) {
+    test(`refuses: ${name}`, () => {
+      expect(tokens.verify(make())).toBeNull();
+    });
+  }
+});
+
+describe("reading the Authorization header", () => {
+  test("Bearer in any case, one space, one token", () => {
+    expect(bearerTokenFrom("Bearer abc.def.ghi")).toBe("abc.def.ghi");
+    expect(bearerTokenFrom("bearer abc.def.ghi")).toBe("abc.def.ghi");
+    expect(bearerTokenFrom("BEARER abc.def.ghi")).toBe("abc.def.ghi");
+  });
+  test("absent is undefined; anything malformed is null", () => {
+    expect(bearerTokenFrom(undefined)).toBeUndefined();
+    for (const value of ["BearerXabc", "Bearer  abc", "Bearer abc def", "Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Bearer a,b", " Bearer abc"]) {
+      expect(bearerTokenFrom(value)).toBeNull();
+    }
+  });
+});
