@@ -2,28 +2,49 @@
 import { Elysia } from "elysia";
 import { authGuard } from "./auth/guard.ts";
 import { authRoutes } from "./auth/routes.ts";
+import { LoginThrottle } from "./auth/throttle.ts";
+import { auditRoutes } from "./audit/routes.ts";
+import { jsonBodies } from "./http/body.ts";
+import { clientAddress, type AddressOf } from "./http/client-address.ts";
+import { securityHeaders } from "./http/security-headers.ts";
 import type { TokenService } from "./auth/tokens.ts";
 import type { Db } from "./db/index.ts";
-import { healthRoutes } from "./health.ts";
+import { healthRoutes, readinessRoutes } from "./health.ts";
+import { requestLog } from "./http/request-log.ts";
 import { corsFor } from "./http/cors.ts";
+import { apiDocs } from "./http/docs.ts";
 import { errorHandling } from "./http/errors.ts";
 import { silentLogger, type Logger } from "./log.ts";
+import { adminUserRoutes } from "./users/routes.ts";
 import type { Settings } from "./settings.ts";
 
 export interface AppDependencies {
   db: Db;
-  settings: Pick<Settings, "corsOrigins">;
+  settings: Settings;
   tokens: TokenService;
   log?: Logger;
 }
 
 export function createApp({ db, settings, tokens, log = silentLogger }: AppDependencies) {
   const guard = authGuard({ db, tokens });
+  const throttle = new LoginThrottle({
+    maxFailuresPerAccount: settings.loginMaxFailures,
+    maxFailuresPerAddress: settings.loginMaxFailuresPerAddress,
+    windowMs: settings.loginWindowSeconds * 1000,
+  });
+  const addressOf: AddressOf = (request, server) => clientAddress(request, server, settings.trustedProxy);
   return new Elysia()
+    .use(requestLog(log))
+    .use(securityHeaders())
     .use(errorHandling(log))
+    .use(jsonBodies({ maxBytes: settings.bodyLimitBytes }))
     .use(corsFor(settings.corsOrigins))
+    .use(settings.docs ? apiDocs() : new Elysia())
     .use(healthRoutes())
-    .use(authRoutes({ db, tokens, guard }));
+    .use(readinessRoutes({ db, path: settings.databasePath }))
+    .use(authRoutes({ db, tokens, guard, throttle, addressOf }))
+    .use(adminUserRoutes({ db, guard, addressOf }))
+    .use(auditRoutes({ db, guard }))
 }
 
 export type App = ReturnType<typeof createApp>;

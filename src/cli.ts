@@ -4,9 +4,15 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import packageJson from "../package.json" with { type: "json" };
 import { openDatabase, DatabaseOpenError, type Db } from "./db/index.ts";
 import { createLogger, type Logger } from "./log.ts";
-import { loadSettings, parsePort, SettingsError, type Settings } from "./settings.ts";
-import { createAdmin } from "./commands/accounts.ts";
+import { parsePort, type Settings } from "./settings.ts";
+import { createAdmin, listUsersCommand, setActiveCommand, setPasswordCommand } from "./commands/accounts.ts";
 import { CommandError, UsageError } from "./commands/errors.ts";
+import { auditCommand, AUDIT_OPTIONS, AUDIT_USAGE } from "./commands/audit.ts";
+import { backupCommand, BACKUP_USAGE, restoreCommand, RESTORE_USAGE } from "./commands/backup.ts";
+import { doctorCommand, DOCTOR_USAGE } from "./commands/doctor.ts";
+import { settingsFor } from "./commands/dbfile.ts";
+import { assertSchemaNotNewer, migrateCommand } from "./commands/migrate.ts";
+import { acquireServeLock } from "./commands/serve-lock.ts";
 import { serve } from "./commands/serve.ts";
 
 export const VERSION = packageJson.version;
@@ -15,7 +21,15 @@ interface Command {
   summary: string;
   usage: string;
   options: NonNullable<ParseArgsConfig["options"]>;
-  run(context: { values: Record<string, string | boolean | undefined>; bootstrap: Bootstrap }): Promise<void>;
+  /** Accepts operands after the options (`moxie backup [PATH]`); they reach `run` as `positionals`. */
+  positionals?: boolean;
+  run(context: {
+    values: Record<string, string | boolean | undefined>;
+    positionals: string[];
+    /** The directory settings are read from (./.env, a relative DATABASE_URL), for commands that skip bootstrap. */
+    cwd: string;
+    bootstrap: Bootstrap;
+  }): Promise<void>;
 }
 
 type Bootstrap = (overrides?: Partial<Settings>) => { settings: Settings; db: Db; log: Logger };
@@ -35,7 +49,14 @@ const COMMANDS: Record<string, Command> = {
           throw new UsageError(`--port: ${(error as Error).message}`);
         }
       }
-      await serve(bootstrap(overrides));
+      const running = bootstrap(overrides);
+      // One server per database: restore and a second serve check this lock.
+      const release = acquireServeLock(running.settings.databasePath);
+      try {
+        await serve(running);
+      } finally {
+        release();
+      }
     },
   },
   "create-admin": {
@@ -46,12 +67,98 @@ const COMMANDS: Record<string, Command> = {
     async run({ values, bootstrap }) {
       const email = requireOption(values, "email");
       const name = requireOption(values, "name");
-      const { db } = bootstrap();
       const password = typeof values.password === "string" ? values.password : undefined;
-      await createAdmin(db, { email, name, password }, (line) => console.log(line));
+      await createAdmin(() => bootstrap().db, { email, name, password }, print);
+    },
+  },
+  "set-password": {
+    summary: "set an account's password (signs out its sessions)",
+    usage: "moxie set-password --email EMAIL [--password PASSWORD]\n\n" +
+      "Without --password, asks twice on a terminal, or reads one line from stdin.",
+    options: { email: { type: "string" }, password: { type: "string" } },
+    async run({ values, bootstrap }) {
+      const email = requireOption(values, "email");
+      const password = typeof values.password === "string" ? values.password : undefined;
+      await setPasswordCommand(bootstrap().db, { email, password }, print);
+    },
+  },
+  users: {
+    summary: "list accounts",
+    usage: "moxie users [--json]",
+    options: { json: { type: "boolean" } },
+    async run({ values, bootstrap }) {
+      listUsersCommand(bootstrap().db, values.json === true, print);
+    },
+  },
+  deactivate: {
+    summary: "deactivate an account (its tokens stop working at once)",
+    usage: "moxie deactivate --email EMAIL",
+    options: { email: { type: "string" } },
+    async run({ values, bootstrap }) {
+      await setActiveCommand(bootstrap().db, requireOption(values, "email"), false, print);
+    },
+  },
+  activate: {
+    summary: "reactivate an account",
+    usage: "moxie activate --email EMAIL",
+    options: { email: { type: "string" } },
+    async run({ values, bootstrap }) {
+      await setActiveCommand(bootstrap().db, requireOption(values, "email"), true, print);
+    },
+  },
+  migrate: {
+    summary: "apply pending database migrations (--status: list them, apply nothing)",
+    usage: "moxie migrate [--status]\n\n" +
+      "Applies the migrations this moxie carries that the database lacks and prints each one.\n" +
+      "--status lists every migration as applied or pending and changes nothing.\n" +
+      "A database written by a newer moxie is refused (exit 1).",
+    options: { status: { type: "boolean" } },
+    async run({ values, cwd, bootstrap }) {
+      await migrateCommand({ cwd, status: values.status === true, bootstrap }, print);
+    },
+  },
+  backup: {
+    summary: "write a consistent copy of the database (safe while the server runs)",
+    usage: BACKUP_USAGE,
+    options: {},
+    positionals: true,
+    async run({ positionals, cwd }) {
+      if (positionals.length > 1) throw new UsageError(`backup takes at most one PATH\n\nUsage: ${BACKUP_USAGE}`);
+      await backupCommand({ cwd, target: positionals[0] }, print);
+    },
+  },
+  restore: {
+    summary: "replace the database with a backup (server stopped)",
+    usage: RESTORE_USAGE,
+    options: {},
+    positionals: true,
+    async run({ positionals, cwd, bootstrap }) {
+      const [source, ...extra] = positionals;
+      if (source === undefined || extra.length > 0) throw new UsageError(`restore takes one PATH\n\nUsage: ${RESTORE_USAGE}`);
+      await restoreCommand({ cwd, source, bootstrap }, print);
+    },
+  },
+  doctor: {
+    summary: "check settings, database and file permissions (exit 1 on any warning)",
+    usage: DOCTOR_USAGE,
+    options: {},
+    async run({ cwd }) {
+      await doctorCommand({ cwd }, print);
+    },
+  },
+  audit: {
+    summary: "list audit events newest first, or prune old ones",
+    usage: AUDIT_USAGE,
+    options: AUDIT_OPTIONS,
+    async run({ values, bootstrap }) {
+      await auditCommand(values, () => bootstrap().db, print);
     },
   },
 };
+
+function print(line: string): void {
+  console.log(line);
+}
 
 function requireOption(values: Record<string, string | boolean | undefined>, name: string): string {
   const value = values[name];
@@ -77,14 +184,10 @@ function usage(): string {
 
 function bootstrapFor(cwd: string): Bootstrap {
   return (overrides = {}) => {
-    let settings: Settings;
-    try {
-      settings = { ...loadSettings(cwd), ...overrides };
-    } catch (error) {
-      if (error instanceof SettingsError) throw new UsageError(`invalid settings: ${error.message}`);
-      throw error;
-    }
-    const log = createLogger();
+    const settings = { ...settingsFor(cwd), ...overrides };
+    const log = createLogger({ level: settings.logLevel, format: settings.logFormat });
+    // A database written by a newer moxie is refused before anything touches it.
+    assertSchemaNotNewer(settings.databasePath);
     try {
       return { settings, db: openDatabase(settings.databasePath), log };
     } catch (error) {
@@ -113,17 +216,16 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
   try {
     const { values, positionals } = (() => {
       try {
-        return parseArgs({ args: rest, options: { ...command.options, help: { type: "boolean", short: "h" } }, strict: true, allowPositionals: false });
+        return parseArgs({ args: rest, options: { ...command.options, help: { type: "boolean", short: "h" } }, strict: true, allowPositionals: command.positionals ?? false });
       } catch (error) {
         throw new UsageError(`${(error as Error).message.split("\n")[0]}\n\nUsage: ${command.usage}`);
       }
     })();
-    void positionals;
     if (values.help) {
       console.log(`Usage: ${command.usage}`);
       return 0;
     }
-    await command.run({ values, bootstrap: bootstrapFor(cwd) });
+    await command.run({ values, positionals, cwd, bootstrap: bootstrapFor(cwd) });
     return 0;
   } catch (error) {
     if (error instanceof UsageError || error instanceof CommandError) {

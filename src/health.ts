@@ -1,6 +1,70 @@
-// Liveness: answers without touching the database, so a stuck disk does not restart a healthy process.
-import { Elysia } from "elysia";
+// Liveness and readiness. /health never touches the database, so a stuck disk does not get a healthy
+// process restarted; /ready checks the database is there, current and writable.
+import { Elysia, t } from "elysia";
+import { accessSync, constants, statSync } from "node:fs";
+import { dirname } from "node:path";
+import type { Db } from "./db/index.ts";
+import { EMBEDDED_MIGRATIONS } from "./db/migrations.ts";
+
+/** How long the readiness write probe waits for another writer's lock. */
+const READY_LOCK_WAIT_MS = 200;
 
 export function healthRoutes() {
-  return new Elysia().get("/health", { status: "ok" as const });
+  return new Elysia().get("/health", { status: "ok" as const }, { detail: { summary: "Liveness", tags: ["health"] } });
+}
+
+/** Why the database is not ready for traffic, in words fit for any caller (no paths, no SQL), or null. */
+export function databaseProblem(db: Db, path: string, opened: { dev: number; ino: number }): string | null {
+  try {
+    const now = statSync(path);
+    if (now.dev !== opened.dev || now.ino !== opened.ino) return "database file was moved or replaced";
+  } catch {
+    return "database file is missing";
+  }
+  try {
+    accessSync(path, constants.R_OK | constants.W_OK);
+    accessSync(dirname(path), constants.W_OK);
+  } catch {
+    return "database is not writable";
+  }
+  const client = db.$client;
+  try {
+    client.query("SELECT 1").get();
+    const applied = client.query("SELECT count(*) AS n FROM __drizzle_migrations").get() as { n: number };
+    if (applied.n !== EMBEDDED_MIGRATIONS.length) return "database schema is not current";
+  } catch {
+    return "database cannot be read";
+  }
+  // Take and give back the write lock, waiting only briefly: a long-held lock means writes would stall.
+  const busyTimeout = (client.query("PRAGMA busy_timeout").get() as { timeout: number }).timeout;
+  try {
+    client.run(`PRAGMA busy_timeout = ${READY_LOCK_WAIT_MS}`);
+    client.run("BEGIN IMMEDIATE");
+    client.run("ROLLBACK");
+  } catch {
+    if (client.inTransaction) client.run("ROLLBACK");
+    return "database is locked or read-only";
+  } finally {
+    client.run(`PRAGMA busy_timeout = ${busyTimeout}`);
+  }
+  return null;
+}
+
+export function readinessRoutes({ db, path }: { db: Db; path: string }) {
+  const opened = statSync(path);
+  const identity = { dev: opened.dev, ino: opened.ino };
+  return new Elysia().get(
+    "/ready",
+    ({ status }) => {
+      const problem = databaseProblem(db, path, identity);
+      return problem ? status(503, { status: "unavailable" as const, detail: problem }) : { status: "ready" as const };
+    },
+    {
+      response: {
+        200: t.Object({ status: t.Literal("ready") }),
+        503: t.Object({ status: t.Literal("unavailable"), detail: t.String() }),
+      },
+      detail: { summary: "Readiness: the database answers, is current and writable", tags: ["health"] },
+    },
+  );
 }

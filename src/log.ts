@@ -1,4 +1,5 @@
 // Structured logs: one JSON object per line on stdout (or a short human line with LOG_FORMAT=pretty).
+import { writeSync } from "node:fs";
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -17,7 +18,7 @@ export function createLogger(
 ): Logger {
   const threshold = LOG_LEVELS.indexOf(options.level ?? "info");
   const format = options.format ?? "json";
-  const write = options.write ?? ((line: string) => process.stdout.write(line + "\n"));
+  const write = options.write ?? writeStdoutBatched;
   const emit = (level: LogLevel, message: string, fields?: LogFields): void => {
     if (LOG_LEVELS.indexOf(level) < threshold) return;
     const time = new Date().toISOString();
@@ -35,6 +36,33 @@ export function createLogger(
     error: (message, fields) => emit("error", message, fields),
   };
 }
+
+let pending: string[] = [];
+let scheduled = false;
+
+/**
+ * Lines written in one turn of the event loop go out in one write: a busy server logs every request
+ * without a system call each. Whatever is pending is written synchronously at exit.
+ */
+function writeStdoutBatched(line: string): void {
+  pending.push(line);
+  if (scheduled) return;
+  scheduled = true;
+  setImmediate(flushStdout);
+}
+
+function flushStdout(): void {
+  scheduled = false;
+  if (pending.length === 0) return;
+  const batch = pending.join("\n") + "\n";
+  pending = [];
+  process.stdout.write(batch);
+}
+
+process.on("exit", () => {
+  if (pending.length > 0) writeSync(1, pending.join("\n") + "\n");
+  pending = [];
+});
 
 /** For tests and commands that should print nothing. */
 export const silentLogger: Logger = createLogger({ write: () => {} });

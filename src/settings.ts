@@ -1,6 +1,8 @@
 // The only reader of the environment: every setting is parsed and checked here, once, at start.
 import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import { isAbsolute, resolve } from "node:path";
+import { LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
 
 export interface Settings {
   /** Absolute path of the SQLite database file. */
@@ -10,6 +12,23 @@ export interface Settings {
   corsOrigins: string[];
   host: string;
   port: number;
+  /** Serve /openapi.json and /docs. */
+  docs: boolean;
+  /** Serve the admin console at /console/. */
+  console: boolean;
+  /** Largest request body accepted, in bytes. */
+  bodyLimitBytes: number;
+  loginMaxFailures: number;
+  loginMaxFailuresPerAddress: number;
+  loginWindowSeconds: number;
+  /** The reverse proxy's address; only its X-Forwarded-For is believed. */
+  trustedProxy: string | undefined;
+  logLevel: LogLevel;
+  logFormat: LogFormat;
+  /** How long in-flight requests get to finish after SIGTERM/SIGINT. */
+  shutdownGraceSeconds: number;
+  /** Audit events older than this many days are pruned at start and daily; 0 keeps them forever. */
+  auditRetentionDays: number;
 }
 
 /** Raised with every bad key at once, so an operator fixes the whole file in one pass. */
@@ -57,6 +76,17 @@ export function parseSettings(env: Environment, cwd: string): Settings {
   const corsOrigins = take("CORS_ORIGINS", parseOrigins, DEFAULT_CORS_ORIGINS);
   const host = take("HOST", parseHost, "127.0.0.1");
   const port = take("PORT", parsePort, "8000");
+  const docs = take("DOCS", parseBoolean, "true");
+  const consolePage = take("CONSOLE", parseBoolean, "true");
+  const bodyLimitBytes = take("BODY_LIMIT_BYTES", integerIn(1024, 16 * 1024 * 1024), "65536");
+  const loginMaxFailures = take("LOGIN_MAX_FAILURES", integerIn(1, 1000), "5");
+  const loginMaxFailuresPerAddress = take("LOGIN_MAX_FAILURES_PER_ADDRESS", integerIn(1, 100_000), "30");
+  const loginWindowSeconds = take("LOGIN_WINDOW_SECONDS", integerIn(1, 86_400), "900");
+  const trustedProxy = take("TRUSTED_PROXY", parseAddress, undefined);
+  const logLevel = take("LOG_LEVEL", oneOf(LOG_LEVELS), "info");
+  const logFormat = take("LOG_FORMAT", oneOf(["json", "pretty"] as const), "json");
+  const shutdownGraceSeconds = take("SHUTDOWN_GRACE_SECONDS", integerIn(0, 3600), "10");
+  const auditRetentionDays = take("AUDIT_RETENTION_DAYS", integerIn(0, 36_500), "0");
 
   if (problems.length > 0) throw new SettingsError(problems);
   return {
@@ -65,6 +95,17 @@ export function parseSettings(env: Environment, cwd: string): Settings {
     corsOrigins: corsOrigins!,
     host: host!,
     port: port!,
+    docs: docs!,
+    console: consolePage!,
+    bodyLimitBytes: bodyLimitBytes!,
+    loginMaxFailures: loginMaxFailures!,
+    loginMaxFailuresPerAddress: loginMaxFailuresPerAddress!,
+    loginWindowSeconds: loginWindowSeconds!,
+    trustedProxy,
+    logLevel: logLevel!,
+    logFormat: logFormat!,
+    shutdownGraceSeconds: shutdownGraceSeconds!,
+    auditRetentionDays: auditRetentionDays!,
   };
 }
 
@@ -122,6 +163,36 @@ function parseHost(raw: string): string {
 export function parsePort(raw: string): number {
   if (!/^\d{1,5}$/.test(raw) || Number(raw) > 65535) throw new Error(`'${raw}' is not a port number (0-65535)`);
   return Number(raw);
+}
+
+function integerIn(min: number, max: number): (raw: string) => number {
+  return (raw) => {
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+      throw new Error(`'${raw}' is not a whole number from ${min} to ${max}`);
+    }
+    return Number(raw);
+  };
+}
+
+function oneOf<T extends string>(choices: readonly T[]): (raw: string) => T {
+  return (raw) => {
+    const value = raw.toLowerCase() as T;
+    if (!choices.includes(value)) throw new Error(`'${raw}' is not one of ${choices.join(", ")}`);
+    return value;
+  };
+}
+
+/** An IPv4 or IPv6 address, as the socket reports it. */
+function parseAddress(raw: string): string {
+  if (!isIP(raw)) throw new Error(`'${raw}' is not an IP address (the proxy's address as moxie sees it)`);
+  return raw;
+}
+
+export function parseBoolean(raw: string): boolean {
+  const value = raw.toLowerCase();
+  if (["true", "1", "yes", "on"].includes(value)) return true;
+  if (["false", "0", "no", "off"].includes(value)) return false;
+  throw new Error(`'${raw}' is not true or false`);
 }
 
 function definedOnly(environment: Environment): Environment {

@@ -81,11 +81,17 @@ describe("POST /auth/login", () => {
   });
 
   test("an empty or over-long password is refused before any hashing", async () => {
-    for (const password of ["", "x".repeat(129), "x".repeat(100_000)]) {
+    for (const password of ["", "x".repeat(129), "x".repeat(60_000)]) {
       const response = await request("POST", "/auth/login", { body: { email: admin.email, password } });
       expect(response.status).toBe(422);
       expect(response.json).toEqual({ detail: "password must be 1 to 128 characters" });
     }
+  });
+
+  test("a 100 KB password is over the body limit: 413 before anything else", async () => {
+    const response = await request("POST", "/auth/login", { body: { email: admin.email, password: "x".repeat(100_000) } });
+    expect(response.status).toBe(413);
+    expect(response.json).toEqual({ detail: expect.stringContaining("larger than") });
   });
 
   test("malformed JSON → 400 with a detail", async () => {
@@ -159,7 +165,7 @@ describe("GET /auth/me", () => {
   });
 
   test("a valid token for a user that no longer exists → 401 Account inactive or not found", async () => {
-    const token = await ctx.tokens.issue(987654);
+    const token = await ctx.tokens.issue(987654, 0);
     const response = await request("GET", "/auth/me", { token });
     expect(response.status).toBe(401);
     expect(response.json).toEqual({ detail: "Account inactive or not found" });

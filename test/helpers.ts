@@ -1,6 +1,5 @@
 // Test harness: a real SQLite file in a temp dir built by the shipped migrations, the app in-process,
 // and small helpers to seed accounts and sign in. Nothing is mocked.
-import { afterAll } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,15 +8,20 @@ import { createTokenService, type TokenService } from "../src/auth/tokens.ts";
 import { openDatabase, type Db } from "../src/db/index.ts";
 import type { Role } from "../src/db/schema.ts";
 import { createLogger, type Logger } from "../src/log.ts";
+import { parseSettings, type Settings } from "../src/settings.ts";
 import { createUser } from "../src/users/service.ts";
 
 export const TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789";
 export const ROOT = join(import.meta.dir, "..");
 
+// Removed by test/setup.ts (a bunfig.toml preload), whose afterAll runs once after every test file; an
+// afterAll here would only be registered for the first file that imports this module.
 const made: string[] = [];
-afterAll(() => {
+
+/** Removes every directory tempDir() made so far. */
+export function removeTempDirs(): void {
   for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+}
 
 /** A fresh directory removed when the test file ends. */
 export function tempDir(prefix = "moxie-test-"): string {
@@ -86,16 +90,22 @@ export interface TestContext {
   app: ReturnType<typeof createApp>;
 }
 
-export function createTestApp(options: { corsOrigins?: string[] } = {}): TestContext {
+/** Settings as a deployment with no environment would have them, with `env` as its variables. */
+export function testSettings(env: Record<string, string> = {}): Settings {
+  return parseSettings({ SECRET_KEY: TEST_SECRET, ...env }, tempDir());
+}
+
+export function createTestApp(options: { corsOrigins?: string[]; docs?: boolean; env?: Record<string, string> } = {}): TestContext {
   const { db, path } = testDb();
   const tokens = createTokenService(TEST_SECRET);
   const { log, lines } = captureLog();
-  const app = createApp({
-    db,
-    settings: { corsOrigins: options.corsOrigins ?? ["http://localhost:3000", "http://localhost:5173"] },
-    tokens,
-    log,
-  });
+  const settings = {
+    ...testSettings(options.env),
+    databasePath: path,
+    ...(options.corsOrigins && { corsOrigins: options.corsOrigins }),
+    ...(options.docs !== undefined && { docs: options.docs }),
+  };
+  const app = createApp({ db, settings, tokens, log });
   return { db, dbPath: path, tokens, request: requester((r) => app.handle(r)), logLines: lines, app };
 }
 

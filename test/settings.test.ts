@@ -19,12 +19,22 @@ function problemsOf(env: Record<string, string>): string[] {
 describe("settings", () => {
   test("defaults match the original", () => {
     const settings = parseSettings({}, "/srv/app");
-    expect(settings).toEqual({
+    expect(settings).toMatchObject({
       databasePath: "/srv/app/moxie.db",
       secretKey: undefined,
       corsOrigins: ["http://localhost:3000", "http://localhost:5173"],
       host: "127.0.0.1",
       port: 8000,
+      docs: true,
+      console: true,
+      bodyLimitBytes: 65536,
+      loginMaxFailures: 5,
+      loginMaxFailuresPerAddress: 30,
+      loginWindowSeconds: 900,
+      trustedProxy: undefined,
+      logLevel: "info",
+      logFormat: "json",
+      shutdownGraceSeconds: 10,
     });
   });
 

@@ -18,14 +18,14 @@ describe("access tokens", () => {
   const tokens = createTokenService(TEST_SECRET);
 
   test("issue: HS256, sub is the decimal id, exp is exactly iat + 8 hours", async () => {
-    const token = await tokens.issue(42);
+    const token = await tokens.issue(42, 3);
     const [header, payload] = token.split(".").slice(0, 2).map((part) => JSON.parse(Buffer.from(part, "base64url").toString()));
     expect(header.alg).toBe("HS256");
     expect(payload.sub).toBe("42");
     expect(payload.exp - payload.iat).toBe(ACCESS_TOKEN_TTL_SECONDS);
     expect(ACCESS_TOKEN_TTL_SECONDS).toBe(28800);
     expect(Math.abs(payload.iat - nowSeconds())).toBeLessThanOrEqual(1);
-    expect(tokens.verify(token)).toEqual({ userId: 42, issuedAt: payload.iat, expiresAt: payload.exp });
+    expect(tokens.verify(token)).toEqual({ userId: 42, tokenVersion: 3, issuedAt: payload.iat, expiresAt: payload.exp });
   });
 
   test("a token we forge with the right key and sane claims verifies (the forge helper is sound)", () => {
@@ -34,7 +34,7 @@ describe("access tokens", () => {
 
   test("another key's token is refused", async () => {
     const other = createTokenService("another-secret-key-that-is-long-enough-xyz");
-    expect(tokens.verify(await other.issue(1))).toBeNull();
+    expect(tokens.verify(await other.issue(1, 0))).toBeNull();
   });
 
   const refused: Array<[string, () => string]> = [

@@ -13,8 +13,15 @@ export const BEARER_CHALLENGE = { "www-authenticate": "Bearer" };
  * changing a role takes effect on the next request. They run in `transform`, ahead of body validation:
  * an anonymous request with a bad body learns 401, not the body schema.
  */
+/** The account each authenticated request acts as; read by the guards' resolve and by the request log. */
+const authenticated = new WeakMap<Request, User>();
+
+/** The id of the signed-in account behind `request`, once the guard has admitted it. */
+export function authenticatedUserIdOf(request: Request): number | undefined {
+  return authenticated.get(request)?.id;
+}
+
 export function authGuard({ db, tokens }: { db: Db; tokens: TokenService }) {
-  const authenticated = new WeakMap<Request, User>();
   const userById = db
     .select()
     .from(users)
@@ -34,6 +41,8 @@ export function authGuard({ db, tokens }: { db: Db; tokens: TokenService }) {
         if (!claims) throw refuse("Invalid or expired token");
         const user = userById.get({ id: claims.userId });
         if (!user || !user.isActive) throw refuse("Account inactive or not found");
+        // A password change or a logout bumps the version: every older token stops here.
+        if (user.tokenVersion !== claims.tokenVersion) throw refuse("Invalid or expired token");
         authenticated.set(request, user);
       },
       resolve({ request }) {

@@ -15,6 +15,14 @@ export function normalizePassword(password: string): string {
   return password.normalize("NFC");
 }
 
+/**
+ * `anonymous` work (sign-in) may be refused with HashingBusyError when the queue is full; work for a
+ * signed-in account or an operator waits its turn instead.
+ */
+export interface HashingOptions {
+  anonymous?: boolean;
+}
+
 export async function hashPassword(password: string): Promise<string> {
   return hashingGate.run(() =>
     Bun.password.hash(normalizePassword(password), {
@@ -26,14 +34,14 @@ export async function hashPassword(password: string): Promise<string> {
 }
 
 /** True when `password` matches `hash`; a hash in another PHC encoding (pwdlib's m=65536,t=3,p=4) verifies too. */
-export async function verifyPasswordHash(hash: string, password: string): Promise<boolean> {
+export async function verifyPasswordHash(hash: string, password: string, options: HashingOptions = {}): Promise<boolean> {
   return hashingGate.run(async () => {
     try {
       return await Bun.password.verify(normalizePassword(password), hash);
     } catch {
       return false; // a malformed stored hash matches nothing
     }
-  });
+  }, options.anonymous);
 }
 
 let dummyHash: Promise<string> | undefined;
@@ -42,13 +50,13 @@ let dummyHash: Promise<string> | undefined;
  * Checks `password` against a real hash of the same cost and returns false, so an unknown email takes as
  * long as a wrong password. Bun.password.verify against "" would return at once and tell the two apart.
  */
-export async function spendVerifyTime(password: string): Promise<false> {
+export async function spendVerifyTime(password: string, options: HashingOptions = {}): Promise<false> {
   dummyHash ??= Bun.password.hash(crypto.randomUUID(), {
     algorithm: "argon2id",
     memoryCost: ARGON2_MEMORY_KIB,
     timeCost: ARGON2_TIME_COST,
   });
-  await verifyPasswordHash(await dummyHash, password);
+  await verifyPasswordHash(await dummyHash, password, options);
   return false;
 }
 
@@ -70,9 +78,10 @@ export class HashingGate {
     readonly maxQueue: number,
   ) {}
 
-  async run<T>(work: () => Promise<T>): Promise<T> {
+  /** Runs `work` when a slot is free; with `refusable`, throws HashingBusyError instead of queueing past maxQueue. */
+  async run<T>(work: () => Promise<T>, refusable = false): Promise<T> {
     if (this.running >= this.concurrency) {
-      if (this.waiting.length >= this.maxQueue) throw new HashingBusyError("password hashing is saturated");
+      if (refusable && this.waiting.length >= this.maxQueue) throw new HashingBusyError("password hashing is saturated");
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     } else {
       this.running++;

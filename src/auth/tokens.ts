@@ -10,12 +10,14 @@ export const CLOCK_SKEW_SECONDS = 5;
 
 export interface TokenClaims {
   userId: number;
+  /** The account's token version when the token was issued (`ver`); absent in tokens from before it existed. */
+  tokenVersion: number;
   issuedAt: number;
   expiresAt: number;
 }
 
 export interface TokenService {
-  issue(userId: number): Promise<string>;
+  issue(userId: number, tokenVersion: number): Promise<string>;
   /** The claims of a valid token, or null for anything else; never throws. */
   verify(token: string): TokenClaims | null;
 }
@@ -27,12 +29,12 @@ export function createTokenService(secret: string, now: () => number = Date.now)
   const signer = jwt({ name: "jwt", secret, alg: "HS256" }).decorator.jwt;
   const key = Buffer.from(secret, "utf8");
 
-  async function issue(userId: number): Promise<string> {
+  async function issue(userId: number, tokenVersion: number): Promise<string> {
     // @elysiajs/jwt stamps `iat` from its own clock; re-sign in the rare case a second ticks over between
     // our clock and its own, so `exp` is always exactly `iat` + the lifetime.
     for (;;) {
       const issuedAt = Math.floor(now() / 1000);
-      const token = await signer.sign({ sub: String(userId), exp: issuedAt + ACCESS_TOKEN_TTL_SECONDS });
+      const token = await signer.sign({ sub: String(userId), ver: tokenVersion, exp: issuedAt + ACCESS_TOKEN_TTL_SECONDS });
       if (verify(token)?.issuedAt === issuedAt) return token;
     }
   }
@@ -55,9 +57,10 @@ export function createTokenService(secret: string, now: () => number = Date.now)
 
     const payload = parseJsonObject(payloadPart);
     if (!payload) return null;
-    const { sub, iat, exp } = payload;
+    const { sub, iat, exp, ver = 0 } = payload;
     if (typeof sub !== "string" || !POSITIVE_INTEGER.test(sub)) return null;
     if (!Number.isSafeInteger(iat) || !Number.isSafeInteger(exp)) return null;
+    if (!Number.isSafeInteger(ver) || (ver as number) < 0) return null;
     const issuedAt = iat as number;
     const expiresAt = exp as number;
     const nowSeconds = now() / 1000;
@@ -66,7 +69,7 @@ export function createTokenService(secret: string, now: () => number = Date.now)
     if (expiresAt - issuedAt > ACCESS_TOKEN_TTL_SECONDS || expiresAt <= issuedAt) return null;
     const userId = Number(sub);
     if (!Number.isSafeInteger(userId)) return null;
-    return { userId, issuedAt, expiresAt };
+    return { userId, tokenVersion: ver as number, issuedAt, expiresAt };
   }
 
   return { issue, verify };

@@ -1,34 +1,95 @@
-// Account commands for an operator at the host: create the first admin.
+// Account commands for an operator at the host: the first admin, a forgotten password, the list.
 import { ValidationError } from "elysia";
+import { recordEvent } from "../audit/service.ts";
 import type { Db } from "../db/index.ts";
 import { describeValidationFailure } from "../http/errors.ts";
 import { normalizePassword } from "../auth/password.ts";
-import { NewAccountModel } from "../users/model.ts";
-import { createUser, EmailTakenError } from "../users/service.ts";
+import { newPasswordProblem } from "../auth/password-policy.ts";
+import { NewAccountModel, SetPasswordModel } from "../users/model.ts";
+import {
+  AdminLockoutError,
+  createUser,
+  EmailTakenError,
+  getUserByEmail,
+  listUsers,
+  setActive,
+  setPassword,
+  toPublicUser,
+  UserNotFoundError,
+} from "../users/service.ts";
 import { CommandError, UsageError } from "./errors.ts";
 import { readNewPassword } from "./prompt.ts";
 
-export interface CreateAdminInput {
-  email: string;
-  name: string;
-  password?: string;
-}
+type Print = (line: string) => void;
 
-export async function createAdmin(db: Db, input: CreateAdminInput, print: (line: string) => void): Promise<void> {
+/** Checks everything before `openDb` runs, so bad input leaves no database file behind. */
+export async function createAdmin(
+  openDb: () => Db,
+  input: { email: string; name: string; password?: string },
+  print: Print,
+): Promise<void> {
   const password = normalizePassword(input.password ?? (await readNewPassword()));
   const account = { name: input.name.trim(), email: input.email.trim(), password, role: "admin" as const };
-  checkAccount(account);
-  try {
-    const user = await createUser(db, account);
-    print(`Created admin #${user.id} ${user.email}`);
-  } catch (error) {
-    if (error instanceof EmailTakenError) throw new CommandError(error.message);
-    throw error;
-  }
+  checkInput(NewAccountModel, account);
+  checkPassword(password);
+  const db = openDb();
+  const user = await asCommandError(() => createUser(db, account));
+  recordEvent(db, { type: "user.created", actor: "cli", userId: user.id });
+  print(`Created admin #${user.id} ${user.email}`);
 }
 
-/** The same rules the API applies to a new account, said the same way. */
-function checkAccount(account: object): void {
-  const failure = new ValidationError("body", NewAccountModel, account);
+/** The way back in for an admin who forgot their password; every older token of the account stops working. */
+export async function setPasswordCommand(db: Db, input: { email: string; password?: string }, print: Print): Promise<void> {
+  const user = await asCommandError(async () => getUserByEmail(db, input.email));
+  const password = normalizePassword(input.password ?? (await readNewPassword()));
+  checkInput(SetPasswordModel, { password });
+  checkPassword(password);
+  await setPassword(db, user.id, password);
+  recordEvent(db, { type: "password.reset", actor: "cli", userId: user.id });
+  print(`Password set for #${user.id} ${user.email}; its earlier sessions are signed out`);
+}
+
+/** Activates or deactivates by email, under the same last-admin rule as the API. */
+export async function setActiveCommand(db: Db, email: string, active: boolean, print: Print): Promise<void> {
+  const user = await asCommandError(async () => setActive(db, "cli", getUserByEmail(db, email).id, active));
+  recordEvent(db, { type: active ? "user.activated" : "user.deactivated", actor: "cli", userId: user.id });
+  print(`${active ? "Activated" : "Deactivated"} #${user.id} ${user.email}`);
+}
+
+export function listUsersCommand(db: Db, json: boolean, print: Print): void {
+  const users = listUsers(db).users.map(toPublicUser);
+  if (json) {
+    print(JSON.stringify(users, null, 2));
+    return;
+  }
+  const rows = [
+    ["ID", "EMAIL", "NAME", "ROLE", "ACTIVE"],
+    ...users.map((u) => [String(u.id), u.email, u.name, u.role, u.is_active ? "yes" : "no"]),
+  ];
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  for (const row of rows) print(row.map((cell, column) => cell.padEnd(widths[column]!)).join("  ").trimEnd());
+  print(`${users.length} account${users.length === 1 ? "" : "s"}`);
+}
+
+/** The same rules the API applies, said the same way. */
+function checkInput(schema: ConstructorParameters<typeof ValidationError>[1], value: object): void {
+  const failure = new ValidationError("body", schema, value);
   if (failure.all.length > 0) throw new UsageError(describeValidationFailure(failure));
+}
+
+function checkPassword(password: string): void {
+  const problem = newPasswordProblem(password);
+  if (problem) throw new UsageError(problem);
+}
+
+/** Service errors become one-line command errors (exit 1); anything else propagates. */
+async function asCommandError<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof EmailTakenError || error instanceof UserNotFoundError || error instanceof AdminLockoutError) {
+      throw new CommandError(error.message);
+    }
+    throw error;
+  }
 }

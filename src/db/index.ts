@@ -1,12 +1,15 @@
 // Opens the SQLite file with moxie's settings and brings its schema up to date from the embedded migrations.
 import { Database } from "bun:sqlite";
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
+import type { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core";
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import { EMBEDDED_MIGRATIONS } from "./migrations.ts";
 import * as schema from "./schema.ts";
 
 export type Db = BunSQLiteDatabase<typeof schema> & { $client: Database };
+/** The database or a transaction on it: what a query needs. */
+export type Executor = BaseSQLiteDatabase<"sync", unknown, typeof schema>;
 
 /** How long a writer waits for another process's lock before SQLITE_BUSY. */
 export const BUSY_TIMEOUT_MS = 5000;

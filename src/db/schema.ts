@@ -1,6 +1,6 @@
 // The database tables, as drizzle declares them; drizzle-kit generates drizzle/ from this file.
 import { sql } from "drizzle-orm";
-import { check, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { check, index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 export const ROLES = ["admin", "agent"] as const;
 export type Role = (typeof ROLES)[number];
@@ -16,7 +16,58 @@ export const users = sqliteTable("users", {
   role: text("role", { enum: ROLES }).notNull().default("agent"),
   isActive: integer("is_active", { mode: "boolean" }).notNull().default(true),
   createdAt: text("created_at").notNull().default(utcNow),
-}, (table) => [check("users_role_known", sql`${table.role} IN ('admin', 'agent')`)]);
+  /** Bumped on every password change and logout; a token carrying an older value is refused. */
+  tokenVersion: integer("token_version").notNull().default(0),
+  passwordChangedAt: text("password_changed_at"),
+}, (table) => [
+  check("users_role_known", sql`${table.role} IN ('admin', 'agent')`),
+  // The admin list is ordered oldest first.
+  index("users_created_at_id_idx").on(table.createdAt, table.id),
+]);
 
 export type User = typeof users.$inferSelect;
 export type NewUser = typeof users.$inferInsert;
+
+export const AUDIT_EVENT_TYPES = [
+  "login.succeeded",
+  "login.failed",
+  "logout",
+  "password.changed",
+  "password.reset",
+  "user.created",
+  "user.updated",
+  "user.deactivated",
+  "user.activated",
+] as const;
+export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
+
+/** Who did it: a signed-in user, an operator at the host (`moxie ...`), or nobody yet (a login attempt). */
+export const AUDIT_ACTORS = ["user", "cli", "anonymous"] as const;
+export type AuditActor = (typeof AUDIT_ACTORS)[number];
+
+/** Append-only record of account events; rows are never updated, only pruned by age when configured. */
+export const auditEvents = sqliteTable(
+  "audit_events",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    createdAt: text("created_at").notNull().default(utcNow),
+    type: text("type", { enum: AUDIT_EVENT_TYPES }).notNull(),
+    actor: text("actor", { enum: AUDIT_ACTORS }).notNull(),
+    /** The signed-in user who acted, when actor is "user". Plain ids, no foreign keys: users are never deleted. */
+    actorUserId: integer("actor_user_id"),
+    /** The account the event is about. */
+    userId: integer("user_id"),
+    /** The email as typed, for login attempts (an unknown email has no user id). */
+    email: text("email"),
+    ip: text("ip"),
+    /** Why, for failures: unknown_email, wrong_password, inactive, throttled. */
+    reason: text("reason"),
+  },
+  (table) => [
+    index("audit_events_created_at_idx").on(table.createdAt),
+    index("audit_events_user_id_idx").on(table.userId),
+  ],
+);
+
+export type AuditEvent = typeof auditEvents.$inferSelect;
+export type NewAuditEvent = typeof auditEvents.$inferInsert;

@@ -2,7 +2,14 @@
 import { Elysia, ValidationError } from "elysia";
 import { HashingBusyError } from "../auth/password.ts";
 import type { Logger } from "../log.ts";
-import { EmailTakenError } from "../users/service.ts";
+import { bodyProblemOf } from "./body.ts";
+import {
+  AdminLockoutError,
+  EmailTakenError,
+  PasswordRuleError,
+  UserNotFoundError,
+  WrongPasswordError,
+} from "../users/service.ts";
 
 export interface ErrorBody {
   detail: string;
@@ -11,6 +18,10 @@ export interface ErrorBody {
 /** Service errors the edge knows how to say; anything else is a 500 with a generic sentence. */
 function mapKnownError(error: unknown): { status: number; detail: string; headers?: Record<string, string> } | undefined {
   if (error instanceof EmailTakenError) return { status: 409, detail: "Email already registered" };
+  if (error instanceof UserNotFoundError) return { status: 404, detail: "User not found" };
+  if (error instanceof AdminLockoutError) return { status: 409, detail: error.message };
+  if (error instanceof WrongPasswordError) return { status: 403, detail: error.message };
+  if (error instanceof PasswordRuleError) return { status: 422, detail: error.message };
   if (error instanceof HashingBusyError) {
     return { status: 503, detail: "Server is busy, try again shortly", headers: { "retry-after": "1" } };
   }
@@ -20,9 +31,15 @@ function mapKnownError(error: unknown): { status: number; detail: string; header
 export function errorHandling(log: Logger) {
   return new Elysia({ name: "error-handling" }).onError({ as: "global" }, ({ code, error, set, request, path }) => {
     switch (code) {
-      case "VALIDATION":
+      case "VALIDATION": {
+        const refusedBody = bodyProblemOf(request);
+        if (refusedBody) {
+          set.status = refusedBody.status;
+          return { detail: refusedBody.detail };
+        }
         set.status = 422;
         return { detail: describeValidationFailure(error) };
+      }
       case "PARSE":
         set.status = 400;
         return { detail: "Request body is not valid JSON" };

@@ -6,7 +6,9 @@ import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "../auth/password.ts";
 export const EMAIL_MAX_LENGTH = 254;
 export const NAME_MAX_LENGTH = 100;
 
-export const RoleModel = t.UnionEnum([...ROLES]);
+// Not t.UnionEnum: it carries `default: <first value>`, which Elysia fills into an omitted optional
+// field, so a create without a role would make an admin.
+export const RoleModel = t.Union([t.Literal(ROLES[0]), t.Literal(ROLES[1])]);
 
 /** What any response may say about a user; declared as `response`, it strips anything else (the hash). */
 export const PublicUserModel = t.Object({
@@ -18,8 +20,18 @@ export const PublicUserModel = t.Object({
   created_at: t.String({ format: "date-time" }),
 });
 
-export const EmailModel = t.String({ format: "email", maxLength: EMAIL_MAX_LENGTH });
-export const NameModel = t.String({ minLength: 1, maxLength: NAME_MAX_LENGTH, pattern: "\\S" });
+/** Surrounding blanks are allowed (they are trimmed before storing), so " A@x.co" is a duplicate, not a typo. */
+export const EmailModel = t.String({
+  maxLength: EMAIL_MAX_LENGTH,
+  pattern: "^\\s*[^\\s@]+@[^\\s@]+\\.[^\\s@]+\\s*$",
+  error: "email must be a valid email address",
+});
+export const NameModel = t.String({
+  minLength: 1,
+  maxLength: NAME_MAX_LENGTH,
+  pattern: "\\S",
+  error: `name must be 1 to ${NAME_MAX_LENGTH} characters, not all blank`,
+});
 export const NewPasswordModel = t.String({ minLength: PASSWORD_MIN_LENGTH, maxLength: PASSWORD_MAX_LENGTH });
 
 export const ErrorModel = t.Object({ detail: t.String() });
@@ -29,4 +41,32 @@ export const NewAccountModel = t.Object({
   email: EmailModel,
   password: NewPasswordModel,
   role: t.Optional(RoleModel),
+});
+
+/** Path ids: positive and safe; anything else is a 422 before the database is asked. */
+export const UserIdParams = t.Object({
+  // Plain decimal digits only: Elysia's numeric coercion would also take 0x1, 1e0, +1 and " 1".
+  id: t.String({ pattern: "^[1-9][0-9]{0,15}$", error: "id must be a positive whole number" }),
+});
+
+export const UserListQuery = t.Object({
+  role: t.Optional(RoleModel),
+  is_active: t.Optional(t.Boolean({ error: "is_active must be true or false" })),
+  q: t.Optional(t.String({ maxLength: 100, error: "q must be at most 100 characters" })),
+  limit: t.Optional(t.Integer({ minimum: 1, maximum: 1000, default: 1000, error: "limit must be a whole number from 1 to 1000" })),
+  offset: t.Optional(
+    t.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0, error: "offset must be a whole number from 0" }),
+  ),
+});
+
+export const AccountChangesModel = t.Object(
+  { name: t.Optional(NameModel), email: t.Optional(EmailModel), role: t.Optional(RoleModel) },
+  { minProperties: 1, error: "Give at least one of name, email, role" },
+);
+
+export const SetPasswordModel = t.Object({ password: NewPasswordModel });
+
+export const ChangeOwnPasswordModel = t.Object({
+  current_password: t.String({ maxLength: PASSWORD_MAX_LENGTH * 4 }),
+  new_password: NewPasswordModel,
 });

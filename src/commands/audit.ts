@@ -1,0 +1,99 @@
+// `moxie audit`: the audit trail at the host, newest first, as a table or JSON; and pruning it by age.
+import { inArray } from "drizzle-orm";
+import { listEvents, pruneEvents, toPublicEvent } from "../audit/service.ts";
+import type { Db } from "../db/index.ts";
+import { AUDIT_EVENT_TYPES, users, type AuditEvent, type AuditEventType } from "../db/schema.ts";
+import { UsageError } from "./errors.ts";
+import { plural } from "./dbfile.ts";
+
+type Print = (line: string) => void;
+type Values = Record<string, string | boolean | undefined>;
+
+export const AUDIT_MAX_LIMIT = 1000;
+export const AUDIT_DEFAULT_LIMIT = 50;
+
+export const AUDIT_USAGE =
+  "moxie audit [--limit N] [--user-id ID] [--type TYPE] [--json]\n" +
+  "       moxie audit --prune-days N\n\n" +
+  `Lists audit events newest first (default ${AUDIT_DEFAULT_LIMIT}, at most ${AUDIT_MAX_LIMIT}); --json prints them as a JSON array.\n` +
+  `TYPE is one of: ${AUDIT_EVENT_TYPES.join(", ")}.\n` +
+  "--prune-days N deletes the events older than N days and prints how many went.";
+
+export const AUDIT_OPTIONS = {
+  limit: { type: "string" },
+  "user-id": { type: "string" },
+  type: { type: "string" },
+  json: { type: "boolean" },
+  "prune-days": { type: "string" },
+} as const;
+
+export async function auditCommand(values: Values, openDb: () => Db, print: Print): Promise<void> {
+  if (values["prune-days"] !== undefined) {
+    const others = ["limit", "user-id", "type", "json"].filter((name) => values[name] !== undefined);
+    if (others.length > 0) throw new UsageError(`--prune-days cannot be combined with --${others[0]}`);
+    const days = wholeNumber(values["prune-days"], "--prune-days", 1, 36_500);
+    const db = openDb();
+    try {
+      const removed = pruneEvents(db, days);
+      print(`Pruned ${plural(removed, "audit event")} older than ${plural(days, "day")}`);
+    } finally {
+      db.$client.close();
+    }
+    return;
+  }
+
+  const limit = values.limit === undefined ? AUDIT_DEFAULT_LIMIT : wholeNumber(values.limit, "--limit", 1, AUDIT_MAX_LIMIT);
+  const userId = values["user-id"] === undefined ? undefined : wholeNumber(values["user-id"], "--user-id", 1, Number.MAX_SAFE_INTEGER);
+  let type: AuditEventType | undefined;
+  if (values.type !== undefined) {
+    if (typeof values.type !== "string" || !(AUDIT_EVENT_TYPES as readonly string[]).includes(values.type)) {
+      throw new UsageError(`--type: '${String(values.type)}' is not one of ${AUDIT_EVENT_TYPES.join(", ")}`);
+    }
+    type = values.type as AuditEventType;
+  }
+
+  const db = openDb();
+  try {
+    const { events, total } = listEvents(db, { limit, userId, type });
+    if (values.json === true) {
+      print(JSON.stringify(events.map(toPublicEvent), null, 2));
+      return;
+    }
+    printTable(events, accountEmails(db, events), print);
+    print(events.length === total ? plural(total, "event") : `${events.length} of ${total} events (newest first; --limit to see more)`);
+  } finally {
+    db.$client.close();
+  }
+}
+
+/** The current email of each account the events are about, for events that do not carry one themselves. */
+function accountEmails(db: Db, events: AuditEvent[]): Map<number, string> {
+  const ids = [...new Set(events.map((e) => e.userId).filter((id): id is number => id !== null))];
+  if (ids.length === 0) return new Map();
+  const rows = db.select({ id: users.id, email: users.email }).from(users).where(inArray(users.id, ids)).all();
+  return new Map(rows.map((row) => [row.id, row.email]));
+}
+
+function printTable(events: AuditEvent[], emails: Map<number, string>, print: Print): void {
+  const rows = [
+    ["TIME", "TYPE", "ACTOR", "USER", "EMAIL", "IP", "REASON"],
+    ...events.map((e) => [
+      e.createdAt,
+      e.type,
+      e.actor === "user" && e.actorUserId !== null ? `user #${e.actorUserId}` : e.actor,
+      e.userId === null ? "-" : `#${e.userId}`,
+      e.email ?? (e.userId !== null ? emails.get(e.userId) : undefined) ?? "-",
+      e.ip ?? "-",
+      e.reason ?? "-",
+    ]),
+  ];
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  for (const row of rows) print(row.map((cell, column) => cell.padEnd(widths[column]!)).join("  ").trimEnd());
+}
+
+function wholeNumber(raw: string | boolean | undefined, name: string, min: number, max: number): number {
+  if (typeof raw !== "string" || !/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new UsageError(`${name}: '${String(raw)}' is not a whole number from ${min} to ${max}`);
+  }
+  return Number(raw);
+}

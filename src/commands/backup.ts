@@ -1,0 +1,253 @@
+// `moxie backup [PATH]` and `moxie restore PATH`.
+// A backup is `VACUUM INTO` from a connection of its own: one read transaction, so the copy is a consistent
+// snapshot even while the server keeps writing (WAL readers do not block writers), compacted, and checked.
+import type { Database } from "bun:sqlite";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, realpathSync, renameSync, rmSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import type { Db } from "../db/index.ts";
+import { EMBEDDED_MIGRATIONS } from "../db/migrations.ts";
+import type { Settings } from "../settings.ts";
+import { CommandError, UsageError } from "./errors.ts";
+import {
+  fileTimestamp,
+  hasTable,
+  humanSize,
+  integrityProblems,
+  isEmbeddedPrefix,
+  newerSchemaMessage,
+  openExisting,
+  plural,
+  schemaState,
+  settingsFor,
+} from "./dbfile.ts";
+import { acquireServeLock, serveLockHolder } from "./serve-lock.ts";
+
+type Print = (line: string) => void;
+type Bootstrap = () => { settings: Settings; db: Db };
+
+/** `moxie-backup-20261125T153000Z.db`. */
+export function defaultBackupName(date = new Date()): string {
+  return `moxie-backup-${fileTimestamp(date)}.db`;
+}
+
+export async function backupCommand(options: { cwd: string; target?: string }, print: Print): Promise<void> {
+  const { databasePath } = settingsFor(options.cwd);
+  if (!existsSync(databasePath)) throw new CommandError(`no database at ${databasePath}: nothing to back up`);
+
+  let target = options.target === undefined ? join(dirname(databasePath), defaultBackupName()) : resolve(options.cwd, options.target);
+  if (options.target !== undefined && isDirectory(target)) target = join(target, defaultBackupName());
+  if (existsSync(target)) throw new CommandError(`${target} already exists; moxie never overwrites a file, choose another path`);
+  if (!existsSync(dirname(target))) throw new CommandError(`cannot write ${target}: directory ${dirname(target)} does not exist`);
+
+  // Reserve the name (O_EXCL, owner-only) before SQLite writes into it; VACUUM INTO accepts an empty file.
+  try {
+    closeSync(openSync(target, "wx", 0o600));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") throw new CommandError(`${target} already exists; moxie never overwrites a file, choose another path`);
+    throw new CommandError(`cannot create ${target}: ${(error as Error).message}`);
+  }
+  try {
+    const source = openExisting(databasePath);
+    try {
+      source.query("VACUUM INTO ?").run(target);
+    } finally {
+      source.close();
+    }
+    syncFile(target);
+    checkCopy(target);
+  } catch (error) {
+    removeFileSet(target);
+    throw new CommandError(`backup failed, nothing was kept: ${describe(error)}`);
+  }
+  print(`Backup written: ${target} (${humanSize(statSync(target).size)})`);
+}
+
+export async function restoreCommand(
+  options: { cwd: string; source: string; bootstrap: Bootstrap },
+  print: Print,
+): Promise<void> {
+  const { databasePath } = settingsFor(options.cwd);
+  const source = resolve(options.cwd, options.source);
+  if (!existsSync(source)) throw new CommandError(`${source} does not exist`);
+  if (!statSync(source).isFile()) throw new CommandError(`${source} is not a file`);
+  if (existsSync(databasePath) && realpathSync(source) === realpathSync(databasePath)) {
+    throw new CommandError(`${source} is the database itself; name a backup file`);
+  }
+
+  const stopFirst = (pid: number) =>
+    `a moxie server (pid ${pid}) is using ${databasePath}; stop the server first (systemctl stop moxie, or Ctrl-C)`;
+  const holder = serveLockHolder(databasePath);
+  if (holder !== null) throw new CommandError(stopFirst(holder));
+  // Hold the server's lock while the file is swapped, so a server starting meanwhile refuses to.
+  let release: () => void;
+  try {
+    release = acquireServeLock(databasePath);
+  } catch (error) {
+    const pid = serveLockHolder(databasePath);
+    throw pid !== null ? new CommandError(stopFirst(pid)) : error;
+  }
+
+  const stamp = fileTimestamp();
+  const staging = `${databasePath}.restoring-${stamp}-${process.pid}`;
+  let keptAs: string | undefined;
+  let users: number;
+  let migratedFrom: string[];
+  try {
+    // 1. The backup must be sound and a moxie database this version can run (the same or an older schema).
+    const backup = openExisting(source);
+    try {
+      const problems = integrityProblems(backup);
+      if (problems.length > 0) throw new CommandError(`${source} fails the integrity check: ${problems[0]}`);
+      if (!hasTable(backup, "users") || !hasTable(backup, "__drizzle_migrations")) {
+        throw new CommandError(`${source} is not a moxie database (no users or __drizzle_migrations table)`);
+      }
+      const state = schemaState(backup);
+      if (state.unknown.length > 0) throw new CommandError(`refusing ${source}: ${newerSchemaMessage(source, state)}`);
+      if (!isEmbeddedPrefix(state)) {
+        throw new CommandError(`${source} records migrations that do not match this moxie's; it cannot be restored by this version`);
+      }
+      migratedFrom = state.applied.map((m) => m.tag);
+      users = (backup.query("SELECT count(*) AS n FROM users").get() as { n: number }).n;
+
+      // 2. Copy it beside the database (same filesystem, so the final rename is atomic), owner-only.
+      mkdirSync(dirname(databasePath), { recursive: true, mode: 0o700 });
+      closeSync(openSync(staging, "wx", 0o600));
+      backup.query("VACUUM INTO ?").run(staging);
+    } finally {
+      backup.close();
+    }
+    syncFile(staging);
+    checkCopy(staging);
+
+    // 3. Keep the current database, with everything its WAL still held.
+    if (existsSync(databasePath)) {
+      checkpoint(databasePath);
+      keptAs = unusedName(`${databasePath}.before-restore-${stamp}`);
+      renameSync(databasePath, keptAs);
+      for (const suffix of ["-wal", "-shm", "-journal"]) {
+        if (existsSync(databasePath + suffix)) renameSync(databasePath + suffix, keptAs + suffix);
+      }
+    }
+
+    // 4. Put the copy in place.
+    renameSync(staging, databasePath);
+    syncDirectory(dirname(databasePath));
+  } catch (error) {
+    removeFileSet(staging);
+    if (keptAs && !existsSync(databasePath) && putBack(keptAs, databasePath)) keptAs = undefined;
+    release();
+    if (error instanceof CommandError) throw error;
+    throw new CommandError(`restore failed: ${describe(error)}${keptAs ? ` (the previous database is at ${keptAs})` : ""}`);
+  }
+
+  // 5. Bring its schema up to this version's.
+  try {
+    const { db } = options.bootstrap();
+    db.$client.close();
+  } catch (error) {
+    throw new CommandError(
+      `restored ${databasePath} but could not migrate it: ${describe(error)}` + (keptAs ? `; the previous database is at ${keptAs}` : ""),
+    );
+  } finally {
+    release();
+  }
+
+  print(`Restored ${databasePath} from ${source} (${plural(users, "user")})`);
+  print(keptAs ? `Previous database kept as ${keptAs}` : "There was no previous database");
+  const applied = new Set(migratedFrom);
+  const newlyApplied = EMBEDDED_MIGRATIONS.filter((m) => !applied.has(m.tag));
+  for (const migration of newlyApplied) print(`Applied ${migration.tag}`);
+  print(`Database is up to date (${plural(EMBEDDED_MIGRATIONS.length, "migration")})`);
+}
+
+/** Opens the copy on its own and requires `integrity_check` to say ok and the users table to be readable. */
+function checkCopy(path: string): void {
+  const copy: Database = openExisting(path);
+  try {
+    const problems = integrityProblems(copy);
+    if (problems.length > 0) throw new Error(`the copy fails the integrity check: ${problems.slice(0, 3).join("; ")}`);
+  } finally {
+    copy.close();
+  }
+}
+
+/** Moves everything in the WAL into the main file, so renaming the main file loses nothing. */
+function checkpoint(path: string): void {
+  const client = openExisting(path);
+  try {
+    client.run("PRAGMA wal_checkpoint(TRUNCATE)");
+  } finally {
+    client.close();
+  }
+}
+
+/** Undoes step 3 when the copy could not be put in place. */
+function putBack(keptAs: string, databasePath: string): boolean {
+  try {
+    renameSync(keptAs, databasePath);
+    for (const suffix of ["-wal", "-shm", "-journal"]) {
+      if (existsSync(keptAs + suffix)) renameSync(keptAs + suffix, databasePath + suffix);
+    }
+    return true;
+  } catch {
+    return false; // the error message names keptAs; the operator can move it back by hand
+  }
+}
+
+function unusedName(wanted: string): string {
+  let name = wanted;
+  for (let n = 2; existsSync(name); n++) name = `${wanted}-${n}`;
+  return name;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function syncFile(path: string): void {
+  const fd = openSync(path, "r+");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function syncDirectory(path: string): void {
+  try {
+    const fd = openSync(path, "r");
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // Not every filesystem lets a directory be fsynced; the rename itself has happened.
+  }
+}
+
+function removeFileSet(path: string): void {
+  for (const suffix of ["", "-journal", "-wal", "-shm"]) rmSync(path + suffix, { force: true });
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export const BACKUP_USAGE =
+  "moxie backup [PATH]\n\n" +
+  "Writes a consistent copy of the database while the server keeps running, checks it with\n" +
+  "PRAGMA integrity_check, and prints its path and size. PATH defaults to\n" +
+  "moxie-backup-<UTC time>.db beside the database; a directory gets that name inside it.\n" +
+  "An existing file is never overwritten. The copy is readable by its owner only.";
+
+export const RESTORE_USAGE =
+  "moxie restore PATH\n\n" +
+  "Replaces the database with the backup at PATH; the server must be stopped first.\n" +
+  "Checks the backup (integrity, and a schema no newer than this moxie's), keeps the current\n" +
+  "database as <database>.before-restore-<UTC time>, then applies any newer migrations.";

@@ -1,0 +1,145 @@
+// Looking at a database file without changing it: open an existing file without creating or migrating it,
+// check its integrity, and compare its migration bookkeeping with the migrations this binary carries.
+import { Database } from "bun:sqlite";
+import { existsSync, statSync } from "node:fs";
+import packageJson from "../../package.json" with { type: "json" };
+import { BUSY_TIMEOUT_MS } from "../db/index.ts";
+import { EMBEDDED_MIGRATIONS, type EmbeddedMigration } from "../db/migrations.ts";
+import { loadSettings, SettingsError, type Settings } from "../settings.ts";
+import { CommandError, UsageError } from "./errors.ts";
+
+const MIGRATIONS_TABLE = "__drizzle_migrations";
+
+/** The settings in effect for `cwd`, reported the way bootstrap reports them, without opening the database. */
+export function settingsFor(cwd: string): Settings {
+  try {
+    return loadSettings(cwd);
+  } catch (error) {
+    if (error instanceof SettingsError) throw new UsageError(`invalid settings: ${error.message}`);
+    throw error;
+  }
+}
+
+/**
+ * Opens an existing database file as it is: never creates it, never migrates it, never changes a row.
+ * Read-write when allowed, so closing the last connection removes the -wal/-shm a read-only open would
+ * leave behind; read-only otherwise (a backup on read-only media, a file owned by someone else).
+ */
+export function openExisting(path: string): Database {
+  if (!existsSync(path)) throw new CommandError(`${path} does not exist`);
+  if (!statSync(path).isFile()) throw new CommandError(`${path} is not a file`);
+  let client: Database;
+  try {
+    client = new Database(path, { readwrite: true, create: false, strict: true });
+  } catch {
+    try {
+      client = new Database(path, { readonly: true, strict: true });
+    } catch (error) {
+      throw new CommandError(`cannot open ${path}: ${(error as Error).message}`);
+    }
+  }
+  try {
+    client.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    // Reading the schema fails at once on a file that is not SQLite, before any caller relies on it.
+    client.query("SELECT count(*) FROM sqlite_master").get();
+  } catch (error) {
+    client.close();
+    throw new CommandError(`cannot read ${path}: ${(error as Error).message}`);
+  }
+  return client;
+}
+
+/** `PRAGMA integrity_check` (or the faster quick_check): [] when the file is sound, else SQLite's findings. */
+export function integrityProblems(client: Database, quick = false): string[] {
+  const rows = client.query(`PRAGMA ${quick ? "quick_check" : "integrity_check"}`).values() as unknown[][];
+  const findings = rows.map((row) => String(row[0]));
+  return findings.length === 1 && findings[0] === "ok" ? [] : findings;
+}
+
+export function hasTable(client: Database, name: string): boolean {
+  return client.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== null;
+}
+
+export interface RecordedMigration {
+  hash: string;
+  /** drizzle's created_at: the journal `when` of the migration, in ms (not the time it was applied). */
+  createdAt: number;
+}
+
+export interface SchemaState {
+  /** The rows of __drizzle_migrations, oldest first; [] when the table does not exist. */
+  recorded: RecordedMigration[];
+  /** Embedded migrations the file records, in journal order. */
+  applied: EmbeddedMigration[];
+  /** Embedded migrations the file does not record yet, in journal order. */
+  pending: EmbeddedMigration[];
+  /** Rows no embedded migration has the created_at of: a newer moxie wrote them. */
+  unknown: RecordedMigration[];
+  /** Rows with a known created_at but another hash: that migration's text differs from this build's. */
+  mismatched: Array<{ migration: EmbeddedMigration; recorded: RecordedMigration }>;
+}
+
+export function schemaState(client: Database): SchemaState {
+  const recorded = hasTable(client, MIGRATIONS_TABLE)
+    ? (client.query(`SELECT hash, created_at FROM ${MIGRATIONS_TABLE} ORDER BY created_at, id`).all() as Array<{
+        hash: string;
+        created_at: number;
+      }>).map((row) => ({ hash: row.hash, createdAt: Number(row.created_at) }))
+    : [];
+  const byTime = new Map(recorded.map((row) => [row.createdAt, row]));
+  const known = new Set(EMBEDDED_MIGRATIONS.map((m) => m.folderMillis));
+  const mismatched: SchemaState["mismatched"] = [];
+  for (const migration of EMBEDDED_MIGRATIONS) {
+    const row = byTime.get(migration.folderMillis);
+    if (row && row.hash !== migration.hash) mismatched.push({ migration, recorded: row });
+  }
+  return {
+    recorded,
+    applied: EMBEDDED_MIGRATIONS.filter((m) => byTime.has(m.folderMillis)),
+    pending: EMBEDDED_MIGRATIONS.filter((m) => !byTime.has(m.folderMillis)),
+    unknown: recorded.filter((row) => !known.has(row.createdAt)),
+    mismatched,
+  };
+}
+
+/** True when the file records exactly the first N embedded migrations, each with this build's hash. */
+export function isEmbeddedPrefix(state: SchemaState): boolean {
+  if (state.recorded.length > EMBEDDED_MIGRATIONS.length) return false;
+  return state.recorded.every((row, index) => {
+    const migration = EMBEDDED_MIGRATIONS[index];
+    return migration !== undefined && migration.folderMillis === row.createdAt && migration.hash === row.hash;
+  });
+}
+
+/** "…is newer than this moxie (…); upgrade moxie" for a file with migrations this binary does not know. */
+export function newerSchemaMessage(what: string, state: SchemaState): string {
+  const latest = Math.max(...state.unknown.map((row) => row.createdAt));
+  const count = state.unknown.length;
+  return (
+    `database schema is newer than this moxie ${packageJson.version} (${what} records ${count} migration` +
+    `${count === 1 ? "" : "s"} it does not know, the latest from ${new Date(latest).toISOString()}); ` +
+    "upgrade moxie, or restore a backup taken with this version"
+  );
+}
+
+export function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+
+/** 24.0 KiB, 1.5 MiB; plain bytes below 1 KiB. */
+export function humanSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** UTC, to the second, safe in a file name: 20261125T153000Z. */
+export function fileTimestamp(date = new Date()): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, "Z").replace(/[-:]/g, "");
+}

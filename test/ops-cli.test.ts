@@ -1,0 +1,544 @@
+// The operator commands as they run at the host: backup, restore, migrate, doctor, audit.
+// `bun src/cli.ts ...` spawned in a temp directory with an explicit environment, checked by exit code,
+// output and the files left behind. Every database is a real file; the fixture is copied, never touched.
+import { Database } from "bun:sqlite";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { chmodSync, copyFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import packageJson from "../package.json" with { type: "json" };
+import { filesystemTypeOf } from "../src/commands/doctor.ts";
+import { CommandError } from "../src/commands/errors.ts";
+import { assertSchemaNotNewer } from "../src/commands/migrate.ts";
+import { acquireServeLock, serveLockHolder, serveLockPath } from "../src/commands/serve-lock.ts";
+import { EMBEDDED_MIGRATIONS } from "../src/db/migrations.ts";
+import { ROOT, tempDir as helperTempDir } from "./helpers.ts";
+import { expectOneLineError, freePort, listeningUrl, login, runCli, startServe, stopServer, type Env } from "./support/processes.ts";
+
+const FIXTURE = join(ROOT, "test/fixtures/foundation-era.sqlite");
+const SECRET = "ops-cli-secret-key-0123456789abcdef-0123456789";
+const PASSWORD = "ops-Admin-pass-42";
+const FUTURE_HASH = "f".repeat(64);
+const TAGS = EMBEDDED_MIGRATIONS.map((m) => m.tag);
+
+// helpers.ts removes its temp dirs at process exit, which a multi-file `bun test` run may not reach for
+// this file; each file removes its own as well (as test/cli.test.ts does).
+const myDirs: string[] = [];
+afterAll(() => {
+  for (const dir of myDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function tempDir(prefix?: string): string {
+  const dir = helperTempDir(prefix);
+  myDirs.push(dir);
+  return dir;
+}
+
+// Every test spawns moxie; on a loaded machine one spawn can take half a second.
+setDefaultTimeout(30_000);
+
+/**
+ * Built once and copied into each workspace, so tests do not pay for a create-admin (argon2) each:
+ * ADMIN_DB has the schema, admin@ops.test (by `moxie create-admin`) and its audit event; EMPTY_DB the schema only.
+ */
+let ADMIN_DB: string;
+let EMPTY_DB: string;
+let templateMigrateOutput: string;
+beforeAll(async () => {
+  const ws = workspace();
+  await createAdmin(ws);
+  inspect(ws.db, () => {}); // the last connection to close folds the WAL into the file
+  ADMIN_DB = join(tempDir("moxie-ops-template-"), "admin.db");
+  copyFileSync(ws.db, ADMIN_DB);
+  EMPTY_DB = join(tempDir("moxie-ops-template-"), "empty.db");
+  const migrated = await runCli(["migrate"], { cwd: ws.dir, env: { ...ws.env, DATABASE_URL: EMPTY_DB } });
+  expect(migrated.code).toBe(0);
+  templateMigrateOutput = migrated.stdout;
+});
+
+/** A workspace whose moxie.db is a copy of `template` (0600, like moxie's own). */
+function seeded(template: () => string): ReturnType<typeof workspace> {
+  const ws = workspace();
+  copyFileSync(template(), ws.db);
+  chmodSync(ws.db, 0o600);
+  return ws;
+}
+
+/** Adds an account straight into the file, reusing an existing hash: no argon2, no audit event. */
+function insertUser(path: string, email: string): void {
+  inspect(path, (db) =>
+    db.run(
+      "INSERT INTO users (name, email, password_hash, role) SELECT 'Inserted', ?, password_hash, 'agent' FROM users WHERE id = 1",
+      [email],
+    ),
+  );
+}
+
+/** A temp directory (0700) holding moxie.db, and the environment that points moxie at it. */
+function workspace(): { dir: string; db: string; env: Env } {
+  const dir = tempDir("moxie-ops-");
+  const db = join(dir, "moxie.db");
+  return { dir, db, env: { SECRET_KEY: SECRET, DATABASE_URL: db } };
+}
+
+function cli(args: string[], ws: { dir: string; env: Env }) {
+  return runCli(args, { cwd: ws.dir, env: ws.env });
+}
+
+async function createAdmin(ws: { dir: string; env: Env }, email = "admin@ops.test"): Promise<void> {
+  const result = await cli(["create-admin", "--email", email, "--name", "Ops Admin", "--password", PASSWORD], ws);
+  expect(result.stderr).toBe("");
+  expect(result.code).toBe(0);
+}
+
+/**
+ * Reads a database file without leaving anything behind: read-write (so closing the last connection removes
+ * a WAL's -wal/-shm) but never created, and no statement that writes.
+ */
+function inspect<T>(path: string, read: (db: Database) => T): T {
+  const db = new Database(path, { readwrite: true, create: false });
+  try {
+    return read(db);
+  } finally {
+    db.close();
+  }
+}
+
+const emails = (path: string) =>
+  inspect(path, (db) => (db.query("SELECT email FROM users ORDER BY id").all() as { email: string }[]).map((r) => r.email));
+const integrity = (path: string) => inspect(path, (db) => db.query("PRAGMA integrity_check").values().flat());
+const migrationRows = (path: string) =>
+  inspect(path, (db) => db.query("SELECT hash, created_at FROM __drizzle_migrations ORDER BY created_at").all() as {
+    hash: string;
+    created_at: number;
+  }[]);
+
+/** Records a migration no moxie of this version knows, as a newer release would. */
+function addFutureMigration(path: string): void {
+  const last = EMBEDDED_MIGRATIONS.at(-1)!.folderMillis;
+  inspect(path, (db) =>
+    db.query("INSERT INTO __drizzle_migrations (hash, created_at) VALUES (?, ?)").run(FUTURE_HASH, last + 86_400_000),
+  );
+}
+
+const mode = (path: string) => statSync(path).mode & 0o777;
+
+/** A pid that was real a moment ago and is now gone. */
+async function deadPid(): Promise<number> {
+  const proc = Bun.spawn(["true"]);
+  await proc.exited;
+  return proc.pid;
+}
+
+
+const adminDb = () => ADMIN_DB;
+const emptyDb = () => EMPTY_DB;
+
+// ---------------------------------------------------------------------------------------------------------
+
+describe("moxie backup", () => {
+  test("writes a checked, owner-only copy named moxie-backup-<UTC>.db beside the database and prints its size", async () => {
+    const ws = seeded(adminDb);
+    const result = await cli(["backup"], ws);
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    const match = /^Backup written: (.+\/moxie-backup-\d{8}T\d{6}Z\.db) \((\d+\.\d) KiB\)\n$/.exec(result.stdout);
+    expect(match).not.toBeNull();
+    const path = match![1]!;
+    expect(path.startsWith(ws.dir + "/")).toBe(true);
+    expect(Number(match![2])).toBe(Number((statSync(path).size / 1024).toFixed(1)));
+    expect(mode(path)).toBe(0o600);
+    expect(integrity(path)).toEqual(["ok"]);
+    expect(emails(path)).toEqual(["admin@ops.test"]);
+  });
+
+  test("PATH names the file; an existing file is never overwritten (exit 1); a directory gets the default name", async () => {
+    const ws = seeded(adminDb);
+    const first = await cli(["backup", "first.db"], ws);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toStartWith(`Backup written: ${join(ws.dir, "first.db")} (`);
+    const bytes = readFileSync(join(ws.dir, "first.db"));
+
+    const again = await cli(["backup", "first.db"], ws);
+    expect(again.code).toBe(1);
+    expectOneLineError(again.stderr);
+    expect(again.stderr).toContain("already exists");
+    expect(readFileSync(join(ws.dir, "first.db")).equals(bytes)).toBe(true);
+
+    writeFileSync(join(ws.dir, "notes.txt"), "keep me");
+    const other = await cli(["backup", "notes.txt"], ws);
+    expect(other.code).toBe(1);
+    expect(readFileSync(join(ws.dir, "notes.txt"), "utf8")).toBe("keep me");
+
+    const into = tempDir("moxie-ops-backups-");
+    const dirTarget = await cli(["backup", into], ws);
+    expect(dirTarget.code).toBe(0);
+    expect(readdirSync(into)).toEqual([expect.stringMatching(/^moxie-backup-\d{8}T\d{6}Z\.db$/)]);
+  });
+
+  test("fails with exit 1 and leaves no file: no database, a missing directory, a database that is not SQLite", async () => {
+    const ws = workspace();
+    const none = await cli(["backup", "b.db"], ws);
+    expect(none.code).toBe(1);
+    expectOneLineError(none.stderr);
+    expect(none.stderr).toContain("no database");
+    expect(readdirSync(ws.dir)).toEqual([]);
+
+    copyFileSync(ADMIN_DB, ws.db);
+    const missingDir = await cli(["backup", "nowhere/b.db"], ws);
+    expect(missingDir.code).toBe(1);
+    expect(existsSync(join(ws.dir, "nowhere"))).toBe(false);
+
+    const junk = join(ws.dir, "junk.db");
+    writeFileSync(junk, "this is not a database ".repeat(200));
+    const broken = await runCli(["backup", "partial.db"], { cwd: ws.dir, env: { ...ws.env, DATABASE_URL: junk } });
+    expect(broken.code).toBe(1);
+    expectOneLineError(broken.stderr);
+    expect(broken.stderr).toContain("backup failed");
+    expect(existsSync(join(ws.dir, "partial.db"))).toBe(false);
+
+    const extra = await cli(["backup", "a.db", "b.db"], ws);
+    expect(extra.code).toBe(2);
+  });
+
+  test("is consistent while the running server keeps writing: holds every user confirmed before it started", async () => {
+    const ws = seeded(adminDb);
+    const server = startServe(["--port", String(freePort())], { cwd: ws.dir, env: ws.env });
+    const url = await listeningUrl(server);
+    const signedIn = await login(url, "admin@ops.test", PASSWORD);
+    expect(signedIn.status).toBe(200);
+    const token = ((await signedIn.json()) as { access_token: string }).access_token;
+
+    // Sequential creates (each one argon2-bound), so the order they commit in is the order they are confirmed.
+    const TOTAL = 15;
+    const confirmed: Array<{ email: string; at: number }> = [];
+    const writer = (async () => {
+      for (let i = 0; i < TOTAL; i++) {
+        const email = `agent${i}@ops.test`;
+        const response = await fetch(`${url}/admin/users`, {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+          body: JSON.stringify({ name: `Agent ${i}`, email, password: `ops-Agent-pass-${i}x`, role: "agent" }),
+        });
+        if (response.status !== 201) throw new Error(`POST /admin/users: ${response.status} ${await response.text()}`);
+        confirmed.push({ email, at: performance.now() });
+      }
+    })();
+
+    while (confirmed.length < 3) {
+      await Promise.race([writer, Bun.sleep(10)]);
+    }
+    const startedAt = performance.now();
+    const before = confirmed.map((c) => c.email);
+    const backup = await cli(["backup", "during-writes.db"], ws);
+    await writer;
+
+    expect(backup.stderr).toBe("");
+    expect(backup.code).toBe(0);
+    // The writes really went on around the backup.
+    expect(before.length).toBeLessThan(TOTAL);
+    expect(confirmed.filter((c) => c.at > startedAt).length).toBeGreaterThan(0);
+
+    const copy = join(ws.dir, "during-writes.db");
+    expect(integrity(copy)).toEqual(["ok"]);
+    const inCopy = emails(copy);
+    for (const email of before) expect(inCopy).toContain(email);
+    // A snapshot: exactly the first N accounts in the order they were written, no gaps, nothing half-written.
+    expect(inCopy).toEqual(["admin@ops.test", ...confirmed.map((c) => c.email)].slice(0, inCopy.length));
+
+    expect(await stopServer(server)).toBe(0);
+    expect(emails(ws.db)).toHaveLength(TOTAL + 1);
+  });
+});
+
+describe("serve lock", () => {
+  test("acquire writes the pid; a live holder is refused, a dead one replaced; release removes only its own file", async () => {
+    const { db } = workspace();
+    expect(serveLockHolder(db)).toBeNull();
+    const release = acquireServeLock(db);
+    expect(readFileSync(serveLockPath(db), "utf8").split("\n")[0]).toBe(String(process.pid));
+    expect(mode(serveLockPath(db))).toBe(0o600);
+    expect(serveLockHolder(db)).toBe(process.pid);
+    release();
+    expect(existsSync(serveLockPath(db))).toBe(false);
+
+    const other = Bun.spawn(["sleep", "30"]);
+    try {
+      writeFileSync(serveLockPath(db), `${other.pid}\n`);
+      expect(serveLockHolder(db)).toBe(other.pid);
+      expect(() => acquireServeLock(db)).toThrow(new CommandError(`another moxie server (pid ${other.pid}) is using ${db}; stop it first`));
+    } finally {
+      other.kill("SIGKILL");
+      await other.exited;
+    }
+    expect(serveLockHolder(db)).toBeNull();
+    const again = acquireServeLock(db);
+    expect(serveLockHolder(db)).toBe(process.pid);
+    writeFileSync(serveLockPath(db), "999999999\n"); // someone else's now: release must not remove it
+    again();
+    expect(existsSync(serveLockPath(db))).toBe(true);
+  });
+});
+
+describe("moxie restore", () => {
+  test("refuses while a server holds the database (exit 1), changing nothing", async () => {
+    const ws = seeded(adminDb);
+    copyFileSync(ADMIN_DB, join(ws.dir, "b.db"));
+    writeFileSync(serveLockPath(ws.db), `${process.pid}\n`);
+    const before = readdirSync(ws.dir).sort();
+    const bytes = readFileSync(ws.db);
+    const result = await cli(["restore", "b.db"], ws);
+    expect(result.code).toBe(1);
+    expectOneLineError(result.stderr);
+    expect(result.stderr).toContain(`pid ${process.pid}`);
+    expect(result.stderr).toContain("stop the server first (systemctl stop moxie, or Ctrl-C)");
+    expect(readdirSync(ws.dir).sort()).toEqual(before);
+    expect(readFileSync(ws.db).equals(bytes)).toBe(true);
+    expect(readFileSync(serveLockPath(ws.db), "utf8")).toBe(`${process.pid}\n`);
+  });
+
+  test("puts the backup in place, keeps the previous database as .before-restore-<UTC>, owner-only", async () => {
+    const ws = seeded(adminDb);
+    expect((await cli(["backup", "b.db"], ws)).code).toBe(0);
+    insertUser(ws.db, "later@ops.test");
+    writeFileSync(serveLockPath(ws.db), `${await deadPid()}\n`); // a stale lock from a crashed server
+
+    const result = await cli(["restore", "b.db"], ws);
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    const lines = result.stdout.trim().split("\n");
+    expect(lines[0]).toBe(`Restored ${ws.db} from ${join(ws.dir, "b.db")} (1 user)`);
+    expect(lines[1]).toMatch(/^Previous database kept as .+\/moxie\.db\.before-restore-\d{8}T\d{6}Z$/);
+    expect(lines.at(-1)).toBe(`Database is up to date (${TAGS.length} migrations)`);
+
+    expect(emails(ws.db)).toEqual(["admin@ops.test"]);
+    expect(mode(ws.db)).toBe(0o600);
+    const kept = lines[1]!.replace("Previous database kept as ", "");
+    expect(emails(kept)).toEqual(["admin@ops.test", "later@ops.test"]);
+    expect(readdirSync(ws.dir).filter((name) => name.includes("restoring"))).toEqual([]);
+    expect(existsSync(serveLockPath(ws.db))).toBe(false);
+  });
+
+  test("a backup from an older schema (the foundation release) is restored and migrated forward", async () => {
+    const ws = workspace();
+    const old = join(ws.dir, "foundation.db");
+    copyFileSync(FIXTURE, old);
+    const result = await cli(["restore", "foundation.db"], ws);
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("There was no previous database");
+    for (const tag of TAGS.slice(1)) expect(result.stdout).toContain(`Applied ${tag}\n`);
+    expect(result.stdout).not.toContain(`Applied ${TAGS[0]}`);
+    expect(migrationRows(ws.db).map((r) => r.hash)).toEqual(EMBEDDED_MIGRATIONS.map((m) => m.hash));
+    expect(emails(ws.db)).toEqual(emails(FIXTURE));
+    expect(readFileSync(old).equals(readFileSync(FIXTURE))).toBe(true);
+  });
+
+  test("refuses a backup from a newer moxie, a damaged file and a non-moxie database, changing nothing", async () => {
+    const ws = seeded(adminDb);
+    copyFileSync(ADMIN_DB, join(ws.dir, "newer.db"));
+    addFutureMigration(join(ws.dir, "newer.db"));
+    writeFileSync(join(ws.dir, "junk.db"), "SQLite format 3\0".padEnd(4096, "x"));
+    const other = new Database(join(ws.dir, "other.db"));
+    other.run("CREATE TABLE notes (body TEXT)");
+    other.close();
+    const live = readFileSync(ws.db);
+    const before = readdirSync(ws.dir).sort();
+
+    const newer = await cli(["restore", "newer.db"], ws);
+    expect(newer.code).toBe(1);
+    expectOneLineError(newer.stderr);
+    expect(newer.stderr).toContain("newer than this moxie");
+    expect(newer.stderr).toContain("upgrade moxie");
+
+    for (const name of ["junk.db", "other.db"]) {
+      const refused = await cli(["restore", name], ws);
+      expect(refused.code).toBe(1);
+      expectOneLineError(refused.stderr);
+    }
+    expect(readdirSync(ws.dir).sort()).toEqual(before);
+    expect(readFileSync(ws.db).equals(live)).toBe(true);
+  });
+});
+
+describe("moxie migrate", () => {
+  test("--status lists every migration without creating or changing anything; migrate applies and reports", async () => {
+    const ws = workspace();
+    const fresh = await cli(["migrate", "--status"], ws);
+    expect(fresh.code).toBe(0);
+    expect(fresh.stdout).toContain("does not exist yet");
+    for (const tag of TAGS) expect(fresh.stdout).toContain(`pending  ${tag}`);
+    expect(readdirSync(ws.dir)).toEqual([]);
+
+    copyFileSync(FIXTURE, ws.db);
+    const status = await cli(["migrate", "--status"], ws);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain(`applied  ${TAGS[0]}`);
+    for (const tag of TAGS.slice(1)) expect(status.stdout).toContain(`pending  ${tag}`);
+    expect(status.stdout).toContain(`1 of ${TAGS.length} migrations applied; ${TAGS.length - 1} pending`);
+    expect(readFileSync(ws.db).equals(readFileSync(FIXTURE))).toBe(true);
+
+    const applied = await cli(["migrate"], ws);
+    expect(applied.stderr).toBe("");
+    expect(applied.code).toBe(0);
+    expect(applied.stdout).toBe(
+      [...TAGS.slice(1).map((tag) => `Applied ${tag}`), `Database is up to date (${TAGS.length} migrations)`].join("\n") + "\n",
+    );
+    expect(migrationRows(ws.db)).toHaveLength(TAGS.length);
+
+    const again = await cli(["migrate"], ws);
+    expect(again.stdout).toBe(`Database is up to date (${TAGS.length} migrations)\n`);
+    const after = await cli(["migrate", "--status"], ws);
+    for (const tag of TAGS) expect(after.stdout).toContain(`applied  ${tag}`);
+    expect(after.stdout).toContain("up to date");
+  });
+
+  test("migrate with no database creates it (0600) with every migration", () => {
+    // The template's EMPTY_DB was made by `moxie migrate` in beforeAll; its output is checked here.
+    expect(migrationRows(EMPTY_DB).map((r) => r.hash)).toEqual(EMBEDDED_MIGRATIONS.map((m) => m.hash));
+    expect(mode(EMPTY_DB)).toBe(0o600);
+    expect(templateMigrateOutput).toBe(
+      [...TAGS.map((t) => `Applied ${t}`), `Database is up to date (${TAGS.length} migrations)`].join("\n") + "\n",
+    );
+  });
+
+  test("a database written by a newer moxie is refused (exit 1) by migrate, --status and assertSchemaNotNewer", async () => {
+    const ws = seeded(emptyDb);
+    addFutureMigration(ws.db);
+    const bytes = readFileSync(ws.db);
+
+    const migrate = await cli(["migrate"], ws);
+    expect(migrate.code).toBe(1);
+    expectOneLineError(migrate.stderr);
+    expect(migrate.stderr).toContain(`database schema is newer than this moxie ${packageJson.version}`);
+    expect(migrate.stderr).toContain("upgrade moxie");
+
+    const status = await cli(["migrate", "--status"], ws);
+    expect(status.code).toBe(1);
+    expect(status.stdout).toContain("unknown  a migration from");
+    expect(status.stderr).toContain("newer than this moxie");
+    expect(readFileSync(ws.db).equals(bytes)).toBe(true);
+
+    expect(() => assertSchemaNotNewer(ws.db)).toThrow(CommandError);
+    expect(() => assertSchemaNotNewer(join(ws.dir, "absent.db"))).not.toThrow();
+    expect(existsSync(join(ws.dir, "absent.db"))).toBe(false);
+    copyFileSync(FIXTURE, join(ws.dir, "old.db"));
+    expect(() => assertSchemaNotNewer(join(ws.dir, "old.db"))).not.toThrow();
+    expect(() => assertSchemaNotNewer(ADMIN_DB)).not.toThrow();
+  });
+});
+
+describe("moxie doctor", () => {
+  test("healthy: version, settings with the key masked, database facts; exit 0", async () => {
+    const ws = seeded(adminDb);
+    const result = await cli(["doctor"], ws);
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    expect(result.stdout).toStartWith(`moxie ${packageJson.version}\n`);
+    expect(result.stdout).toMatch(new RegExp(`SECRET_KEY\\s+set \\(${SECRET.length} chars\\)`));
+    expect(result.stdout).not.toContain(SECRET);
+    expect(result.stdout).toContain(`path          ${ws.db}`);
+    expect(result.stdout).toMatch(/size\s+\d+\.\d KiB/);
+    expect(result.stdout).toMatch(/journal mode\s+wal/);
+    expect(result.stdout).toContain(`${TAGS.length}/${TAGS.length} migrations applied (latest ${TAGS.at(-1)})`);
+    expect(result.stdout).toContain("1 (1 active, 1 active admin)");
+    expect(result.stdout).toContain("No warnings.");
+  });
+
+  test("warns (exit 1) about a 0644 database, no active admin and a readable .env; never prints the key", async () => {
+    const ws = seeded(emptyDb);
+    chmodSync(ws.db, 0o644);
+    writeFileSync(join(ws.dir, ".env"), `SECRET_KEY=${SECRET}\n`, { mode: 0o644 });
+    const env = { DATABASE_URL: ws.db }; // the key comes from .env this time
+    const result = await runCli(["doctor"], { cwd: ws.dir, env });
+    expect(result.code).toBe(1);
+    expectOneLineError(result.stderr);
+    expect(result.stderr).toContain("doctor found 3 warnings");
+    expect(result.stdout).toMatch(new RegExp(`SECRET_KEY\\s+set \\(${SECRET.length} chars\\)`));
+    expect(result.stdout).toContain(`${ws.db} is accessible by group or other (mode 0644): chmod 600 ${ws.db}`);
+    expect(result.stdout).toContain("there is no active admin");
+    expect(result.stdout).toContain(".env sets SECRET_KEY and is readable by group or other");
+    expect(result.stdout + result.stderr).not.toContain(SECRET);
+  });
+
+  test("a generated key is named by path, never shown; a missing database is reported, not created", async () => {
+    const ws = workspace();
+    const env = { DATABASE_URL: ws.db };
+    const missing = await runCli(["doctor"], { cwd: ws.dir, env });
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toContain("does not exist yet");
+    expect(missing.stdout).toContain("not yet generated");
+    expect(missing.stdout).toContain("there is no active admin");
+    expect(readdirSync(ws.dir)).toEqual([]);
+
+    copyFileSync(ADMIN_DB, ws.db);
+    chmodSync(ws.db, 0o600);
+    const key = "ab".repeat(32);
+    writeFileSync(`${ws.db}.secret`, `${key}\n`, { mode: 0o640 });
+    const result = await runCli(["doctor"], { cwd: ws.dir, env });
+    expect(result.stdout).toMatch(new RegExp(`SECRET_KEY\\s+generated \\(${ws.db}\\.secret\\)`));
+    expect(result.stdout).toContain(`${ws.db}.secret is accessible by group or other (mode 0640)`);
+    expect(result.stdout + result.stderr).not.toContain(key);
+    expect(result.stderr).toContain("doctor found 1 warning");
+    expect(result.code).toBe(1);
+  });
+
+  test("filesystemTypeOf finds the innermost mount, unescaping /proc/mounts", () => {
+    const mounts = [
+      "/dev/sda1 / ext4 rw 0 0",
+      "server:/export /srv nfs4 rw 0 0",
+      "/dev/sdb1 /srv/local ext4 rw 0 0",
+      "//nas/share /mnt/my\\040share cifs rw 0 0",
+      "",
+    ].join("\n");
+    expect(filesystemTypeOf("/var/lib/moxie", mounts)).toBe("ext4");
+    expect(filesystemTypeOf("/srv/moxie", mounts)).toBe("nfs4");
+    expect(filesystemTypeOf("/srv", mounts)).toBe("nfs4");
+    expect(filesystemTypeOf("/srv/local/moxie", mounts)).toBe("ext4");
+    expect(filesystemTypeOf("/srvx", mounts)).toBe("ext4");
+    expect(filesystemTypeOf("/mnt/my share/db", mounts)).toBe("cifs");
+  });
+});
+
+describe("moxie audit", () => {
+  test("lists CLI events newest first as a table or JSON, filters, and prunes by age", async () => {
+    const ws = seeded(adminDb); // admin@ops.test was made by `moxie create-admin`: one user.created event
+    insertUser(ws.db, "second@ops.test");
+    expect((await cli(["deactivate", "--email", "second@ops.test"], ws)).code).toBe(0);
+
+    const table = await cli(["audit"], ws);
+    expect(table.stderr).toBe("");
+    expect(table.code).toBe(0);
+    const lines = table.stdout.trim().split("\n");
+    expect(lines[0]).toMatch(/^TIME\s+TYPE\s+ACTOR\s+USER\s+EMAIL\s+IP\s+REASON$/);
+    expect(lines[1]).toMatch(/^\S+Z\s+user\.deactivated\s+cli\s+#2\s+second@ops\.test\s+-\s+-$/);
+    expect(lines[2]).toMatch(/^\S+Z\s+user\.created\s+cli\s+#1\s+admin@ops\.test\s+-\s+-$/);
+    expect(lines.at(-1)).toBe("2 events");
+
+    const json = await cli(["audit", "--json", "--type", "user.created"], ws);
+    expect(json.code).toBe(0);
+    const events = JSON.parse(json.stdout) as Array<Record<string, unknown>>;
+    expect(events).toHaveLength(1);
+    expect(Object.keys(events[0]!).sort()).toEqual(
+      ["actor", "actor_user_id", "created_at", "email", "id", "ip", "reason", "type", "user_id"].sort(),
+    );
+    expect(events[0]).toMatchObject({ type: "user.created", actor: "cli", user_id: 1, actor_user_id: null });
+
+    const byUser = JSON.parse((await cli(["audit", "--json", "--user-id", "2", "--limit", "1"], ws)).stdout);
+    expect(byUser).toHaveLength(1);
+    expect(byUser[0]).toMatchObject({ type: "user.deactivated", user_id: 2 });
+
+    for (const bad of [["--type", "nope"], ["--prune-days", "7", "--json"]]) {
+      const result = await cli(["audit", ...bad], ws);
+      expect(result.code).toBe(2);
+      expectOneLineError(result.stderr);
+    }
+
+    inspect(ws.db, (db) =>
+      db.run("INSERT INTO audit_events (created_at, type, actor, user_id) VALUES ('2000-01-01T00:00:00.000Z', 'logout', 'user', 1)"),
+    );
+    const prune = await cli(["audit", "--prune-days", "30"], ws);
+    expect(prune.code).toBe(0);
+    expect(prune.stdout).toBe("Pruned 1 audit event older than 30 days\n");
+    expect(inspect(ws.db, (db) => db.query("SELECT count(*) AS n FROM audit_events").get())).toEqual({ n: 2 });
+  });
+});
