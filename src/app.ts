@@ -16,6 +16,7 @@ import { apiDocs } from "./http/docs.ts";
 import { errorHandling } from "./http/errors.ts";
 import { silentLogger, type Logger } from "./log.ts";
 import { adminUserRoutes } from "./users/routes.ts";
+import { consoleRoutes } from "./console/routes.ts";
 import type { Settings } from "./settings.ts";
 
 export interface AppDependencies {
@@ -45,6 +46,7 @@ export function createApp({ db, settings, tokens, log = silentLogger }: AppDepen
     .use(authRoutes({ db, tokens, guard, throttle, addressOf }))
     .use(adminUserRoutes({ db, guard, addressOf }))
     .use(auditRoutes({ db, guard }))
+    .use(settings.console ? consoleRoutes() : new Elysia());
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -16,7 +16,15 @@ type Paths = Record<string, Record<string, Operation>>;
 /** The routes the app serves, as "METHOD /openapi/{path}": without the docs themselves and CORS preflights. */
 function servedRoutes(ctx: TestContext): Array<{ method: string; path: string; openapiPath: string }> {
   return ctx.app.routes
-    .filter((route) => route.method !== "OPTIONS" && !DOC_ROUTES.has(route.path) && !route.path.startsWith("/docs/"))
+    // The console's page and assets are not API routes; it is documented in docs/console.md.
+    .filter(
+      (route) =>
+        route.method !== "OPTIONS" &&
+        !DOC_ROUTES.has(route.path) &&
+        !route.path.startsWith("/docs/") &&
+        route.path !== "/console" &&
+        !route.path.startsWith("/console/"),
+    )
     .map((route) => ({
       method: route.method,
       path: route.path,
