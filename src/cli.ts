@@ -4,7 +4,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import packageJson from "../package.json" with { type: "json" };
 import { openDatabase, DatabaseOpenError, type Db } from "./db/index.ts";
 import { createLogger, type Logger } from "./log.ts";
-import { parsePort, type Settings } from "./settings.ts";
+import { parseHost, parsePort, type Settings } from "./settings.ts";
 import { createAdmin, listUsersCommand, setActiveCommand, setPasswordCommand } from "./commands/accounts.ts";
 import { CommandError, UsageError } from "./commands/errors.ts";
 import { auditCommand, AUDIT_OPTIONS, AUDIT_USAGE } from "./commands/audit.ts";
@@ -41,7 +41,13 @@ const COMMANDS: Record<string, Command> = {
     options: { host: { type: "string" }, port: { type: "string" } },
     async run({ values, bootstrap }) {
       const overrides: Partial<Settings> = {};
-      if (typeof values.host === "string") overrides.host = values.host;
+      if (typeof values.host === "string") {
+        try {
+          overrides.host = parseHost(values.host.trim());
+        } catch (error) {
+          throw new UsageError(`--host: ${(error as Error).message}`);
+        }
+      }
       if (typeof values.port === "string") {
         try {
           overrides.port = parsePort(values.port);

@@ -155,7 +155,7 @@ export function parseOrigins(raw: string): string[] {
   return origins;
 }
 
-function parseHost(raw: string): string {
+export function parseHost(raw: string): string {
   if (raw === "" || /\s/.test(raw)) throw new Error("must be a host name or address");
   return raw;
 }

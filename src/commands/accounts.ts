@@ -18,6 +18,7 @@ import {
   UserNotFoundError,
 } from "../users/service.ts";
 import { CommandError, UsageError } from "./errors.ts";
+import { printTable } from "./table.ts";
 import { readNewPassword } from "./prompt.ts";
 
 type Print = (line: string) => void;
@@ -62,12 +63,11 @@ export function listUsersCommand(db: Db, json: boolean, print: Print): void {
     print(JSON.stringify(users, null, 2));
     return;
   }
-  const rows = [
+  printTable(
     ["ID", "EMAIL", "NAME", "ROLE", "ACTIVE"],
-    ...users.map((u) => [String(u.id), u.email, u.name, u.role, u.is_active ? "yes" : "no"]),
-  ];
-  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  for (const row of rows) print(row.map((cell, column) => cell.padEnd(widths[column]!)).join("  ").trimEnd());
+    users.map((u) => [String(u.id), u.email, u.name, u.role, u.is_active ? "yes" : "no"]),
+    print,
+  );
   print(`${users.length} account${users.length === 1 ? "" : "s"}`);
 }
 

@@ -4,6 +4,7 @@ import { listEvents, pruneEvents, toPublicEvent } from "../audit/service.ts";
 import type { Db } from "../db/index.ts";
 import { AUDIT_EVENT_TYPES, users, type AuditEvent, type AuditEventType } from "../db/schema.ts";
 import { UsageError } from "./errors.ts";
+import { printTable } from "./table.ts";
 import { plural } from "./dbfile.ts";
 
 type Print = (line: string) => void;
@@ -59,7 +60,7 @@ export async function auditCommand(values: Values, openDb: () => Db, print: Prin
       print(JSON.stringify(events.map(toPublicEvent), null, 2));
       return;
     }
-    printTable(events, accountEmails(db, events), print);
+    printEvents(events, accountEmails(db, events), print);
     print(events.length === total ? plural(total, "event") : `${events.length} of ${total} events (newest first; --limit to see more)`);
   } finally {
     db.$client.close();
@@ -74,10 +75,10 @@ function accountEmails(db: Db, events: AuditEvent[]): Map<number, string> {
   return new Map(rows.map((row) => [row.id, row.email]));
 }
 
-function printTable(events: AuditEvent[], emails: Map<number, string>, print: Print): void {
-  const rows = [
+function printEvents(events: AuditEvent[], emails: Map<number, string>, print: Print): void {
+  printTable(
     ["TIME", "TYPE", "ACTOR", "USER", "EMAIL", "IP", "REASON"],
-    ...events.map((e) => [
+    events.map((e) => [
       e.createdAt,
       e.type,
       e.actor === "user" && e.actorUserId !== null ? `user #${e.actorUserId}` : e.actor,
@@ -86,9 +87,8 @@ function printTable(events: AuditEvent[], emails: Map<number, string>, print: Pr
       e.ip ?? "-",
       e.reason ?? "-",
     ]),
-  ];
-  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  for (const row of rows) print(row.map((cell, column) => cell.padEnd(widths[column]!)).join("  ").trimEnd());
+    print,
+  );
 }
 
 function wholeNumber(raw: string | boolean | undefined, name: string, min: number, max: number): number {

@@ -35,6 +35,7 @@ export async function serve({ settings, db, log }: { settings: Settings; db: Db;
       const forced = setTimeout(() => server.stop(true), settings.shutdownGraceSeconds * 1000);
       await server.stop(false);
       clearTimeout(forced);
+      await new Promise((settled) => setImmediate(settled)); // let the last requests' log lines out first
       resolve();
     };
     process.on("SIGINT", stop);

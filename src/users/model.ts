@@ -23,14 +23,15 @@ export const PublicUserModel = t.Object({
 /** Surrounding blanks are allowed (they are trimmed before storing), so " A@x.co" is a duplicate, not a typo. */
 export const EmailModel = t.String({
   maxLength: EMAIL_MAX_LENGTH,
-  pattern: "^\\s*[^\\s@]+@[^\\s@]+\\.[^\\s@]+\\s*$",
+  pattern: "^\\s*[^\\s@\\u0000-\\u001f\\u007f]+@[^\\s@\\u0000-\\u001f\\u007f]+\\.[^\\s@\\u0000-\\u001f\\u007f]+\\s*$",
   error: "email must be a valid email address",
 });
 export const NameModel = t.String({
   minLength: 1,
   maxLength: NAME_MAX_LENGTH,
-  pattern: "\\S",
-  error: `name must be 1 to ${NAME_MAX_LENGTH} characters, not all blank`,
+  // Something visible, and no control characters: names end up in terminals (`moxie users`) and logs.
+  pattern: "^[^\\u0000-\\u001f\\u007f]*\\S[^\\u0000-\\u001f\\u007f]*$",
+  error: `name must be 1 to ${NAME_MAX_LENGTH} characters, not all blank, without control characters`,
 });
 export const NewPasswordModel = t.String({ minLength: PASSWORD_MIN_LENGTH, maxLength: PASSWORD_MAX_LENGTH });
 
