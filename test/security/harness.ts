@@ -1,0 +1,749 @@
+// Black-box harness for the security suite: the compiled ./moxie (built with the package.json `build`
+// script), copied alone into a fresh temp dir, `create-admin` run there, `serve` started on 127.0.0.1 with an
+// explicit environment, and every response the suite sees recorded for the leak and header sweeps.
+//
+// The binary is built once and cached in os.tmpdir() under a hash of everything that goes into it (src/,
+// drizzle/, package.json, bun.lock, tsconfig.json), so the seven files of one `bun test test/security` run
+// (one process) and later runs share one build; stale cache entries are pruned.
+import { afterAll, afterEach, expect, setDefaultTimeout, test } from "bun:test";
+import { createHash, createHmac } from "node:crypto";
+import {
+  chmodSync,
+  constants as fsConstants,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+} from "node:fs";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import packageJson from "../../package.json" with { type: "json" };
+
+export const ROOT = join(import.meta.dir, "..", "..");
+export const SECRET = "sec-suite-signing-key-0123456789abcdef-ZZ";
+export const OTHER_SECRET = "another-signing-key-nobody-configured-0123456789";
+export const ADMIN = { email: "admin@sec.example.com", name: "Suite Admin", password: "sec-suite-Admin-7f3" } as const;
+/** Origins allowed on every instance unless a test says otherwise. */
+export const ALLOWED_ORIGINS = ["http://localhost:3000", "https://app.example.com"];
+/** A stack frame as Bun/V8 print them. */
+export const STACK_FRAME = /^\s+at\s/m;
+
+export type Env = Record<string, string>;
+
+/** PATH and HOME only: nothing from the developer's shell (SECRET_KEY, DATABASE_URL, PORT) leaks in. */
+export function baseEnv(extra: Env = {}): Env {
+  const env: Env = {};
+  if (process.env.PATH !== undefined) env.PATH = process.env.PATH;
+  if (process.env.HOME !== undefined) env.HOME = process.env.HOME;
+  return { ...env, ...extra };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Building the binary
+
+const HASHED_DIRS = ["src", "drizzle"];
+const HASHED_FILES = ["package.json", "bun.lock", "tsconfig.json"];
+const CACHE_PREFIX = "moxie-sec-bin-";
+/** Cache entries not used for this long are removed when a new one is made. */
+const CACHE_STALE_MS = 10 * 60 * 1000;
+
+function listFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...listFiles(path));
+    else if (entry.isFile()) out.push(path);
+  }
+  return out;
+}
+
+/** sha256 over the names and bytes of every input of the build. */
+export function sourceHash(): string {
+  const hash = createHash("sha256");
+  const files = [
+    ...HASHED_DIRS.flatMap((dir) => listFiles(join(ROOT, dir))),
+    ...HASHED_FILES.map((file) => join(ROOT, file)).filter((file) => existsSync(file)),
+  ].sort();
+  for (const file of files) {
+    hash.update(relative(ROOT, file)).update("\0").update(readFileSync(file)).update("\0");
+  }
+  return hash.digest("hex");
+}
+
+/** The package.json build command with only its output path changed. */
+function buildCommand(script: string, outfile: string): string[] {
+  const args = script.trim().split(/\s+/);
+  if (args[0] !== "bun" || args[1] !== "build") throw new Error(`unexpected build script: ${script}`);
+  const at = args.indexOf("--outfile");
+  if (at !== -1 && at + 1 < args.length) {
+    args[at + 1] = outfile;
+  } else {
+    const inline = args.findIndex((arg) => arg.startsWith("--outfile="));
+    if (inline === -1) throw new Error(`build script has no --outfile: ${script}`);
+    args[inline] = `--outfile=${outfile}`;
+  }
+  return [process.execPath, ...args.slice(1)];
+}
+
+function pruneStaleBuilds(keep: string): void {
+  for (const name of readdirSync(tmpdir())) {
+    if (!name.startsWith(CACHE_PREFIX) && !name.startsWith("moxie-sec-build-")) continue;
+    const path = join(tmpdir(), name);
+    if (path === keep) continue;
+    try {
+      if (Date.now() - statSync(path).mtimeMs > CACHE_STALE_MS) rmSync(path, { recursive: true, force: true });
+    } catch {
+      // another run removed it first
+    }
+  }
+}
+
+async function buildOnce(outfile: string): Promise<void> {
+  const script = packageJson.scripts.build;
+  for (const flag of ["--compile", "--no-compile-autoload-bunfig", "--no-compile-autoload-dotenv"]) {
+    if (!script.includes(flag)) throw new Error(`the build script lost ${flag}: ${script}`);
+  }
+  const build = Bun.spawn(buildCommand(script, outfile), {
+    cwd: ROOT,
+    env: baseEnv(),
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(build.stdout).text(),
+    new Response(build.stderr).text(),
+    build.exited,
+  ]);
+  if (code !== 0 || !existsSync(outfile)) throw new Error(`build failed (${code}):\n${stdout}\n${stderr}`);
+}
+
+let binaryPromise: Promise<string> | undefined;
+
+/** Path of a compiled moxie matching the current sources (built at most once per process). */
+export function compiledBinary(): Promise<string> {
+  binaryPromise ??= (async () => {
+    // src/ is edited concurrently by others: build until the sources did not change during the build.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const before = sourceHash();
+      const cacheDir = join(tmpdir(), `${CACHE_PREFIX}${before.slice(0, 24)}`);
+      const cached = join(cacheDir, "moxie");
+      if (existsSync(cached)) {
+        const now = new Date();
+        utimesSync(cacheDir, now, now);
+        return cached;
+      }
+      const work = mkdtempSync(join(tmpdir(), "moxie-sec-build-"));
+      try {
+        const outfile = join(work, "moxie");
+        await buildOnce(outfile);
+        if (sourceHash() !== before) continue;
+        mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
+        try {
+          renameSync(outfile, cached);
+        } catch (error) {
+          if (!existsSync(cached)) throw error; // a parallel run put the same build there first
+        }
+        pruneStaleBuilds(cacheDir);
+        return cached;
+      } finally {
+        rmSync(work, { recursive: true, force: true });
+      }
+    }
+    throw new Error("src/ kept changing during three builds; cannot build a consistent binary");
+  })();
+  return binaryPromise;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Responses
+
+export interface Res {
+  status: number;
+  headers: Headers;
+  text: string;
+  /** Parsed JSON body, or undefined. */
+  json: any;
+}
+
+export interface Recorded extends Res {
+  label: string;
+  path: string;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+export interface RequestOptions {
+  /** Sent as JSON with content-type application/json. */
+  json?: unknown;
+  body?: RequestInit["body"];
+  headers?: Record<string, string>;
+  token?: string;
+}
+
+/** One raw HTTP/1.1 exchange over a TCP socket: the bytes are sent as given (no URL or header normalization). */
+export function rawExchange(port: number, parts: Array<string | Uint8Array>): Promise<Res> {
+  return new Promise<Res>((resolve, reject) => {
+    const socket = connect({ host: "127.0.0.1", port });
+    let buffer = Buffer.alloc(0);
+    let settled = false;
+    const finish = (error?: Error) => {
+      if (settled) return;
+      const parsed = tryParseResponse(buffer, error !== undefined || socket.readableEnded);
+      if (!parsed && error === undefined) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      if (parsed) resolve(parsed);
+      else {
+        const got = buffer.length === 0 ? "nothing" : JSON.stringify(buffer.subarray(0, 200).toString("latin1"));
+        reject(new Error(`${error?.message ?? "connection closed"} (received ${got})`));
+      }
+    };
+    // A safety net so a hung server fails the test instead of hanging the run; never a timing assertion.
+    const timer = setTimeout(() => finish(new Error("no complete response within 15 s")), 15_000);
+    socket.on("data", (chunk: Buffer) => {
+      buffer = Buffer.concat([buffer, chunk]);
+      finish();
+    });
+    socket.on("end", () => finish(new Error("connection closed before a full response")));
+    socket.on("close", () => finish(new Error("connection closed before a full response")));
+    // Writing after the server answered early (413) may fail; the answer already read is what counts.
+    socket.on("error", (error) => finish(error));
+    socket.on("connect", async () => {
+      for (const part of parts) {
+        if (socket.destroyed) return;
+        const flushed = socket.write(part);
+        if (!flushed) await new Promise<void>((r) => socket.once("drain", () => r()).once("close", () => r()));
+      }
+    });
+  });
+}
+
+function tryParseResponse(buffer: Buffer, complete: boolean): Res | undefined {
+  const end = buffer.indexOf("\r\n\r\n");
+  if (end === -1) return undefined;
+  const head = buffer.subarray(0, end).toString("latin1").split("\r\n");
+  const statusLine = /^HTTP\/1\.[01] (\d{3})/.exec(head[0] ?? "");
+  if (!statusLine) return undefined;
+  const headers = new Headers();
+  for (const line of head.slice(1)) {
+    const colon = line.indexOf(":");
+    if (colon > 0) headers.append(line.slice(0, colon).trim(), line.slice(colon + 1).trim());
+  }
+  const status = Number(statusLine[1]);
+  let body = buffer.subarray(end + 4);
+  const length = headers.get("content-length");
+  if (status === 204 || status === 304) {
+    body = Buffer.alloc(0);
+  } else if (length !== null) {
+    if (body.length < Number(length)) return undefined;
+    body = body.subarray(0, Number(length));
+  } else if ((headers.get("transfer-encoding") ?? "").toLowerCase().includes("chunked")) {
+    const decoded: Buffer[] = [];
+    let at = 0;
+    for (;;) {
+      const lineEnd = body.indexOf("\r\n", at);
+      if (lineEnd === -1) return undefined;
+      const size = parseInt(body.subarray(at, lineEnd).toString("latin1"), 16);
+      if (Number.isNaN(size)) return undefined;
+      if (size === 0) break;
+      if (body.length < lineEnd + 2 + size + 2) return undefined;
+      decoded.push(body.subarray(lineEnd + 2, lineEnd + 2 + size));
+      at = lineEnd + 2 + size + 2;
+    }
+    body = Buffer.concat(decoded);
+  } else if (!complete) {
+    return undefined;
+  }
+  const text = body.toString("utf8");
+  return { status, headers, text, json: parseJson(text) };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Tokens
+
+export function b64url(input: string | Uint8Array): string {
+  return Buffer.from(input).toString("base64url");
+}
+
+export const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+/** A JWT signed with HMAC (`hash`) over the given header and payload (objects are JSON-encoded). */
+export function signJwt(
+  header: unknown,
+  payload: unknown,
+  options: { key?: string; hash?: "sha256" | "sha384" | "sha512" } = {},
+): string {
+  const h = typeof header === "string" ? header : b64url(JSON.stringify(header));
+  const p = typeof payload === "string" ? payload : b64url(JSON.stringify(payload));
+  const signature = createHmac(options.hash ?? "sha256", options.key ?? SECRET).update(`${h}.${p}`).digest("base64url");
+  return `${h}.${p}.${signature}`;
+}
+
+/** A token the server accepts for account `sub` at token version `ver`, valid for an hour. */
+export function validClaims(sub = "1", ver = 0): Record<string, unknown> {
+  const iat = nowSeconds();
+  return { sub, ver, iat, exp: iat + 3600 };
+}
+
+export const HS256 = { alg: "HS256", typ: "JWT" };
+
+// ---------------------------------------------------------------------------------------------------------
+// Processes
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `command` to completion (killed after 30 s as a safety net). */
+export async function runProcess(
+  command: string[],
+  options: { cwd: string; env: Env; stdin?: "ignore" | Blob },
+): Promise<RunResult> {
+  const proc = Bun.spawn(command, {
+    cwd: options.cwd,
+    env: options.env,
+    stdin: options.stdin ?? "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const timer = setTimeout(() => proc.kill("SIGKILL"), 30_000);
+  try {
+    const [stdout, stderr, code] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      proc.exited,
+    ]);
+    return { code, stdout, stderr };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A port nothing listens on right now (the OS picks it). */
+export function freePort(): number {
+  const probe = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("") });
+  const port = probe.port;
+  probe.stop(true);
+  if (port === undefined) throw new Error("no free port");
+  return port;
+}
+
+/** True when something accepts TCP connections on 127.0.0.1:`port`. */
+export function isListening(port: number, host = "127.0.0.1"): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (value: boolean) => {
+      socket.destroy();
+      resolve(value);
+    };
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
+  });
+}
+
+function collect(stream: ReadableStream<Uint8Array>, append: (text: string) => void): void {
+  const decoder = new TextDecoder();
+  void (async () => {
+    for await (const chunk of stream) append(decoder.decode(chunk, { stream: true }));
+  })().catch(() => {});
+}
+
+export interface Instance {
+  name: string;
+  dir: string;
+  dbPath: string;
+  port: number;
+  url: string;
+  env: Env;
+  proc: Bun.Subprocess<"ignore", "pipe", "pipe">;
+  stdout(): string;
+  stderr(): string;
+  /** fetch() against the instance; the answer is recorded for the sweeps. */
+  request(method: string, path: string, options?: RequestOptions): Promise<Res>;
+  /** Raw bytes over a socket, for what fetch would normalize; recorded too. */
+  raw(parts: Array<string | Uint8Array>): Promise<Res>;
+  /** POST /auth/login; returns the response. */
+  login(email: string, password: string, headers?: Record<string, string>): Promise<Res>;
+  /** Signs in and returns the access token (fails the test otherwise). */
+  token(email: string, password: string): Promise<string>;
+  /** A token for the first admin (#1) signed with SECRET: no password hashing spent. */
+  adminToken(): string;
+  /** `./moxie <args>` in the instance's directory with its environment. */
+  cli(args: string[], options?: { env?: Env; stdin?: "ignore" | Blob }): Promise<RunResult>;
+  /** `./moxie users --json` */
+  users(): Promise<Array<Record<string, unknown>>>;
+  alive(): Promise<boolean>;
+}
+
+export interface StartOptions {
+  /** Extra environment (wins over the defaults). */
+  env?: Env;
+  /** Leave SECRET_KEY unset (a key is generated beside the database). */
+  noSecret?: boolean;
+  /** Run create-admin before serve (default true). */
+  admin?: boolean;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The per-file suite
+
+export interface Suite {
+  /** A fresh directory removed in afterAll. */
+  tempDir(prefix?: string): string;
+  /** A fresh directory holding only a copy of the binary. */
+  installDir(): Promise<{ dir: string; binary: string }>;
+  start(name: string, options?: StartOptions): Promise<Instance>;
+  /** Stops an instance now (SIGKILL) and stops health-checking it. */
+  stop(instance: Instance): Promise<void>;
+  /** Records a response collected outside an instance (for the sweeps). */
+  record(label: string, path: string, response: Res): void;
+  /** Marks a string the suite submitted as a secret: no response and no server log line may contain it. */
+  secret(value: string): string;
+  /** Marks a string no server log line may contain (e.g. a token sent where tokens do not belong). */
+  logSecret(value: string): string;
+  responses: Recorded[];
+  /** Defines the closing test: every recorded response has the security headers and leaks nothing. */
+  sweep(): void;
+  /** Asserts the one response leaks nothing. */
+  expectNoLeak(response: Res | string): void;
+}
+
+const LEAK_PATTERNS: Array<[string, RegExp]> = [
+  ["an argon2 hash", /\$argon2/i],
+  ["password_hash", /password_hash/i],
+  ["passwordHash", /passwordHash/],
+  ["SQLite internals", /SQLITE/i],
+  ["a stack frame", / {4}at /],
+  ["a source path", /\/src\//],
+  ["node_modules", /node_modules/],
+  ["a bunfs path", /\$bunfs|\/~BUN\//],
+];
+
+export function createSuite(): Suite {
+  // A safety net against hangs (argon2 costs ~½ s here); no case asserts on time.
+  setDefaultTimeout(45_000);
+  const dirs: string[] = [];
+  const instances = new Set<Instance>();
+  const everStarted: Instance[] = [];
+  const responses: Recorded[] = [];
+  const secrets = new Set<string>([ADMIN.password, SECRET]);
+  const logSecrets = new Set<string>();
+
+  const tempDir = (prefix = "moxie-sec-") => {
+    const dir = mkdtempSync(join(tmpdir(), prefix));
+    dirs.push(dir);
+    return dir;
+  };
+
+  const record = (label: string, path: string, response: Res) => {
+    responses.push({ ...response, label, path });
+  };
+
+  const installDir = async () => {
+    const built = await compiledBinary();
+    const dir = tempDir("moxie-sec-inst-");
+    const binary = join(dir, "moxie");
+    copyFileSync(built, binary, fsConstants.COPYFILE_FICLONE);
+    chmodSync(binary, 0o755);
+    return { dir, binary };
+  };
+
+  const leakProblems = (text: string): string[] => {
+    const problems: string[] = [];
+    for (const [what, pattern] of LEAK_PATTERNS) if (pattern.test(text)) problems.push(what);
+    for (const value of secrets) if (value && text.includes(value)) problems.push("a submitted secret");
+    for (const dir of [tmpdir() + "/moxie-sec", ...dirs]) if (text.includes(dir)) problems.push(`a temp path (${dir})`);
+    return problems;
+  };
+
+  async function start(name: string, options: StartOptions = {}): Promise<Instance> {
+    const { dir } = await installDir();
+    const env = baseEnv({
+      CORS_ORIGINS: ALLOWED_ORIGINS.join(","),
+      ...(options.noSecret ? {} : { SECRET_KEY: SECRET }),
+      ...options.env,
+    });
+    const cli = (args: string[], extra: { env?: Env; stdin?: "ignore" | Blob } = {}) =>
+      runProcess(["./moxie", ...args], { cwd: dir, env: { ...env, ...extra.env }, stdin: extra.stdin });
+    if (options.admin !== false) {
+      const created = await cli(["create-admin", "--email", ADMIN.email, "--name", ADMIN.name, "--password", ADMIN.password]);
+      if (created.code !== 0) throw new Error(`create-admin failed (${created.code}): ${created.stderr}`);
+    }
+
+    for (let attempt = 0; ; attempt++) {
+      const port = freePort();
+      const proc = Bun.spawn(["./moxie", "serve", "--port", String(port)], {
+        cwd: dir,
+        env,
+        stdin: "ignore",
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      let out = "";
+      let err = "";
+      collect(proc.stdout, (text) => (out += text));
+      collect(proc.stderr, (text) => (err += text));
+      const url = `http://127.0.0.1:${port}`;
+
+      const request = async (method: string, path: string, opts: RequestOptions = {}): Promise<Res> => {
+        const headers = new Headers(opts.headers);
+        let body = opts.body;
+        if (opts.json !== undefined) {
+          body = JSON.stringify(opts.json);
+          if (!headers.has("content-type")) headers.set("content-type", "application/json");
+        }
+        if (opts.token !== undefined) headers.set("authorization", `Bearer ${opts.token}`);
+        const response = await fetch(url + path, { method, headers, body, redirect: "manual" });
+        const text = await response.text();
+        const res: Res = { status: response.status, headers: response.headers, text, json: parseJson(text) };
+        record(`${name}: ${method} ${path}`, path, res);
+        return res;
+      };
+      const raw = async (parts: Array<string | Uint8Array>) => {
+        const first = typeof parts[0] === "string" ? parts[0] : Buffer.from(parts[0] ?? new Uint8Array()).toString("latin1");
+        const line = first.split("\r\n")[0] ?? "";
+        const res = await rawExchange(port, parts);
+        record(`${name}: raw ${line}`, line.split(" ")[1] ?? "", res);
+        return res;
+      };
+      const login = (email: string, password: string, headers: Record<string, string> = {}) =>
+        request("POST", "/auth/login", { json: { email, password }, headers });
+      const instance: Instance = {
+        name,
+        dir,
+        dbPath: join(dir, "moxie.db"),
+        port,
+        url,
+        env,
+        proc,
+        stdout: () => out,
+        stderr: () => err,
+        request,
+        raw,
+        login,
+        async token(email, password) {
+          const res = await login(email, password);
+          if (res.status !== 200 || typeof res.json?.access_token !== "string") {
+            throw new Error(`sign-in of ${email} failed: ${res.status} ${res.text}`);
+          }
+          return res.json.access_token as string;
+        },
+        adminToken() {
+          if (options.noSecret) throw new Error("this instance generated its own key");
+          return signJwt(HS256, validClaims("1", 0));
+        },
+        cli,
+        async users() {
+          const listed = await cli(["users", "--json"]);
+          if (listed.code !== 0) throw new Error(`users --json failed (${listed.code}): ${listed.stderr}`);
+          return JSON.parse(listed.stdout) as Array<Record<string, unknown>>;
+        },
+        async alive() {
+          try {
+            const response = await fetch(`${url}/health`);
+            return response.status === 200 && (await response.text()) === '{"status":"ok"}';
+          } catch {
+            return false;
+          }
+        },
+      };
+      instances.add(instance);
+      everStarted.push(instance);
+
+      // Bounded wait for /health; fails early when serve exits (a port taken between probe and bind: retry).
+      let healthy = false;
+      for (let poll = 0; poll < 200 && proc.exitCode === null; poll++) {
+        if (await instance.alive()) {
+          healthy = true;
+          break;
+        }
+        await Bun.sleep(50);
+      }
+      if (healthy) return instance;
+      instances.delete(instance);
+      proc.kill("SIGKILL");
+      await proc.exited;
+      if (attempt < 2 && /in use/.test(err)) continue;
+      throw new Error(`serve did not become healthy (exit ${proc.exitCode}): ${err} ${out}`);
+    }
+  }
+
+  async function stop(instance: Instance): Promise<void> {
+    instances.delete(instance);
+    instance.proc.kill("SIGKILL");
+    await instance.proc.exited;
+  }
+
+  // Every case ends with the servers of this file still answering: GET /health → 200, and (since /health may
+  // be answered natively, without running JavaScript) a route through the whole app → its usual 401.
+  afterEach(async () => {
+    for (const instance of instances) {
+      const healthy = await instance.alive();
+      if (!healthy) throw new Error(`instance ${instance.name} no longer answers GET /health: ${instance.stderr()}`);
+      expect(healthy).toBe(true);
+      const me = await fetch(`${instance.url}/auth/me`);
+      expect(me.status).toBe(401);
+      expect(await me.json()).toEqual({ detail: "Not authenticated" });
+    }
+  });
+
+  afterAll(async () => {
+    for (const instance of [...instances]) await stop(instance);
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const suite: Suite = {
+    tempDir,
+    installDir,
+    start,
+    stop,
+    record,
+    secret(value) {
+      secrets.add(value);
+      return value;
+    },
+    logSecret(value) {
+      logSecrets.add(value);
+      return value;
+    },
+    responses,
+    expectNoLeak(response) {
+      const text = typeof response === "string" ? response : response.text;
+      expect(leakProblems(text)).toEqual([]);
+    },
+    sweep() {
+      test("sweep: every response of this file has the security headers and {detail} errors; no response or log leaks", () => {
+        expect(responses.length).toBeGreaterThan(0);
+        const problems: string[] = [];
+        for (const response of responses) {
+          for (const what of leakProblems(response.text)) problems.push(`${response.label} → ${response.status} leaks ${what}`);
+          for (const what of securityHeaderProblems(response)) problems.push(`${response.label} → ${response.status}: ${what}`);
+          if (response.status >= 500 && response.status !== 503) problems.push(`${response.label} → ${response.status}`);
+          if (response.status === 401 && response.headers.get("www-authenticate") !== "Bearer") {
+            problems.push(`${response.label} → 401 without WWW-Authenticate: Bearer`);
+          }
+          if (response.status >= 400 && (typeof response.json?.detail !== "string" || Object.keys(response.json).length !== 1)) {
+            problems.push(`${response.label} → ${response.status} is not {"detail": <string>}: ${response.text.slice(0, 120)}`);
+          }
+        }
+        for (const instance of everStarted) {
+          if (STACK_FRAME.test(instance.stderr()) || STACK_FRAME.test(instance.stdout())) {
+            problems.push(`${instance.name}: the server printed a stack trace`);
+          }
+          if (instance.stdout().includes("unhandled error")) problems.push(`${instance.name}: the server logged an unhandled error`);
+          const logs = instance.stdout() + instance.stderr();
+          for (const value of [...secrets, ...logSecrets]) {
+            if (value && logs.includes(value)) problems.push(`${instance.name}: the server log contains a password, key or token`);
+          }
+        }
+        expect(problems).toEqual([]);
+      });
+    },
+  };
+  return suite;
+}
+
+/** What is wrong with a response's security headers (empty when nothing). */
+export function securityHeaderProblems(response: { headers: Headers; path: string; status: number }): string[] {
+  const problems: string[] = [];
+  const expectHeader = (name: string, value: string) => {
+    const got = response.headers.get(name);
+    if (got !== value) problems.push(`${name} is ${JSON.stringify(got)}, not ${JSON.stringify(value)}`);
+  };
+  expectHeader("x-content-type-options", "nosniff");
+  expectHeader("x-frame-options", "DENY");
+  expectHeader("referrer-policy", "no-referrer");
+  if ((response.headers.get("content-type") ?? "").includes("json")) {
+    expectHeader("content-security-policy", "default-src 'none'; frame-ancestors 'none'");
+  }
+  const path = response.path.split("?")[0]!.toLowerCase();
+  if (/^\/+(auth|admin)(\/|$)/.test(path)) expectHeader("cache-control", "no-store");
+  for (const name of ["server", "x-powered-by"]) {
+    const value = response.headers.get(name);
+    if (value !== null && /\d/.test(value)) problems.push(`${name} names a version: ${value}`);
+  }
+  return problems;
+}
+
+/** Asserts `response` is `status` with exactly `{"detail": <string>}` and, when given, that detail. */
+export function expectDetail(response: Res, status: number, detail?: string | RegExp): void {
+  if (response.status !== status) throw new Error(`expected ${status}, got ${response.status}: ${response.text.slice(0, 300)}`);
+  expect(response.json).toBeObject();
+  expect(Object.keys(response.json as object)).toEqual(["detail"]);
+  expect(typeof response.json.detail).toBe("string");
+  if (typeof detail === "string") expect(response.json.detail).toBe(detail);
+  else if (detail instanceof RegExp) expect(response.json.detail).toMatch(detail);
+  expect(response.text).not.toMatch(STACK_FRAME);
+}
+
+/** A clean client error: some 4xx (not 500), `{"detail": <string>}`, no stack. */
+export function expectClean4xx(response: Res): void {
+  if (response.status < 400 || response.status > 499) {
+    throw new Error(`expected a 4xx, got ${response.status}: ${response.text.slice(0, 300)}`);
+  }
+  expectDetail(response, response.status);
+}
+
+/** 401 with the bearer challenge and the given detail. */
+export function expect401(response: Res, detail: string): void {
+  expectDetail(response, 401, detail);
+  expect(response.headers.get("www-authenticate")).toBe("Bearer");
+}
+
+/** Distinct, policy-compliant passwords for fixtures (never on the common list). */
+let passwordCounter = 0;
+export function fixturePassword(tag = "pw"): string {
+  passwordCounter++;
+  return `sec-suite-${tag}-${passwordCounter}-${Math.random().toString(36).slice(2, 8)}-Q7`;
+}
+
+/**
+ * The local addresses (as /proc/net/tcp{,6} spell them, hex) of sockets listening on `port`, any interface.
+ * "0100007F" is 127.0.0.1; "00000000" and 32 zeros are every interface.
+ */
+export function listeningAddresses(port: number): string[] {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
+  const found: string[] = [];
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text = "";
+    try {
+      text = readFileSync(table, "utf8");
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n").slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      const local = fields[1];
+      const state = fields[3];
+      if (!local || state !== "0A") continue; // 0A = LISTEN
+      const [address, localPort] = local.split(":");
+      if (localPort === hexPort && address) found.push(address);
+    }
+  }
+  return found;
+}
+
+const LOOPBACK_HEX = new Set(["0100007F", "00000000000000000000000001000000", "0000000000000000FFFF00000100007F"]);
+
+/** True when every address (from listeningAddresses) is a loopback address. */
+export function allLoopback(addresses: string[]): boolean {
+  return addresses.every((address) => LOOPBACK_HEX.has(address));
+}

@@ -1,0 +1,183 @@
+// Login abuse against the compiled binary: per-account and per-address throttling, X-Forwarded-For only from
+// TRUSTED_PROXY, indistinguishable unknown-email and wrong-password answers, and password size limits.
+// Every failed login costs an argon2 verification (~¼ s here), so the cases reuse accounts and tokens.
+import { beforeAll, describe, expect, test } from "bun:test";
+import { ADMIN, createSuite, expect401, expectDetail, fixturePassword, type Instance, type Res } from "./harness.ts";
+
+const suite = createSuite();
+
+/** Default limits (5 per account and address pair, 30 per address, 15 minutes). */
+let main: Instance;
+/** LOGIN_MAX_FAILURES=3, LOGIN_MAX_FAILURES_PER_ADDRESS=6, a short window; X-Forwarded-For not trusted. */
+let small: Instance;
+/** TRUSTED_PROXY=127.0.0.1: X-Forwarded-For's last entry is the client. */
+let proxied: Instance;
+
+/**
+ * Seconds in the small instance's window. 2 would do on an idle machine; argon2 takes up to a second per
+ * hash on a loaded 2-core one, and 3 failures (2 hashes at a time) must land inside one window.
+ */
+const SMALL_WINDOW = 3;
+const WRONG = suite.secret("sec-suite-not-the-password-41");
+
+async function createAgent(server: Instance, email: string): Promise<string> {
+  const password = suite.secret(fixturePassword("agent"));
+  const created = await server.request("POST", "/admin/users", {
+    token: server.adminToken(),
+    json: { name: "Agent", email, password },
+  });
+  if (created.status !== 201) throw new Error(`create ${email}: ${created.status} ${created.text}`);
+  return password;
+}
+
+function expectTooMany(response: Res): void {
+  expectDetail(response, 429, "Too many login attempts");
+  expect(response.headers.get("retry-after")).toMatch(/^[1-9][0-9]*$/);
+}
+
+function expectWrong(response: Res): void {
+  expect401(response, "Invalid email or password");
+}
+
+beforeAll(async () => {
+  [main, small, proxied] = await Promise.all([
+    suite.start("login-main"),
+    suite.start("login-small", {
+      env: { LOGIN_MAX_FAILURES: "3", LOGIN_MAX_FAILURES_PER_ADDRESS: "6", LOGIN_WINDOW_SECONDS: String(SMALL_WINDOW) },
+    }),
+    suite.start("login-proxied", {
+      env: { TRUSTED_PROXY: "127.0.0.1", LOGIN_MAX_FAILURES: "3", LOGIN_MAX_FAILURES_PER_ADDRESS: "1000" },
+    }),
+  ]);
+}, 60_000);
+
+describe("default limits", () => {
+  const agent = "agent@sec.example.com";
+  let agentPassword = "";
+
+  test("empty and over-128-character passwords are 422 and never count as failures", async () => {
+    agentPassword = await createAgent(main, agent);
+    const long = suite.secret("L".repeat(129));
+    for (let i = 0; i < 3; i++) {
+      expectDetail(await main.login(agent, ""), 422);
+      expectDetail(await main.login(agent, long), 422);
+    }
+    // Six refusals, none counted (5 failures would lock the pair): the right password still signs in.
+    expect((await main.login(agent, agentPassword)).status).toBe(200);
+  });
+
+  test("5 failures for one email → the 6th gets 429 with a numeric Retry-After, even with the right password", async () => {
+    // Sent at once: each is checked against the throttle on arrival (none locked yet), so all five are hashed.
+    for (const response of await Promise.all([0, 1, 2, 3, 4].map(() => main.login(agent, WRONG)))) expectWrong(response);
+    expectTooMany(await main.login(agent, agentPassword));
+    expectTooMany(await main.login(` ${agent.toUpperCase()} `, agentPassword)); // the same account, spelled differently
+    // Another account from the same address is not locked by it.
+    expect((await main.login(ADMIN.email, ADMIN.password)).status).toBe(200);
+  });
+
+  test("unknown email and wrong password get the same status, body and header names", async () => {
+    const unknown = await main.login("nobody-here@sec.example.com", WRONG);
+    const wrong = await main.login(ADMIN.email, WRONG);
+    expectWrong(unknown);
+    expectWrong(wrong);
+    expect(unknown.text).toBe(wrong.text);
+    const names = (response: Res) => [...response.headers.keys()].sort();
+    expect(names(unknown)).toEqual(names(wrong));
+    expect(unknown.headers.get("content-length")).toBe(wrong.headers.get("content-length"));
+  });
+
+  test("a 100 KB password is 413, and is not echoed", async () => {
+    const huge = suite.secret("P".repeat(100 * 1024));
+    const response = await main.login(ADMIN.email, huge);
+    expectDetail(response, 413);
+    expect(response.text).not.toContain("PPPP");
+  });
+
+  test("a missing, numeric or null password is 422, no token", async () => {
+    for (const body of [{ email: ADMIN.email }, { email: ADMIN.email, password: 12345678 }, { email: ADMIN.email, password: null }]) {
+      const response = await main.request("POST", "/auth/login", { json: body });
+      expectDetail(response, 422);
+      expect(response.text).not.toContain("access_token");
+    }
+  });
+});
+
+describe(`LOGIN_MAX_FAILURES=3, LOGIN_MAX_FAILURES_PER_ADDRESS=6, LOGIN_WINDOW_SECONDS=${SMALL_WINDOW}`, () => {
+  // The first admin is the victim here: its tokens are forged with the key, so the lockout costs nothing.
+  // A failure is counted when its hash is done, and a loaded 2-core machine may need most of a second per
+  // hash: failures are sent in concurrent bursts, and a burst is repeated (a bounded number of times) when
+  // the machine was too slow to land them inside one window. A missing lockout fails every round.
+  test("3 failures lock the pair (the right password gets 429), and X-Forwarded-For from an untrusted socket does not escape it", async () => {
+    let locked: Res | undefined;
+    for (let round = 0; round < 4 && locked === undefined; round++) {
+      for (const response of await Promise.all([0, 1, 2].map(() => small.login(ADMIN.email, WRONG)))) {
+        expect([401, 429]).toContain(response.status);
+      }
+      const probe = await small.login(ADMIN.email, ADMIN.password);
+      expect([200, 429]).toContain(probe.status);
+      // At least a second of the lockout left, so the checks below run while it certainly holds.
+      if (probe.status === 429 && Number(probe.headers.get("retry-after")) >= 2) locked = probe;
+    }
+    expect(locked).toBeDefined();
+    expectTooMany(locked!);
+    for (const xff of ["203.0.113.7", "198.51.100.2, 203.0.113.9", "127.0.0.2", "::1"]) {
+      expectTooMany(await small.login(ADMIN.email, ADMIN.password, { "x-forwarded-for": xff }));
+    }
+    expectTooMany(
+      await small.login(ADMIN.email, ADMIN.password, { forwarded: "for=203.0.113.7", "x-real-ip": "203.0.113.7" }),
+    );
+  });
+
+  test("6 failures across emails lock the address: a never-tried email gets 429", async () => {
+    let probe: Res | undefined;
+    for (let round = 0; round < 4 && probe?.status !== 429; round++) {
+      const spray = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => small.login(`spray-${round}-${i}@sec.example.com`, WRONG)));
+      for (const response of spray) expect([401, 429]).toContain(response.status);
+      probe = await small.login(`never-tried-${round}@sec.example.com`, WRONG);
+      expect([401, 429]).toContain(probe.status);
+    }
+    expectTooMany(probe!);
+    // Spoofing X-Forwarded-For does not make a new address either.
+    const spoofed = await small.login("never-tried-either@sec.example.com", WRONG, { "x-forwarded-for": "203.0.113.8" });
+    if (spoofed.status !== 429) expectWrong(spoofed); // only if the window ran out in between
+  });
+});
+
+describe("TRUSTED_PROXY=127.0.0.1: the last X-Forwarded-For entry is the client", () => {
+  test("failures from one forwarded client lock that client, judged by the last entry", async () => {
+    const failures = await Promise.all([0, 1, 2].map(() => proxied.login(ADMIN.email, WRONG, { "x-forwarded-for": "10.1.1.1" })));
+    for (const response of failures) expectWrong(response);
+    expectTooMany(await proxied.login(ADMIN.email, ADMIN.password, { "x-forwarded-for": "10.1.1.1" }));
+    // A client cannot prepend its way out: the proxy appends the real address last.
+    expectTooMany(await proxied.login(ADMIN.email, ADMIN.password, { "x-forwarded-for": "10.9.9.9, 10.1.1.1" }));
+  });
+
+  test("a different forwarded client is a different client (and the first stays locked)", async () => {
+    expect((await proxied.login(ADMIN.email, ADMIN.password, { "x-forwarded-for": "10.1.1.1, 10.1.1.2" })).status).toBe(200);
+    expectTooMany(await proxied.login(ADMIN.email, ADMIN.password, { "x-forwarded-for": "10.1.1.1" }));
+  });
+});
+
+describe("the window of the small instance (its failures above are now ageing)", () => {
+  test("once the window has passed, the right password works again", async () => {
+    // Bounded polling with the right password: while locked it is refused before any hashing and not counted.
+    let response: Res | undefined;
+    for (let attempt = 0; attempt < 80; attempt++) {
+      response = await small.login(ADMIN.email, ADMIN.password);
+      if (response.status !== 429) break;
+      await Bun.sleep(150);
+    }
+    expect(response?.status).toBe(200);
+    expect(typeof response?.json.access_token).toBe("string");
+  });
+
+  test("a success resets the pair's count", async () => {
+    expectWrong(await small.login(ADMIN.email, WRONG));
+    expect((await small.login(ADMIN.email, ADMIN.password)).status).toBe(200);
+    // Without the reset these would make 3 failures in the window and lock the pair.
+    for (let i = 0; i < 2; i++) expectWrong(await small.login(ADMIN.email, WRONG));
+    expect((await small.login(ADMIN.email, ADMIN.password)).status).toBe(200);
+  });
+});
+
+suite.sweep();
