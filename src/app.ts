@@ -6,10 +6,10 @@ import { LoginThrottle } from "./auth/throttle.ts";
 import { auditRoutes } from "./audit/routes.ts";
 import { jsonBodies } from "./http/body.ts";
 import { clientAddress, type AddressOf } from "./http/client-address.ts";
-import { securityHeaders } from "./http/security-headers.ts";
+import { SECURITY_HEADERS, securityHeaders } from "./http/security-headers.ts";
 import type { TokenService } from "./auth/tokens.ts";
 import type { Db } from "./db/index.ts";
-import { healthRoutes, readinessRoutes } from "./health.ts";
+import { healthRoutes, readinessRoutes, staticHealthRoute } from "./health.ts";
 import { requestLog } from "./http/request-log.ts";
 import { corsFor } from "./http/cors.ts";
 import { apiDocs } from "./http/docs.ts";
@@ -34,7 +34,7 @@ export function createApp({ db, settings, tokens, log = silentLogger }: AppDepen
     windowMs: settings.loginWindowSeconds * 1000,
   });
   const addressOf: AddressOf = (request, server) => clientAddress(request, server, settings.trustedProxy);
-  return new Elysia()
+  return new Elysia({ serve: { routes: staticHealthRoute(SECURITY_HEADERS) } })
     .use(requestLog(log))
     .use(securityHeaders())
     .use(errorHandling(log))

@@ -9,8 +9,22 @@ import { EMBEDDED_MIGRATIONS } from "./db/migrations.ts";
 /** How long the readiness write probe waits for another writer's lock. */
 const READY_LOCK_WAIT_MS = 200;
 
+const HEALTHY = { status: "ok" as const };
+
 export function healthRoutes() {
-  return new Elysia().get("/health", { status: "ok" as const }, { detail: { summary: "Liveness", tags: ["health"] } });
+  return new Elysia().get("/health", HEALTHY, { detail: { summary: "Liveness", tags: ["health"] } });
+}
+
+/**
+ * GET /health as a static response for Bun.serve's native router, which answers it without running any
+ * JavaScript: liveness probes cost nothing and are not written to the request log. The Elysia route above
+ * answers everything else (app.handle in tests, other methods).
+ */
+export function staticHealthRoute(headers: Record<string, string>): Record<string, { GET: Response }> {
+  const response = new Response(JSON.stringify(HEALTHY), {
+    headers: { ...headers, "content-type": "application/json;charset=utf-8" },
+  });
+  return { "/health": { GET: response } };
 }
 
 /** Why the database is not ready for traffic, in words fit for any caller (no paths, no SQL), or null. */

@@ -1,6 +1,6 @@
 // The current-user and admin guards: named macros that answer 401/403 before the body is validated.
 import { Elysia } from "elysia";
-import { eq, sql } from "drizzle-orm";
+import { getTableColumns } from "drizzle-orm";
 import type { Db } from "../db/index.ts";
 import { users, type User } from "../db/schema.ts";
 import { bearerTokenFrom, type TokenService } from "./tokens.ts";
@@ -22,11 +22,7 @@ export function authenticatedUserIdOf(request: Request): number | undefined {
 }
 
 export function authGuard({ db, tokens }: { db: Db; tokens: TokenService }) {
-  const userById = db
-    .select()
-    .from(users)
-    .where(eq(users.id, sql.placeholder("id")))
-    .prepare();
+  const userById = userByIdStatement(db);
 
   return new Elysia({ name: "auth-guard" }).macro({
     auth: {
@@ -39,7 +35,7 @@ export function authGuard({ db, tokens }: { db: Db; tokens: TokenService }) {
         if (token === undefined) throw refuse("Not authenticated");
         const claims = token === null ? null : tokens.verify(token);
         if (!claims) throw refuse("Invalid or expired token");
-        const user = userById.get({ id: claims.userId });
+        const user = userById(claims.userId);
         if (!user || !user.isActive) throw refuse("Account inactive or not found");
         // A password change or a logout bumps the version: every older token stops here.
         if (user.tokenVersion !== claims.tokenVersion) throw refuse("Invalid or expired token");
@@ -60,3 +56,24 @@ export function authGuard({ db, tokens }: { db: Db; tokens: TokenService }) {
 }
 
 export type AuthGuard = ReturnType<typeof authGuard>;
+
+/**
+ * The guard's lookup, on every authenticated request: a bun:sqlite statement returning positional values,
+ * mapped with drizzle's own column decoders. drizzle's prepared query did the same work in twice the time.
+ */
+function userByIdStatement(db: Db): (id: number) => User | undefined {
+  const columns = Object.entries(getTableColumns(users));
+  const statement = db.$client.query<unknown[], [number]>(
+    `SELECT ${columns.map(([, column]) => `"${column.name}"`).join(", ")} FROM users WHERE id = ?`,
+  );
+  return (id) => {
+    const row = statement.values(id)[0];
+    if (!row) return undefined;
+    const user: Record<string, unknown> = {};
+    for (let i = 0; i < columns.length; i++) {
+      const value = row[i];
+      user[columns[i]![0]] = value === null ? null : columns[i]![1].mapFromDriverValue(value);
+    }
+    return user as User;
+  };
+}

@@ -1,5 +1,4 @@
 // Password hashing: argon2id through Bun.password with pinned cost, run through a bounded gate.
-import { availableParallelism } from "node:os";
 
 /** argon2id memory cost in KiB (64 MiB) and passes; pinned so every hash costs the same. */
 export const ARGON2_MEMORY_KIB = 65_536;
@@ -78,6 +77,11 @@ export class HashingGate {
     readonly maxQueue: number,
   ) {}
 
+  /** True when refusable work would be refused right now: the caller can answer 503 before any other work. */
+  get saturated(): boolean {
+    return this.running >= this.concurrency && this.waiting.length >= this.maxQueue;
+  }
+
   /** Runs `work` when a slot is free; with `refusable`, throws HashingBusyError instead of queueing past maxQueue. */
   async run<T>(work: () => Promise<T>, refusable = false): Promise<T> {
     if (this.running >= this.concurrency) {
@@ -96,5 +100,7 @@ export class HashingGate {
   }
 }
 
-const cores = Math.max(1, availableParallelism());
-export const hashingGate = new HashingGate(cores, cores * 8);
+// navigator.hardwareConcurrency, not node:os: loading node:os alone costs tens of ms at start-up.
+const cores = Math.max(1, navigator.hardwareConcurrency);
+// The queue holds a few seconds of work: waiting sign-ins cost a promise each, while a refused one retries.
+export const hashingGate = new HashingGate(cores, cores * 32);

@@ -7,8 +7,18 @@ import { recordEvent } from "../audit/service.ts";
 import type { AddressOf } from "../http/client-address.ts";
 import type { LoginThrottle } from "./throttle.ts";
 import { BEARER_CHALLENGE, type AuthGuard } from "./guard.ts";
-import { PASSWORD_MAX_LENGTH, normalizePassword, spendVerifyTime, verifyPasswordHash } from "./password.ts";
+import {
+  HashingBusyError,
+  hashingGate,
+  normalizePassword,
+  PASSWORD_MAX_LENGTH,
+  spendVerifyTime,
+  verifyPasswordHash,
+} from "./password.ts";
 import { ACCESS_TOKEN_TTL_SECONDS, type TokenService } from "./tokens.ts";
+
+/** How long a sign-in waits before hearing "busy" when the hashing queue is full. */
+const BUSY_ANSWER_DELAY_MS = 250;
 
 const PASSWORD_LENGTH_RULE = `password must be 1 to ${PASSWORD_MAX_LENGTH} characters`;
 
@@ -52,11 +62,25 @@ export function authRoutes({ db, tokens, guard, throttle, addressOf }: AuthRoute
           set.headers["retry-after"] = String(wait);
           return status(429, { detail: "Too many login attempts" });
         }
+        // A full hashing queue is answered before the database is asked, and only after a short pause: a
+        // flood client that retries at once would otherwise keep the event loop busy with refusals.
+        const busy = async () => {
+          await Bun.sleep(BUSY_ANSWER_DELAY_MS);
+          set.headers["retry-after"] = "1";
+          return status(503, { detail: "Server is busy, try again shortly" });
+        };
+        if (hashingGate.saturated) return busy();
         const user = findUserByEmail(db, email);
-        // Unknown email and wrong password cost the same hashing time and get the same answer.
-        const matches = user
-          ? await verifyPasswordHash(user.passwordHash, password, { anonymous: true })
-          : await spendVerifyTime(password, { anonymous: true });
+        let matches: boolean;
+        try {
+          // Unknown email and wrong password cost the same hashing time and get the same answer.
+          matches = user
+            ? await verifyPasswordHash(user.passwordHash, password, { anonymous: true })
+            : await spendVerifyTime(password, { anonymous: true });
+        } catch (error) {
+          if (error instanceof HashingBusyError) return busy();
+          throw error;
+        }
         if (!user || !matches) {
           throttle.recordFailure(email, ip);
           failed(user ? "wrong_password" : "unknown_email", user?.id);

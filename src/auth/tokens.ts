@@ -1,6 +1,5 @@
 // Access tokens: HS256 JWTs signed by @elysiajs/jwt and checked here synchronously, strictly.
-import { jwt } from "@elysiajs/jwt";
-import { createHmac, timingSafeEqual } from "node:crypto";
+import type { jwt as JwtPlugin } from "@elysiajs/jwt";
 
 export const ACCESS_TOKEN_TTL_SECONDS = 8 * 60 * 60;
 /** Tokens longer than this are refused unparsed; ours are about 150 bytes. */
@@ -25,21 +24,50 @@ export interface TokenService {
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const POSITIVE_INTEGER = /^[1-9][0-9]{0,15}$/;
 
+/** Verified tokens remembered, so a busy /auth/me skips the HMAC and JSON work; the oldest go first. */
+const VERIFIED_CACHE_SIZE = 10_000;
+
+type Signer = ReturnType<typeof JwtPlugin>["decorator"]["jwt"];
+
 export function createTokenService(secret: string, now: () => number = Date.now): TokenService {
-  const signer = jwt({ name: "jwt", secret, alg: "HS256" }).decorator.jwt;
+  // @elysiajs/jwt (and jose behind it) is loaded at the first sign-in, not at start: it is a third of
+  // the binary's start-up time, and only login needs it.
+  let signer: Promise<Signer> | undefined;
+  const loadSigner = () =>
+    (signer ??= import("@elysiajs/jwt").then(({ jwt }) => jwt({ name: "jwt", secret, alg: "HS256" }).decorator.jwt));
   const key = Buffer.from(secret, "utf8");
+  const verified = new Map<string, TokenClaims>();
 
   async function issue(userId: number, tokenVersion: number): Promise<string> {
     // @elysiajs/jwt stamps `iat` from its own clock; re-sign in the rare case a second ticks over between
     // our clock and its own, so `exp` is always exactly `iat` + the lifetime.
     for (;;) {
       const issuedAt = Math.floor(now() / 1000);
-      const token = await signer.sign({ sub: String(userId), ver: tokenVersion, exp: issuedAt + ACCESS_TOKEN_TTL_SECONDS });
+      const token = await (await loadSigner()).sign({ sub: String(userId), ver: tokenVersion, exp: issuedAt + ACCESS_TOKEN_TTL_SECONDS });
       if (verify(token)?.issuedAt === issuedAt) return token;
     }
   }
 
+  /**
+   * Only strings that passed every check below with this key are cached, and expiry is checked again on
+   * each use; revocation is the guard's job (token version and is_active, read from the database).
+   */
   function verify(token: string): TokenClaims | null {
+    const known = verified.get(token);
+    if (known) {
+      if (known.expiresAt > now() / 1000) return known;
+      verified.delete(token);
+      return null;
+    }
+    const claims = verifyUncached(token);
+    if (claims) {
+      if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value!);
+      verified.set(token, claims);
+    }
+    return claims;
+  }
+
+  function verifyUncached(token: string): TokenClaims | null {
     if (token.length > MAX_TOKEN_LENGTH) return null;
     const parts = token.split(".");
     if (parts.length !== 3) return null;
@@ -51,9 +79,10 @@ export function createTokenService(secret: string, now: () => number = Date.now)
     if (!header || header.alg !== "HS256" || "crit" in header) return null;
     if (header.typ !== undefined && header.typ !== "JWT") return null;
 
-    const expected = createHmac("sha256", key).update(`${headerPart}.${payloadPart}`).digest();
+    // Synchronous HMAC: WebCrypto's async verify would queue behind argon2 in Bun's thread pool.
+    const expected = new Bun.CryptoHasher("sha256", key).update(`${headerPart}.${payloadPart}`).digest();
     const given = Buffer.from(signaturePart, "base64url");
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
+    if (!constantTimeEqual(given, expected)) return null;
 
     const payload = parseJsonObject(payloadPart);
     if (!payload) return null;
@@ -73,6 +102,14 @@ export function createTokenService(secret: string, now: () => number = Date.now)
   }
 
   return { issue, verify };
+}
+
+/** Compares without stopping at the first difference, so timing says nothing about the signature. */
+function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let difference = 0;
+  for (let i = 0; i < a.length; i++) difference |= a[i]! ^ b[i]!;
+  return difference === 0;
 }
 
 function parseJsonObject(segment: string): Record<string, unknown> | null {
