@@ -1,67 +1,23 @@
 // The account commands an operator runs at the host: set-password, users, deactivate, activate.
 // `bun src/cli.ts ...` spawned in a temp directory with an explicit environment; accounts are seeded
 // in-process through the service (one shared database file), and every effect is read back from the file.
-import { Database } from "bun:sqlite";
 import { beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { join } from "node:path";
 import { openDatabase } from "../src/db/index.ts";
 import { users } from "../src/db/schema.ts";
 import { createUser } from "../src/users/service.ts";
-import { ROOT, tempDir } from "./helpers.ts";
+import { tempDir } from "./helpers.ts";
+import { expectOneLineError, readExistingDb, runCli, type UserRow as StoredUser } from "./support/processes.ts";
 
-const CLI = join(ROOT, "src/cli.ts");
-const STACK_FRAME = /^\s+at\s/m;
-const RUN_TIMEOUT_MS = 15_000;
-
-interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** PATH, HOME and DATABASE_URL only: nothing from the developer's shell leaks in. */
-async function run(args: string[], options: { cwd: string; databaseUrl?: string; stdin?: "ignore" | Blob }): Promise<RunResult> {
-  const env: Record<string, string> = {};
-  if (process.env.PATH !== undefined) env.PATH = process.env.PATH;
-  if (process.env.HOME !== undefined) env.HOME = process.env.HOME;
-  if (options.databaseUrl !== undefined) env.DATABASE_URL = options.databaseUrl;
-  const proc = Bun.spawn([process.execPath, "--no-env-file", CLI, ...args], {
-    cwd: options.cwd,
-    env,
-    stdin: options.stdin ?? "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), RUN_TIMEOUT_MS);
-  try {
-    const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-    return { code, stdout, stderr };
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-interface UserRow {
-  id: number;
-  name: string;
-  email: string;
-  password_hash: string;
-  role: string;
-  is_active: number;
-  created_at: string;
+interface UserRow extends StoredUser {
   token_version: number;
   password_changed_at: string | null;
 }
 
 /** The rows as the file holds them now, read through a separate read-only connection. */
 function rows(dbPath: string): UserRow[] {
-  const client = new Database(dbPath, { readonly: true });
-  try {
-    return client.query("SELECT * FROM users ORDER BY created_at, id").all() as UserRow[];
-  } finally {
-    client.close();
-  }
+  return readExistingDb(dbPath, (client) => client.query("SELECT * FROM users ORDER BY created_at, id").all() as UserRow[]);
 }
 
 function row(dbPath: string, email: string): UserRow {
@@ -70,16 +26,11 @@ function row(dbPath: string, email: string): UserRow {
   return found;
 }
 
-function expectOneLineError(result: RunResult): void {
-  expect(result.stderr.trim().split("\n")).toHaveLength(1);
-  expect(result.stderr).toStartWith("Error: ");
-  expect(result.stderr).not.toMatch(STACK_FRAME);
-}
-
 const cwd = tempDir("moxie-cli-accounts-");
 const dbPath = join(cwd, "data", "moxie.db");
 const databaseUrl = `sqlite:///${dbPath}`;
-const cli = (args: string[], stdin?: Blob) => run(args, { cwd, databaseUrl, stdin });
+/** PATH, HOME and DATABASE_URL only: nothing from the developer's shell leaks in. */
+const cli = (args: string[], stdin?: Blob) => runCli(args, { cwd, env: { DATABASE_URL: databaseUrl }, stdin });
 
 const ROOT_ADMIN = { name: "Root Admin", email: "root@cli.test", password: "root-password-1" };
 const OLD_ADMIN = { name: "Old Admin", email: "old.admin@cli.test", password: "old-admin-pass-1" };
@@ -137,10 +88,10 @@ describe("moxie users", () => {
 
   test("on an empty (fresh) database: just the header and 0 accounts", async () => {
     const dir = tempDir();
-    const result = await run(["users"], { cwd: dir, databaseUrl: `sqlite:///${join(dir, "empty.db")}` });
+    const result = await runCli(["users"], { cwd: dir, env: { DATABASE_URL: `sqlite:///${join(dir, "empty.db")}` } });
     expect(result.code).toBe(0);
     expect(result.stdout.trimEnd().split("\n")).toEqual([expect.stringMatching(/^ID {2,}EMAIL {2,}NAME {2,}ROLE {2,}ACTIVE$/), "0 accounts"]);
-    const json = await run(["users", "--json"], { cwd: dir, databaseUrl: `sqlite:///${join(dir, "empty.db")}` });
+    const json = await runCli(["users", "--json"], { cwd: dir, env: { DATABASE_URL: `sqlite:///${join(dir, "empty.db")}` } });
     expect(JSON.parse(json.stdout)).toEqual([]);
   });
 });
@@ -184,7 +135,7 @@ describe("moxie set-password", () => {
     const before = rows(dbPath);
     const result = await cli(["set-password", "--email", "Nobody@Cli.Test", "--password", "whatever-password-1"]);
     expect(result.code).toBe(1);
-    expectOneLineError(result);
+    expectOneLineError(result.stderr);
     expect(result.stderr).toStartWith("Error: no account with email nobody@cli.test");
     expect(result.stdout + result.stderr).not.toContain("whatever-password-1");
     expect(rows(dbPath)).toEqual(before);
@@ -199,7 +150,7 @@ describe("moxie set-password", () => {
       [viaStdin, "tiny"],
     ] as const) {
       expect(result.code).toBe(2);
-      expectOneLineError(result);
+      expectOneLineError(result.stderr);
       expect(result.stderr).toContain("password");
       expect(result.stdout + result.stderr).not.toContain(secret);
     }
@@ -211,14 +162,14 @@ describe("moxie set-password", () => {
     const before = row(dbPath, AGENT.email);
     const result = await cli(["set-password", "--email", AGENT.email, "--password", "x".repeat(129)]);
     expect(result.code).toBe(2);
-    expectOneLineError(result);
+    expectOneLineError(result.stderr);
     expect(row(dbPath, AGENT.email)).toEqual(before);
   });
 
   test("missing --email: exit 2 naming it", async () => {
     const result = await cli(["set-password", "--password", "long-enough-password"]);
     expect(result.code).toBe(2);
-    expectOneLineError(result);
+    expectOneLineError(result.stderr);
     expect(result.stderr).toContain("--email");
   });
 });
@@ -229,7 +180,7 @@ describe("moxie deactivate / activate", () => {
     const before = rows(dbPath);
     const result = await cli(["deactivate", "--email", ROOT_ADMIN.email]);
     expect(result.code).toBe(1);
-    expectOneLineError(result);
+    expectOneLineError(result.stderr);
     expect(result.stderr).toMatch(/last active admin/);
     expect(row(dbPath, ROOT_ADMIN.email).is_active).toBe(1);
     expect(rows(dbPath)).toEqual(before);
@@ -275,7 +226,7 @@ describe("moxie deactivate / activate", () => {
     for (const command of ["deactivate", "activate"]) {
       const result = await cli([command, "--email", "ghost@cli.test"]);
       expect(result.code).toBe(1);
-      expectOneLineError(result);
+      expectOneLineError(result.stderr);
       expect(result.stderr).toContain("ghost@cli.test");
     }
     expect(rows(dbPath)).toEqual(before);

@@ -1,108 +1,42 @@
 // The command line as an operator meets it: `bun src/cli.ts ...` spawned in a temp directory with an
 // explicit environment, checked by exit code, stdout/stderr and the files it leaves behind.
-import { Database } from "bun:sqlite";
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { describe, expect, test } from "bun:test";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import packageJson from "../package.json" with { type: "json" };
-import { ROOT, tempDir as helperTempDir } from "./helpers.ts";
+import { tempDir } from "./helpers.ts";
+import {
+  expectOneLineError,
+  freePort,
+  listeningUrl,
+  login,
+  readDb,
+  runCli,
+  startServe,
+  stopServer,
+  type Env,
+  type ServerProcess,
+  type UserRow,
+} from "./support/processes.ts";
 
-// helpers.ts removes its temp dirs in an afterAll registered when the module first loads, i.e. for the first
-// test file that imports it only; when several files share a `bun test` run, later files' dirs would stay
-// behind (binary.test.ts's hold a 100 MB binary). Each file therefore removes its own as well.
-const myDirs: string[] = [];
-afterAll(() => {
-  for (const dir of myDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-function tempDir(prefix?: string): string {
-  const dir = helperTempDir(prefix);
-  myDirs.push(dir);
-  return dir;
-}
-
-const CLI = join(ROOT, "src/cli.ts");
 const GOOD_SECRET = "cli-test-secret-key-0123456789abcdef-long-enough";
 const PASSWORD = "moxie-pass-123";
 /** A stack frame line as Bun/V8 print them. */
 const STACK_FRAME = /^\s+at\s/m;
-const RUN_TIMEOUT_MS = 15_000;
-
-type Env = Record<string, string>;
-
-/** Only what the test names: SECRET_KEY/DATABASE_URL/PORT from the developer's shell never leak in. */
-function cleanEnv(extra: Env = {}): Env {
-  const env: Env = {};
-  if (process.env.PATH !== undefined) env.PATH = process.env.PATH;
-  if (process.env.HOME !== undefined) env.HOME = process.env.HOME;
-  return { ...env, ...extra };
-}
-
-interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-type Stdin = "ignore" | Blob;
-
-/**
- * Runs the CLI to completion. `--no-env-file` stops Bun itself from loading ./.env, as the compiled binary
- * (built with --no-compile-autoload-dotenv) does not either: any .env effect seen here is moxie's own reader.
- */
-async function run(args: string[], options: { cwd: string; env?: Env; stdin?: Stdin }): Promise<RunResult> {
-  const proc = Bun.spawn([process.execPath, "--no-env-file", CLI, ...args], {
-    cwd: options.cwd,
-    env: cleanEnv(options.env),
-    stdin: options.stdin ?? "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), RUN_TIMEOUT_MS);
-  try {
-    const [stdout, stderr, code] = await Promise.all([
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-      proc.exited,
-    ]);
-    return { code, stdout, stderr };
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-interface UserRow {
-  id: number;
-  name: string;
-  email: string;
-  password_hash: string;
-  role: string;
-  is_active: number;
-  created_at: string;
-}
 
 /** The users in the database file, read with a separate read-only connection; [] when there is no file. */
 function usersIn(dbPath: string): UserRow[] {
-  if (!existsSync(dbPath)) return [];
-  const db = new Database(dbPath, { readonly: true });
-  try {
-    const table = db.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'users'").get();
-    if (!table) return [];
-    return db.query("SELECT * FROM users ORDER BY id").all() as UserRow[];
-  } finally {
-    db.close();
-  }
+  return (
+    readDb(dbPath, (db) => {
+      const table = db.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'users'").get();
+      if (!table) return [];
+      return db.query("SELECT * FROM users ORDER BY id").all() as UserRow[];
+    }) ?? []
+  );
 }
 
 function mode(path: string): number {
   return statSync(path).mode & 0o777;
-}
-
-/** A one-line `Error: ...` on stderr and no stack frames. */
-function expectOneLineError(stderr: string): void {
-  expect(stderr.trim().split("\n")).toHaveLength(1);
-  expect(stderr).toStartWith("Error: ");
-  expect(stderr).not.toMatch(STACK_FRAME);
 }
 
 /** create-admin arguments; `password: null` leaves --password out so the password comes from stdin. */
@@ -112,131 +46,14 @@ function createAdminArgs(email: string, name = "Admin", password: string | null 
   return args;
 }
 
-// ---------------------------------------------------------------------------------------------------------
-// Long-running `serve` processes: stdout is read as it arrives so the test can wait for a log line.
-
-interface Server {
-  proc: Bun.Subprocess<"ignore", "pipe", "pipe">;
-  stdout(): string;
-  stderr(): string;
-  /** The JSON log lines printed so far. */
-  logs(): Array<Record<string, unknown>>;
-}
-
-const live = new Set<Server>();
-
-function collect(stream: ReadableStream<Uint8Array>, append: (text: string) => void): void {
-  const decoder = new TextDecoder();
-  void (async () => {
-    for await (const chunk of stream) append(decoder.decode(chunk, { stream: true }));
-  })().catch(() => {});
-}
-
-function startServe(args: string[], options: { cwd: string; env?: Env }): Server {
-  const proc = Bun.spawn([process.execPath, "--no-env-file", CLI, "serve", ...args], {
-    cwd: options.cwd,
-    env: cleanEnv(options.env),
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  let out = "";
-  let err = "";
-  collect(proc.stdout, (text) => (out += text));
-  collect(proc.stderr, (text) => (err += text));
-  const server: Server = {
-    proc,
-    stdout: () => out,
-    stderr: () => err,
-    logs: () =>
-      out
-        .split("\n")
-        .filter((line) => line.trim() !== "")
-        .map((line) => {
-          try {
-            return JSON.parse(line) as Record<string, unknown>;
-          } catch {
-            return { unparsed: line };
-          }
-        }),
-  };
-  live.add(server);
-  return server;
-}
-
-async function waitUntil<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, ms = 5000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await Bun.sleep(25);
-  }
-}
-
-/** Waits for the "moxie listening" line and then for /health to answer; returns the base URL. */
-async function listeningUrl(server: Server): Promise<string> {
-  const url = await waitUntil("the 'moxie listening' log line", () => {
-    if (server.proc.exitCode !== null) {
-      throw new Error(`serve exited with ${server.proc.exitCode}: ${server.stderr()} ${server.stdout()}`);
-    }
-    const line = server.logs().find((entry) => entry.msg === "moxie listening");
-    return typeof line?.url === "string" ? line.url : undefined;
-  });
-  expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-  await waitUntil("GET /health", async () => {
-    try {
-      return (await fetch(`${url}/health`)).ok ? true : undefined;
-    } catch {
-      return undefined;
-    }
-  });
-  return url;
-}
-
-/** Sends SIGTERM and returns the exit code; fails if the process does not stop within `ms`. */
-async function stop(server: Server, ms = 5000): Promise<number> {
-  server.proc.kill("SIGTERM");
-  const code = await Promise.race([server.proc.exited, Bun.sleep(ms).then(() => "timeout" as const)]);
-  live.delete(server);
-  if (code === "timeout") {
-    server.proc.kill("SIGKILL");
-    await server.proc.exited;
-    throw new Error(`serve did not stop within ${ms} ms of SIGTERM`);
-  }
-  return code;
-}
-
-afterEach(async () => {
-  for (const server of [...live]) {
-    server.proc.kill("SIGKILL");
-    await server.proc.exited;
-    live.delete(server);
-  }
-});
-
-/** A port nothing listens on right now (bound by us and released). */
-function freePort(): number {
-  const probe = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("") });
-  const port = probe.port;
-  probe.stop(true);
-  if (port === undefined) throw new Error("no port");
-  return port;
-}
-
-async function login(url: string, email: string, password: string): Promise<Response> {
-  return fetch(`${url}/auth/login`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ email, password }),
-  });
-}
+/** Sends SIGTERM and returns the exit code; fails if the process does not stop within 5 s. */
+const stop = (server: ServerProcess) => stopServer(server, "SIGTERM", 5000);
 
 // ---------------------------------------------------------------------------------------------------------
 
 describe("moxie CLI: help, version, usage errors", () => {
   test("--version prints the package.json version and exits 0", async () => {
-    const result = await run(["--version"], { cwd: tempDir() });
+    const result = await runCli(["--version"], { cwd: tempDir() });
     expect(result.code).toBe(0);
     expect(result.stdout.trim()).toBe(packageJson.version);
     expect(result.stderr).toBe("");
@@ -244,7 +61,7 @@ describe("moxie CLI: help, version, usage errors", () => {
 
   test("--help prints usage listing the commands and exits 0", async () => {
     const cwd = tempDir();
-    const result = await run(["--help"], { cwd });
+    const result = await runCli(["--help"], { cwd });
     expect(result.code).toBe(0);
     expect(result.stdout).toContain("Usage: moxie <command>");
     expect(result.stdout).toContain("serve");
@@ -255,10 +72,10 @@ describe("moxie CLI: help, version, usage errors", () => {
 
   test("create-admin --help and serve --help print the command's usage and exit 0 without opening a database", async () => {
     const cwd = tempDir();
-    const admin = await run(["create-admin", "--help"], { cwd });
+    const admin = await runCli(["create-admin", "--help"], { cwd });
     expect(admin.code).toBe(0);
     expect(admin.stdout).toContain("Usage: moxie create-admin --email EMAIL --name NAME");
-    const serve = await run(["serve", "--help"], { cwd });
+    const serve = await runCli(["serve", "--help"], { cwd });
     expect(serve.code).toBe(0);
     expect(serve.stdout).toContain("Usage: moxie serve");
     expect(serve.stdout).toContain("--port");
@@ -266,14 +83,14 @@ describe("moxie CLI: help, version, usage errors", () => {
   });
 
   test("no arguments prints usage and exits 2", async () => {
-    const result = await run([], { cwd: tempDir() });
+    const result = await runCli([], { cwd: tempDir() });
     expect(result.code).toBe(2);
     expect(result.stdout + result.stderr).toContain("Usage: moxie <command>");
   });
 
   test("an unknown command prints usage to stderr, exits 2 and creates nothing in cwd", async () => {
     const cwd = tempDir();
-    const result = await run(["frobnicate"], { cwd });
+    const result = await runCli(["frobnicate"], { cwd });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("unknown command 'frobnicate'");
     expect(result.stderr).toContain("Usage: moxie <command>");
@@ -286,7 +103,7 @@ describe("moxie CLI: help, version, usage errors", () => {
 describe("moxie create-admin", () => {
   test("creates an active admin with a trimmed, lower-cased email and an argon2id hash; never prints the password", async () => {
     const cwd = tempDir();
-    const result = await run(createAdminArgs(" Admin@Test.com "), { cwd });
+    const result = await runCli(createAdminArgs(" Admin@Test.com "), { cwd });
     expect(result.code).toBe(0);
     expect(result.stderr).toBe("");
     expect(result.stdout.trim()).toMatch(/^Created admin #1 admin@test\.com$/);
@@ -312,7 +129,7 @@ describe("moxie create-admin", () => {
 
   test("without --password reads one line from a non-TTY stdin, without its line ending", async () => {
     const cwd = tempDir();
-    const result = await run(createAdminArgs("stdin@test.com", "Stdin", null), {
+    const result = await runCli(createAdminArgs("stdin@test.com", "Stdin", null), {
       cwd,
       stdin: new Blob(["pw-from-stdin-1\n"]),
     });
@@ -328,7 +145,7 @@ describe("moxie create-admin", () => {
 
   test("a CRLF line on stdin stores the password without the carriage return", async () => {
     const cwd = tempDir();
-    const result = await run(createAdminArgs("crlf@test.com", "Crlf", null), {
+    const result = await runCli(createAdminArgs("crlf@test.com", "Crlf", null), {
       cwd,
       stdin: new Blob(["pw-from-stdin-2\r\nsecond line\n"]),
     });
@@ -339,7 +156,7 @@ describe("moxie create-admin", () => {
 
   test("a too-short password on stdin is refused like --password: exit 2, no user", async () => {
     const cwd = tempDir();
-    const result = await run(createAdminArgs("shortstdin@test.com", "Short", null), { cwd, stdin: new Blob(["seven77\n"]) });
+    const result = await runCli(createAdminArgs("shortstdin@test.com", "Short", null), { cwd, stdin: new Blob(["seven77\n"]) });
     expect(result.code).toBe(2);
     expectOneLineError(result.stderr);
     expect(result.stderr).toMatch(/^Error: password\b/);
@@ -349,7 +166,7 @@ describe("moxie create-admin", () => {
 
   test("empty stdin and no --password: fails with a message and writes no user", async () => {
     const cwd = tempDir();
-    const result = await run(createAdminArgs("nopw@test.com", "NoPw", null), { cwd, stdin: new Blob([""]) });
+    const result = await runCli(createAdminArgs("nopw@test.com", "NoPw", null), { cwd, stdin: new Blob([""]) });
     expect(result.code).not.toBe(0);
     expectOneLineError(result.stderr);
     expect(result.stderr).toContain("--password");
@@ -364,7 +181,7 @@ describe("moxie create-admin", () => {
   for (const { label, args, field } of invalid) {
     test(`${label}: exit 2, one line naming the field, no user written`, async () => {
       const cwd = tempDir();
-      const result = await run(args, { cwd });
+      const result = await runCli(args, { cwd });
       expect(result.code).toBe(2);
       expectOneLineError(result.stderr);
       expect(result.stderr).toMatch(field);
@@ -376,7 +193,7 @@ describe("moxie create-admin", () => {
 
   test("missing --email: exit 2 naming it, nothing created", async () => {
     const cwd = tempDir();
-    const result = await run(["create-admin", "--name", "Admin", "--password", PASSWORD], { cwd });
+    const result = await runCli(["create-admin", "--name", "Admin", "--password", PASSWORD], { cwd });
     expect(result.code).toBe(2);
     expectOneLineError(result.stderr);
     expect(result.stderr).toContain("--email");
@@ -385,7 +202,7 @@ describe("moxie create-admin", () => {
 
   test("a misspelled option (--emial): exit 2, the message names the option", async () => {
     const cwd = tempDir();
-    const result = await run(["create-admin", "--emial", "x@test.com", "--name", "Admin", "--password", PASSWORD], { cwd });
+    const result = await runCli(["create-admin", "--emial", "x@test.com", "--name", "Admin", "--password", PASSWORD], { cwd });
     expect(result.code).toBe(2);
     expect(result.stderr).toStartWith("Error: ");
     expect(result.stderr).toContain("--emial");
@@ -396,8 +213,8 @@ describe("moxie create-admin", () => {
 
   test("a duplicate email in another case: exit 1 with the exact message, still one user", async () => {
     const cwd = tempDir();
-    expect((await run(createAdminArgs("admin@test.com"), { cwd })).code).toBe(0);
-    const again = await run(createAdminArgs("ADMIN@test.com", "Other", "another-password"), { cwd });
+    expect((await runCli(createAdminArgs("admin@test.com"), { cwd })).code).toBe(0);
+    const again = await runCli(createAdminArgs("ADMIN@test.com", "Other", "another-password"), { cwd });
     expect(again.code).toBe(1);
     expect(again.stderr.trim()).toBe("Error: an account with email admin@test.com already exists");
     expect(again.stdout).toBe("");
@@ -409,7 +226,7 @@ describe("moxie create-admin", () => {
 
   test("the database file is created owner-only (0600)", async () => {
     const cwd = tempDir();
-    expect((await run(createAdminArgs("mode@test.com"), { cwd })).code).toBe(0);
+    expect((await runCli(createAdminArgs("mode@test.com"), { cwd })).code).toBe(0);
     const files = readdirSync(cwd).filter((name) => name.startsWith("moxie.db"));
     expect(files).toContain("moxie.db");
     for (const name of files) expect({ name, mode: mode(join(cwd, name)) }).toEqual({ name, mode: 0o600 });
@@ -427,7 +244,7 @@ describe("moxie settings", () => {
   for (const { label, env, args, names } of bad) {
     test(`${label}: exit 2, one line naming ${names}, nothing written`, async () => {
       const cwd = tempDir();
-      const result = await run(args, { cwd, env });
+      const result = await runCli(args, { cwd, env });
       expect(result.code).toBe(2);
       expectOneLineError(result.stderr);
       expect(result.stderr).toContain(names);
@@ -438,7 +255,7 @@ describe("moxie settings", () => {
 
   test("SECRET_KEY=change-me-in-production also stops serve before it listens", async () => {
     const cwd = tempDir();
-    const result = await run(["serve", "--port", "0"], { cwd, env: { SECRET_KEY: "change-me-in-production" } });
+    const result = await runCli(["serve", "--port", "0"], { cwd, env: { SECRET_KEY: "change-me-in-production" } });
     expect(result.code).toBe(2);
     expectOneLineError(result.stderr);
     expect(result.stderr).toContain("SECRET_KEY");
@@ -447,7 +264,7 @@ describe("moxie settings", () => {
 
   test("PORT=abc with serve: exit 2 naming PORT, never listens", async () => {
     const cwd = tempDir();
-    const result = await run(["serve"], { cwd, env: { PORT: "abc" } });
+    const result = await runCli(["serve"], { cwd, env: { PORT: "abc" } });
     expect(result.code).toBe(2);
     expectOneLineError(result.stderr);
     expect(result.stderr).toContain("PORT");
@@ -457,7 +274,7 @@ describe("moxie settings", () => {
 
   test("serve --port 99999: exit 2 naming --port", async () => {
     const cwd = tempDir();
-    const result = await run(["serve", "--port", "99999"], { cwd });
+    const result = await runCli(["serve", "--port", "99999"], { cwd });
     expect(result.code).toBe(2);
     expectOneLineError(result.stderr);
     expect(result.stderr).toContain("--port");
@@ -467,7 +284,7 @@ describe("moxie settings", () => {
   test("DATABASE_URL below a regular file: exit 2 naming DATABASE_URL", async () => {
     const cwd = tempDir();
     writeFileSync(join(cwd, "afile"), "not a directory\n");
-    const result = await run(admin, { cwd, env: { DATABASE_URL: join(cwd, "afile/sub/moxie.db") } });
+    const result = await runCli(admin, { cwd, env: { DATABASE_URL: join(cwd, "afile/sub/moxie.db") } });
     expect(result.code).toBe(2);
     expectOneLineError(result.stderr);
     expect(result.stderr).toContain("DATABASE_URL");
@@ -477,7 +294,7 @@ describe("moxie settings", () => {
   test("./.env in cwd is read: DATABASE_URL there decides where the database goes", async () => {
     const cwd = tempDir();
     writeFileSync(join(cwd, ".env"), "# moxie settings\nDATABASE_URL=sqlite:///./from-dotenv.db\n");
-    const result = await run(admin, { cwd });
+    const result = await runCli(admin, { cwd });
     expect(result.code).toBe(0);
     expect(usersIn(join(cwd, "from-dotenv.db"))).toHaveLength(1);
     expect(existsSync(join(cwd, "moxie.db"))).toBe(false);
@@ -487,11 +304,11 @@ describe("moxie settings", () => {
     const cwd = tempDir();
     writeFileSync(join(cwd, ".env"), "DATABASE_URL=sqlite:///./from-dotenv.db\nSECRET_KEY=short\n");
     // On its own, the .env's SECRET_KEY is refused...
-    const refused = await run(admin, { cwd });
+    const refused = await runCli(admin, { cwd });
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain("SECRET_KEY");
     // ...and the environment overrides both of its values.
-    const result = await run(admin, { cwd, env: { DATABASE_URL: "sqlite:///./from-env.db", SECRET_KEY: GOOD_SECRET } });
+    const result = await runCli(admin, { cwd, env: { DATABASE_URL: "sqlite:///./from-env.db", SECRET_KEY: GOOD_SECRET } });
     expect(result.code).toBe(0);
     expect(usersIn(join(cwd, "from-env.db"))).toHaveLength(1);
     expect(existsSync(join(cwd, "from-dotenv.db"))).toBe(false);
@@ -499,7 +316,7 @@ describe("moxie settings", () => {
 
   test("DATABASE_URL naming a missing directory creates it and the database in it", async () => {
     const cwd = tempDir();
-    const result = await run(admin, { cwd, env: { DATABASE_URL: "sqlite:///./data/nested/app.db" } });
+    const result = await runCli(admin, { cwd, env: { DATABASE_URL: "sqlite:///./data/nested/app.db" } });
     expect(result.code).toBe(0);
     expect(usersIn(join(cwd, "data/nested/app.db"))).toHaveLength(1);
     expect(mode(join(cwd, "data/nested/app.db"))).toBe(0o600);
@@ -529,7 +346,7 @@ describe("moxie serve", () => {
 
   test("without SECRET_KEY: generates <db>.secret (0600) once, logs it once, and reuses it after a restart", async () => {
     const cwd = tempDir();
-    expect((await run(createAdminArgs("admin@test.com"), { cwd })).code).toBe(0);
+    expect((await runCli(createAdminArgs("admin@test.com"), { cwd })).code).toBe(0);
     const secretPath = join(cwd, "moxie.db.secret");
     expect(existsSync(secretPath)).toBe(false);
 
@@ -539,7 +356,7 @@ describe("moxie serve", () => {
     expect(mode(secretPath)).toBe(0o600);
     const key = readFileSync(secretPath, "utf8");
     expect(key.trim()).toMatch(/^[0-9a-f]{64}$/);
-    const generated = (server: Server) => server.logs().filter((entry) => String(entry.msg).includes("generated a signing key"));
+    const generated = (server: ServerProcess) => server.logs().filter((entry) => String(entry.msg).includes("generated a signing key"));
     expect(generated(first)).toHaveLength(1);
     expect(first.stdout()).not.toContain(key.trim());
 
@@ -577,7 +394,7 @@ describe("moxie serve", () => {
     const port = new URL(url).port;
 
     const otherDir = tempDir();
-    const second = await run(["serve", "--port", port], { cwd: otherDir, env });
+    const second = await runCli(["serve", "--port", port], { cwd: otherDir, env });
     expect(second.code).not.toBe(0);
     expect(second.stderr).toContain("already in use");
     expect(second.stderr).toContain(port);

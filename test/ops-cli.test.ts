@@ -2,8 +2,8 @@
 // `bun src/cli.ts ...` spawned in a temp directory with an explicit environment, checked by exit code,
 // output and the files left behind. Every database is a real file; the fixture is copied, never touched.
 import { Database } from "bun:sqlite";
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { chmodSync, copyFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync, copyFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import packageJson from "../package.json" with { type: "json" };
 import { filesystemTypeOf } from "../src/commands/doctor.ts";
@@ -11,7 +11,7 @@ import { CommandError } from "../src/commands/errors.ts";
 import { assertSchemaNotNewer } from "../src/commands/migrate.ts";
 import { acquireServeLock, serveLockHolder, serveLockPath } from "../src/commands/serve-lock.ts";
 import { EMBEDDED_MIGRATIONS } from "../src/db/migrations.ts";
-import { ROOT, tempDir as helperTempDir } from "./helpers.ts";
+import { ROOT, tempDir } from "./helpers.ts";
 import { expectOneLineError, freePort, listeningUrl, login, runCli, startServe, stopServer, type Env } from "./support/processes.ts";
 
 const FIXTURE = join(ROOT, "test/fixtures/foundation-era.sqlite");
@@ -20,21 +20,7 @@ const PASSWORD = "ops-Admin-pass-42";
 const FUTURE_HASH = "f".repeat(64);
 const TAGS = EMBEDDED_MIGRATIONS.map((m) => m.tag);
 
-// helpers.ts removes its temp dirs at process exit, which a multi-file `bun test` run may not reach for
-// this file; each file removes its own as well (as test/cli.test.ts does).
-const myDirs: string[] = [];
-afterAll(() => {
-  for (const dir of myDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-function tempDir(prefix?: string): string {
-  const dir = helperTempDir(prefix);
-  myDirs.push(dir);
-  return dir;
-}
-
 // Every test spawns moxie; on a loaded machine one spawn can take half a second.
-setDefaultTimeout(30_000);
 
 /**
  * Built once and copied into each workspace, so tests do not pay for a create-admin (argon2) each:

@@ -1,7 +1,6 @@
 // Upgrading a database written by the foundation release (schema 0000 only) to this one, in place.
 // test/fixtures/foundation-era.sqlite is a real file from that release: an admin with a Bun argon2id hash and
 // an agent whose hash the Python original (pwdlib) wrote. It is copied first; the fixture itself is never touched.
-import { Database } from "bun:sqlite";
 import { beforeAll, describe, expect, test } from "bun:test";
 import { createHmac } from "node:crypto";
 import { copyFileSync, readFileSync } from "node:fs";
@@ -20,34 +19,20 @@ import {
   TEST_SECRET,
   type Requester,
 } from "./helpers.ts";
+import { readExistingDb, type UserRow } from "./support/processes.ts";
 
 const FIXTURE = join(ROOT, "test/fixtures/foundation-era.sqlite");
 const OLD_ADMIN = { email: "admin@old.example", password: "old-admin-pass" };
 const OLD_AGENT = { email: "agent@old.example", password: "correct horse battery" };
 
-interface RawUser {
-  id: number;
-  name: string;
-  email: string;
-  password_hash: string;
-  role: string;
-  is_active: number;
-  created_at: string;
-}
-
-function readRaw(path: string): { users: RawUser[]; migrations: Array<{ hash: string; created_at: number }> } {
-  const client = new Database(path, { readonly: true });
-  try {
-    return {
-      users: client.query("SELECT id, name, email, password_hash, role, is_active, created_at FROM users ORDER BY id").all() as RawUser[],
-      migrations: client.query("SELECT hash, created_at FROM __drizzle_migrations ORDER BY created_at").all() as Array<{
-        hash: string;
-        created_at: number;
-      }>,
-    };
-  } finally {
-    client.close();
-  }
+function readRaw(path: string): { users: UserRow[]; migrations: Array<{ hash: string; created_at: number }> } {
+  return readExistingDb(path, (client) => ({
+    users: client.query("SELECT id, name, email, password_hash, role, is_active, created_at FROM users ORDER BY id").all() as UserRow[],
+    migrations: client.query("SELECT hash, created_at FROM __drizzle_migrations ORDER BY created_at").all() as Array<{
+      hash: string;
+      created_at: number;
+    }>,
+  }));
 }
 
 const fixtureBytes = readFileSync(FIXTURE);
@@ -82,7 +67,7 @@ describe("openDatabase on a foundation-era file", () => {
   test("keeps both accounts exactly: ids, names, emails, roles, active flags, created_at, hashes", () => {
     const after = db.$client
       .query("SELECT id, name, email, password_hash, role, is_active, created_at FROM users ORDER BY id")
-      .all() as RawUser[];
+      .all() as UserRow[];
     expect(after).toEqual(before.users);
   });
 

@@ -2,12 +2,12 @@
 // (built with the package.json "build" flags, copied alone into an empty directory) on 127.0.0.1.
 // Screenshots go to test-artifacts/console/ (or $SCREENSHOT_DIR); the folder is printed.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
-import packageJson from "../../package.json" with { type: "json" };
-import { ROOT, tempDir as helperTempDir } from "../helpers.ts";
-import { cleanEnv, freePort, listeningUrl, login, runCli, startServe } from "../support/processes.ts";
+import { ROOT, tempDir } from "../helpers.ts";
+import { binaryAloneIn, compiledBinary } from "../support/binary.ts";
+import { freePort, listeningUrl, login, runCli, startServe } from "../support/processes.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const CHROMIUM_ARGS = [
@@ -28,30 +28,6 @@ const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 375, height: 812 };
 const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR || join(ROOT, "test-artifacts", "console");
 
-// The 100 MB binary and its directory go when this file ends (helpers.ts only cleans at process exit).
-const myDirs: string[] = [];
-function tempDir(prefix: string): string {
-  const dir = helperTempDir(prefix);
-  myDirs.push(dir);
-  return dir;
-}
-
-/** The package.json build command with only its output path changed (as test/binary.test.ts does). */
-function buildCommand(script: string, outfile: string): string[] {
-  const args = script.trim().split(/\s+/);
-  if (args[0] !== "bun" || args[1] !== "build") throw new Error(`unexpected build script: ${script}`);
-  const at = args.indexOf("--outfile");
-  if (at !== -1 && at + 1 < args.length) {
-    args[at + 1] = outfile;
-  } else {
-    const inline = args.findIndex((arg) => arg.startsWith("--outfile="));
-    if (inline === -1) throw new Error(`build script has no --outfile: ${script}`);
-    args[inline] = `--outfile=${outfile}`;
-  }
-  return [process.execPath, ...args.slice(1)];
-}
-
-let builtBinary = "";
 let browser: Browser | undefined;
 
 beforeAll(async () => {
@@ -65,36 +41,19 @@ beforeAll(async () => {
   for (const name of readdirSync(SCREENSHOT_DIR)) {
     if (name.startsWith("failed-") && name.endsWith(".png")) rmSync(join(SCREENSHOT_DIR, name));
   }
-  const outfile = join(tempDir("moxie-console-build-"), "moxie");
-  const build = Bun.spawn(buildCommand(packageJson.scripts.build, outfile), {
-    cwd: ROOT,
-    env: cleanEnv(),
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(build.stdout).text(),
-    new Response(build.stderr).text(),
-    build.exited,
-  ]);
-  if (code !== 0 || !existsSync(outfile)) throw new Error(`build failed (${code}):\n${stdout}\n${stderr}`);
-  builtBinary = outfile;
+  await compiledBinary();
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
 }, 180_000);
 
 afterAll(async () => {
   await browser?.close();
-  for (const dir of myDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   console.log(`console screenshots: ${SCREENSHOT_DIR}`);
 });
 
 /** The binary alone in an empty directory, with an admin created by its own CLI, serving on a free port. */
 async function startConsoleServer(): Promise<string> {
   const dir = tempDir("moxie-console-bin-");
-  const binary = join(dir, "moxie");
-  copyFileSync(builtBinary, binary);
-  chmodSync(binary, 0o755);
+  const binary = await binaryAloneIn(dir);
   expect(readdirSync(dir)).toEqual(["moxie"]);
   const created = await runCli(["create-admin", "--email", ADMIN.email, "--name", ADMIN.name, "--password", ADMIN.password], {
     cwd: dir,

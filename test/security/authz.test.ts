@@ -1,8 +1,8 @@
 // Authorization against the compiled binary: every admin route refuses anonymous callers (401) and agents
 // (403, even with a bad body), path tricks never reach account data, and a create cannot assign what the
 // API does not let a caller choose.
-import { Database } from "bun:sqlite";
 import { beforeAll, describe, expect, test } from "bun:test";
+import { readExistingDb } from "../support/processes.ts";
 import {
   ADMIN,
   createSuite,
@@ -35,14 +35,13 @@ beforeAll(async () => {
 }, 60_000);
 
 function readUsers(): Array<Record<string, unknown>> {
-  const db = new Database(server.dbPath, { readonly: true });
-  try {
-    return db.query("SELECT id, email, role, is_active, created_at, password_hash, token_version FROM users ORDER BY id").all() as Array<
-      Record<string, unknown>
-    >;
-  } finally {
-    db.close();
-  }
+  return readExistingDb(
+    server.dbPath,
+    (db) =>
+      db.query("SELECT id, email, role, is_active, created_at, password_hash, token_version FROM users ORDER BY id").all() as Array<
+        Record<string, unknown>
+      >,
+  );
 }
 
 interface Route {

@@ -4,23 +4,20 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { compiledBinary } from "../support/binary.ts";
+import { cleanEnv, freePort, runCli, type Env, type RunResult } from "../support/processes.ts";
 import {
   ADMIN,
-  baseEnv,
-  compiledBinary,
   createSuite,
-  freePort,
   HS256,
   listeningAddresses,
   allLoopback,
-  runProcess,
+  RUN_TIMEOUT_MS,
   SECRET,
   signJwt,
   STACK_FRAME,
   validClaims,
-  type Env,
   type Instance,
-  type RunResult,
 } from "./harness.ts";
 
 const suite = createSuite();
@@ -34,7 +31,7 @@ beforeAll(async () => {
 
 /** Runs the binary in `cwd` (a fresh empty directory unless given) with only PATH, HOME and `env`. */
 async function moxie(args: string[], env: Env = {}, cwd = suite.tempDir()): Promise<RunResult & { cwd: string }> {
-  const result = await runProcess([binary, ...args], { cwd, env: baseEnv(env) });
+  const result = await runCli(args, { cwd, env, command: [binary], timeoutMs: RUN_TIMEOUT_MS });
   return { ...result, cwd };
 }
 
@@ -64,7 +61,7 @@ interface ServeAttempt {
 
 /** Starts `serve` and waits (bounded) until it exits or listens on `port`; kills it if it is running. */
 async function attemptServe(args: string[], env: Env, port?: number, cwd = suite.tempDir()): Promise<ServeAttempt> {
-  const proc = Bun.spawn([binary, "serve", ...args], { cwd, env: baseEnv(env), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn([binary, "serve", ...args], { cwd, env: cleanEnv(env), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   const stdout = new Response(proc.stdout).text();
   const stderr = new Response(proc.stderr).text();
   let listening: string[] = [];

@@ -1,8 +1,8 @@
 // Load and races against the compiled binary: a login flood is bounded (401/429/503, never 500) while cheap
 // routes keep answering, concurrent creates of one email make exactly one account, and the CLI can write
 // while the server is busy without damaging the database.
-import { Database } from "bun:sqlite";
 import { beforeAll, describe, expect, test } from "bun:test";
+import { readExistingDb } from "../support/processes.ts";
 import { ADMIN, createSuite, fixturePassword, STACK_FRAME, type Instance, type Res } from "./harness.ts";
 
 const suite = createSuite();
@@ -18,24 +18,20 @@ beforeAll(async () => {
 }, 60_000);
 
 function integrityCheck(path: string): string {
-  const db = new Database(path, { readonly: true });
-  try {
+  return readExistingDb(path, (db) => {
     const rows = db.query("PRAGMA integrity_check").all() as Array<Record<string, string>>;
     return rows.map((row) => Object.values(row).join(" ")).join("\n");
-  } finally {
-    db.close();
-  }
+  });
 }
 
 function accountRow(email: string): { role: string; password_hash: string; token_version: number } | undefined {
-  const db = new Database(server.dbPath, { readonly: true });
-  try {
-    return (db.query("SELECT role, password_hash, token_version FROM users WHERE email = ?").get(email) ?? undefined) as
-      | { role: string; password_hash: string; token_version: number }
-      | undefined;
-  } finally {
-    db.close();
-  }
+  return readExistingDb(
+    server.dbPath,
+    (db) =>
+      (db.query("SELECT role, password_hash, token_version FROM users WHERE email = ?").get(email) ?? undefined) as
+        | { role: string; password_hash: string; token_version: number }
+        | undefined,
+  );
 }
 
 /** Repeats `probe` one at a time while `busy` is unsettled (at most `max` times); returns the statuses. */

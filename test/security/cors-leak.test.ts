@@ -2,16 +2,15 @@
 // Access-Control-Allow-Origin (with credentials), a wildcard configuration refuses to start, and no error
 // answer carries hashes, SQL, stack frames, paths or what the caller submitted.
 import { beforeAll, describe, expect, test } from "bun:test";
+import { compiledBinary } from "../support/binary.ts";
+import { freePort, runCli } from "../support/processes.ts";
 import {
   ALLOWED_ORIGINS,
-  baseEnv,
-  compiledBinary,
   createSuite,
   expectClean4xx,
   fixturePassword,
-  freePort,
   isListening,
-  runProcess,
+  RUN_TIMEOUT_MS,
   SECRET,
   STACK_FRAME,
   type Instance,
@@ -98,9 +97,11 @@ describe("configurations that would reflect any site refuse to start", () => {
       const dir = suite.tempDir();
       const port = freePort();
       const binary = await compiledBinary();
-      const result = await runProcess([binary, "serve", "--port", String(port)], {
+      const result = await runCli(["serve", "--port", String(port)], {
         cwd: dir,
-        env: baseEnv({ SECRET_KEY: SECRET, CORS_ORIGINS: value }),
+        env: { SECRET_KEY: SECRET, CORS_ORIGINS: value },
+        command: [binary],
+        timeoutMs: RUN_TIMEOUT_MS,
       });
       expect(result.code).toBe(2);
       expect(result.stderr.trim().split("\n")).toHaveLength(1);

@@ -1,32 +1,17 @@
 // Black-box harness for the security suite: the compiled ./moxie (built with the package.json `build`
-// script), copied alone into a fresh temp dir, `create-admin` run there, `serve` started on 127.0.0.1 with an
-// explicit environment, and every response the suite sees recorded for the leak and header sweeps.
-//
-// The binary is built once and cached in os.tmpdir() under a hash of everything that goes into it (src/,
-// drizzle/, package.json, bun.lock, tsconfig.json), so the seven files of one `bun test test/security` run
-// (one process) and later runs share one build; stale cache entries are pruned.
+// script, see test/support/binary.ts), copied alone into a fresh temp dir, `create-admin` run there, `serve`
+// started on 127.0.0.1 with an explicit environment, and every response the suite sees recorded for the leak
+// and header sweeps.
 import { afterAll, afterEach, expect, setDefaultTimeout, test } from "bun:test";
-import { createHash, createHmac } from "node:crypto";
-import {
-  chmodSync,
-  constants as fsConstants,
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  utimesSync,
-} from "node:fs";
+import { createHmac } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
-import packageJson from "../../package.json" with { type: "json" };
+import { join } from "node:path";
+import { tempDir as helperTempDir } from "../helpers.ts";
+import { BINARY_CACHE_PREFIX, binaryAloneIn } from "../support/binary.ts";
+import { freePort, runCli, spawnServe, type Env, type RunResult } from "../support/processes.ts";
 
-export const ROOT = join(import.meta.dir, "..", "..");
 export const SECRET = "sec-suite-signing-key-0123456789abcdef-ZZ";
 export const OTHER_SECRET = "another-signing-key-nobody-configured-0123456789";
 export const ADMIN = { email: "admin@sec.example.com", name: "Suite Admin", password: "sec-suite-Admin-7f3" } as const;
@@ -34,134 +19,8 @@ export const ADMIN = { email: "admin@sec.example.com", name: "Suite Admin", pass
 export const ALLOWED_ORIGINS = ["http://localhost:3000", "https://app.example.com"];
 /** A stack frame as Bun/V8 print them. */
 export const STACK_FRAME = /^\s+at\s/m;
-
-export type Env = Record<string, string>;
-
-/** PATH and HOME only: nothing from the developer's shell (SECRET_KEY, DATABASE_URL, PORT) leaks in. */
-export function baseEnv(extra: Env = {}): Env {
-  const env: Env = {};
-  if (process.env.PATH !== undefined) env.PATH = process.env.PATH;
-  if (process.env.HOME !== undefined) env.HOME = process.env.HOME;
-  return { ...env, ...extra };
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Building the binary
-
-const HASHED_DIRS = ["src", "drizzle"];
-const HASHED_FILES = ["package.json", "bun.lock", "tsconfig.json"];
-const CACHE_PREFIX = "moxie-sec-bin-";
-/** Cache entries not used for this long are removed when a new one is made. */
-const CACHE_STALE_MS = 10 * 60 * 1000;
-
-function listFiles(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  const out: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...listFiles(path));
-    else if (entry.isFile()) out.push(path);
-  }
-  return out;
-}
-
-/** sha256 over the names and bytes of every input of the build. */
-export function sourceHash(): string {
-  const hash = createHash("sha256");
-  const files = [
-    ...HASHED_DIRS.flatMap((dir) => listFiles(join(ROOT, dir))),
-    ...HASHED_FILES.map((file) => join(ROOT, file)).filter((file) => existsSync(file)),
-  ].sort();
-  for (const file of files) {
-    hash.update(relative(ROOT, file)).update("\0").update(readFileSync(file)).update("\0");
-  }
-  return hash.digest("hex");
-}
-
-/** The package.json build command with only its output path changed. */
-function buildCommand(script: string, outfile: string): string[] {
-  const args = script.trim().split(/\s+/);
-  if (args[0] !== "bun" || args[1] !== "build") throw new Error(`unexpected build script: ${script}`);
-  const at = args.indexOf("--outfile");
-  if (at !== -1 && at + 1 < args.length) {
-    args[at + 1] = outfile;
-  } else {
-    const inline = args.findIndex((arg) => arg.startsWith("--outfile="));
-    if (inline === -1) throw new Error(`build script has no --outfile: ${script}`);
-    args[inline] = `--outfile=${outfile}`;
-  }
-  return [process.execPath, ...args.slice(1)];
-}
-
-function pruneStaleBuilds(keep: string): void {
-  for (const name of readdirSync(tmpdir())) {
-    if (!name.startsWith(CACHE_PREFIX) && !name.startsWith("moxie-sec-build-")) continue;
-    const path = join(tmpdir(), name);
-    if (path === keep) continue;
-    try {
-      if (Date.now() - statSync(path).mtimeMs > CACHE_STALE_MS) rmSync(path, { recursive: true, force: true });
-    } catch {
-      // another run removed it first
-    }
-  }
-}
-
-async function buildOnce(outfile: string): Promise<void> {
-  const script = packageJson.scripts.build;
-  for (const flag of ["--compile", "--no-compile-autoload-bunfig", "--no-compile-autoload-dotenv"]) {
-    if (!script.includes(flag)) throw new Error(`the build script lost ${flag}: ${script}`);
-  }
-  const build = Bun.spawn(buildCommand(script, outfile), {
-    cwd: ROOT,
-    env: baseEnv(),
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(build.stdout).text(),
-    new Response(build.stderr).text(),
-    build.exited,
-  ]);
-  if (code !== 0 || !existsSync(outfile)) throw new Error(`build failed (${code}):\n${stdout}\n${stderr}`);
-}
-
-let binaryPromise: Promise<string> | undefined;
-
-/** Path of a compiled moxie matching the current sources (built at most once per process). */
-export function compiledBinary(): Promise<string> {
-  binaryPromise ??= (async () => {
-    // src/ is edited concurrently by others: build until the sources did not change during the build.
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const before = sourceHash();
-      const cacheDir = join(tmpdir(), `${CACHE_PREFIX}${before.slice(0, 24)}`);
-      const cached = join(cacheDir, "moxie");
-      if (existsSync(cached)) {
-        const now = new Date();
-        utimesSync(cacheDir, now, now);
-        return cached;
-      }
-      const work = mkdtempSync(join(tmpdir(), "moxie-sec-build-"));
-      try {
-        const outfile = join(work, "moxie");
-        await buildOnce(outfile);
-        if (sourceHash() !== before) continue;
-        mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
-        try {
-          renameSync(outfile, cached);
-        } catch (error) {
-          if (!existsSync(cached)) throw error; // a parallel run put the same build there first
-        }
-        pruneStaleBuilds(cacheDir);
-        return cached;
-      } finally {
-        rmSync(work, { recursive: true, force: true });
-      }
-    }
-    throw new Error("src/ kept changing during three builds; cannot build a consistent binary");
-  })();
-  return binaryPromise;
-}
+/** A CLI run still going after this long is killed: a safety net against hangs, never a timing assertion. */
+export const RUN_TIMEOUT_MS = 30_000;
 
 // ---------------------------------------------------------------------------------------------------------
 // Responses
@@ -306,46 +165,6 @@ export const HS256 = { alg: "HS256", typ: "JWT" };
 // ---------------------------------------------------------------------------------------------------------
 // Processes
 
-export interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `command` to completion (killed after 30 s as a safety net). */
-export async function runProcess(
-  command: string[],
-  options: { cwd: string; env: Env; stdin?: "ignore" | Blob },
-): Promise<RunResult> {
-  const proc = Bun.spawn(command, {
-    cwd: options.cwd,
-    env: options.env,
-    stdin: options.stdin ?? "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 30_000);
-  try {
-    const [stdout, stderr, code] = await Promise.all([
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-      proc.exited,
-    ]);
-    return { code, stdout, stderr };
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** A port nothing listens on right now (the OS picks it). */
-export function freePort(): number {
-  const probe = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("") });
-  const port = probe.port;
-  probe.stop(true);
-  if (port === undefined) throw new Error("no free port");
-  return port;
-}
-
 /** True when something accepts TCP connections on 127.0.0.1:`port`. */
 export function isListening(port: number, host = "127.0.0.1"): Promise<boolean> {
   return new Promise((resolve) => {
@@ -357,13 +176,6 @@ export function isListening(port: number, host = "127.0.0.1"): Promise<boolean> 
     socket.once("connect", () => done(true));
     socket.once("error", () => done(false));
   });
-}
-
-function collect(stream: ReadableStream<Uint8Array>, append: (text: string) => void): void {
-  const decoder = new TextDecoder();
-  void (async () => {
-    for await (const chunk of stream) append(decoder.decode(chunk, { stream: true }));
-  })().catch(() => {});
 }
 
 export interface Instance {
@@ -406,7 +218,7 @@ export interface StartOptions {
 // The per-file suite
 
 export interface Suite {
-  /** A fresh directory removed in afterAll. */
+  /** A fresh directory, removed after the run (helpers.ts tempDir()). */
   tempDir(prefix?: string): string;
   /** A fresh directory holding only a copy of the binary. */
   installDir(): Promise<{ dir: string; binary: string }>;
@@ -447,8 +259,9 @@ export function createSuite(): Suite {
   const secrets = new Set<string>([ADMIN.password, SECRET]);
   const logSecrets = new Set<string>();
 
+  /** Made by helpers.ts (removed after the run); listed here for the leak checks. */
   const tempDir = (prefix = "moxie-sec-") => {
-    const dir = mkdtempSync(join(tmpdir(), prefix));
+    const dir = helperTempDir(prefix);
     dirs.push(dir);
     return dir;
   };
@@ -458,31 +271,27 @@ export function createSuite(): Suite {
   };
 
   const installDir = async () => {
-    const built = await compiledBinary();
     const dir = tempDir("moxie-sec-inst-");
-    const binary = join(dir, "moxie");
-    copyFileSync(built, binary, fsConstants.COPYFILE_FICLONE);
-    chmodSync(binary, 0o755);
-    return { dir, binary };
+    return { dir, binary: await binaryAloneIn(dir) };
   };
 
   const leakProblems = (text: string): string[] => {
     const problems: string[] = [];
     for (const [what, pattern] of LEAK_PATTERNS) if (pattern.test(text)) problems.push(what);
     for (const value of secrets) if (value && text.includes(value)) problems.push("a submitted secret");
-    for (const dir of [tmpdir() + "/moxie-sec", ...dirs]) if (text.includes(dir)) problems.push(`a temp path (${dir})`);
+    for (const dir of [tmpdir() + "/moxie-sec", BINARY_CACHE_PREFIX, ...dirs]) if (text.includes(dir)) problems.push(`a temp path (${dir})`);
     return problems;
   };
 
   async function start(name: string, options: StartOptions = {}): Promise<Instance> {
     const { dir } = await installDir();
-    const env = baseEnv({
+    const env = {
       CORS_ORIGINS: ALLOWED_ORIGINS.join(","),
       ...(options.noSecret ? {} : { SECRET_KEY: SECRET }),
       ...options.env,
-    });
+    };
     const cli = (args: string[], extra: { env?: Env; stdin?: "ignore" | Blob } = {}) =>
-      runProcess(["./moxie", ...args], { cwd: dir, env: { ...env, ...extra.env }, stdin: extra.stdin });
+      runCli(args, { cwd: dir, env: { ...env, ...extra.env }, stdin: extra.stdin, command: ["./moxie"], timeoutMs: RUN_TIMEOUT_MS });
     if (options.admin !== false) {
       const created = await cli(["create-admin", "--email", ADMIN.email, "--name", ADMIN.name, "--password", ADMIN.password]);
       if (created.code !== 0) throw new Error(`create-admin failed (${created.code}): ${created.stderr}`);
@@ -490,17 +299,8 @@ export function createSuite(): Suite {
 
     for (let attempt = 0; ; attempt++) {
       const port = freePort();
-      const proc = Bun.spawn(["./moxie", "serve", "--port", String(port)], {
-        cwd: dir,
-        env,
-        stdin: "ignore",
-        stdout: "pipe",
-        stderr: "pipe",
-      });
-      let out = "";
-      let err = "";
-      collect(proc.stdout, (text) => (out += text));
-      collect(proc.stderr, (text) => (err += text));
+      const served = spawnServe(["--port", String(port)], { cwd: dir, env, command: ["./moxie"] });
+      const { proc } = served;
       const url = `http://127.0.0.1:${port}`;
 
       const request = async (method: string, path: string, opts: RequestOptions = {}): Promise<Res> => {
@@ -534,8 +334,8 @@ export function createSuite(): Suite {
         url,
         env,
         proc,
-        stdout: () => out,
-        stderr: () => err,
+        stdout: served.stdout,
+        stderr: served.stderr,
         request,
         raw,
         login,
@@ -581,8 +381,8 @@ export function createSuite(): Suite {
       instances.delete(instance);
       proc.kill("SIGKILL");
       await proc.exited;
-      if (attempt < 2 && /in use/.test(err)) continue;
-      throw new Error(`serve did not become healthy (exit ${proc.exitCode}): ${err} ${out}`);
+      if (attempt < 2 && /in use/.test(served.stderr())) continue;
+      throw new Error(`serve did not become healthy (exit ${proc.exitCode}): ${served.stderr()} ${served.stdout()}`);
     }
   }
 
@@ -607,7 +407,6 @@ export function createSuite(): Suite {
 
   afterAll(async () => {
     for (const instance of [...instances]) await stop(instance);
-    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   });
 
   const suite: Suite = {

@@ -1,7 +1,7 @@
 // Spawning moxie as an operator would: the CLI from source or the compiled binary, with an explicit
 // environment, a temp working directory, and servers that are always killed when a test ends.
 import { Database } from "bun:sqlite";
-import { afterEach, expect } from "bun:test";
+import { expect } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "../helpers.ts";
@@ -29,10 +29,18 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs a command to completion (killed after 20 s). `command` defaults to the source CLI. */
+export interface SpawnOptions {
+  cwd: string;
+  /** Added to cleanEnv(): PATH and HOME plus these. */
+  env?: Env;
+  /** What runs, before the arguments: the source CLI unless given (e.g. `[binary]` or `["./moxie"]`). */
+  command?: string[];
+}
+
+/** Runs a command to completion (killed after `timeoutMs`, 20 s unless given). `command` defaults to the source CLI. */
 export async function runCli(
   args: string[],
-  options: { cwd: string; env?: Env; stdin?: "ignore" | Blob; command?: string[] },
+  options: SpawnOptions & { stdin?: "ignore" | Blob; timeoutMs?: number },
 ): Promise<RunResult> {
   const proc = Bun.spawn([...(options.command ?? SOURCE_CLI), ...args], {
     cwd: options.cwd,
@@ -41,7 +49,7 @@ export async function runCli(
     stdout: "pipe",
     stderr: "pipe",
   });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), RUN_TIMEOUT_MS);
+  const timer = setTimeout(() => proc.kill("SIGKILL"), options.timeoutMs ?? RUN_TIMEOUT_MS);
   try {
     const [stdout, stderr, code] = await Promise.all([
       new Response(proc.stdout).text(),
@@ -64,13 +72,18 @@ export interface ServerProcess {
 
 const live = new Set<ServerProcess>();
 
-afterEach(async () => {
+/**
+ * SIGKILLs every server startServe() started that is still running. test/setup.ts (a bunfig preload) runs it
+ * after every test of every file: an afterEach here would only be registered for the first file that imports
+ * this module when files share one module registry.
+ */
+export async function killLiveServers(): Promise<void> {
   for (const server of [...live]) {
     server.proc.kill("SIGKILL");
     await server.proc.exited;
     live.delete(server);
   }
-});
+}
 
 function collect(stream: ReadableStream<Uint8Array>, append: (text: string) => void): void {
   const decoder = new TextDecoder();
@@ -79,8 +92,8 @@ function collect(stream: ReadableStream<Uint8Array>, append: (text: string) => v
   })().catch(() => {});
 }
 
-/** Starts `serve` in the background; it is SIGKILLed after the test if still running. */
-export function startServe(args: string[], options: { cwd: string; env?: Env; command?: string[] }): ServerProcess {
+/** Starts `serve` in the background with its output collected; stopping it is the caller's business. */
+export function spawnServe(args: string[], options: SpawnOptions): ServerProcess {
   const proc = Bun.spawn([...(options.command ?? SOURCE_CLI), "serve", ...args], {
     cwd: options.cwd,
     env: cleanEnv(options.env),
@@ -108,6 +121,12 @@ export function startServe(args: string[], options: { cwd: string; env?: Env; co
           }
         }),
   };
+  return server;
+}
+
+/** Starts `serve` in the background; it is SIGKILLed after the test if still running. */
+export function startServe(args: string[], options: SpawnOptions): ServerProcess {
+  const server = spawnServe(args, options);
   live.add(server);
   return server;
 }
@@ -172,9 +191,25 @@ export async function login(url: string, email: string, password: string): Promi
   });
 }
 
+/** A row of the users table as the file stores it (the foundation release's columns). */
+export interface UserRow {
+  id: number;
+  name: string;
+  email: string;
+  password_hash: string;
+  role: string;
+  is_active: number;
+  created_at: string;
+}
+
 /** Runs `read` on a separate read-only connection to the file; undefined when there is no file. */
 export function readDb<T>(dbPath: string, read: (db: Database) => T): T | undefined {
   if (!existsSync(dbPath)) return undefined;
+  return readExistingDb(dbPath, read);
+}
+
+/** Runs `read` on a separate read-only connection to the file, which must exist. */
+export function readExistingDb<T>(dbPath: string, read: (db: Database) => T): T {
   const db = new Database(dbPath, { readonly: true });
   try {
     return read(db);
