@@ -238,6 +238,11 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
       console.error(`Error: ${error.message}`);
       return error.exitCode;
     }
+    // SQLite waited BUSY_TIMEOUT_MS for another writer (a server under load) and gave up.
+    if ((error as { code?: string }).code?.startsWith("SQLITE_BUSY")) {
+      console.error("Error: the database is busy (another process is writing); nothing was changed, try again");
+      return 1;
+    }
     console.error(`Error: ${(error as Error).message ?? String(error)}`);
     return 1;
   }

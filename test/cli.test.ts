@@ -1,5 +1,6 @@
 // The command line as an operator meets it: `bun src/cli.ts ...` spawned in a temp directory with an
 // explicit environment, checked by exit code, stdout/stderr and the files it leaves behind.
+import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -230,6 +231,23 @@ describe("moxie create-admin", () => {
     const files = readdirSync(cwd).filter((name) => name.startsWith("moxie.db"));
     expect(files).toContain("moxie.db");
     for (const name of files) expect({ name, mode: mode(join(cwd, name)) }).toEqual({ name, mode: 0o600 });
+  });
+
+  test("a database held by another writer past the busy timeout: 'busy', exit 1, nothing written", async () => {
+    const cwd = tempDir();
+    expect((await runCli(createAdminArgs("first@test.com"), { cwd })).code).toBe(0);
+    const holder = new Database(join(cwd, "moxie.db"));
+    holder.run("BEGIN EXCLUSIVE");
+    try {
+      const result = await runCli(createAdminArgs("second@test.com"), { cwd });
+      expect(result.code).toBe(1);
+      expectOneLineError(result.stderr);
+      expect(result.stderr).toContain("busy");
+    } finally {
+      holder.run("ROLLBACK");
+      holder.close();
+    }
+    expect(usersIn(join(cwd, "moxie.db")).map((user) => user.email)).toEqual(["first@test.com"]);
   });
 });
 
