@@ -33,6 +33,8 @@ const AGENT_PASSWORD = "bench-agent-password";
 const WRONG_PASSWORD = "definitely-not-the-password";
 const SEED_CONCURRENCY = 4; // moxie's hashing gate runs one argon2 per core; 4 keeps it busy without hitting its queue bound
 const ME_TOKENS = 100;
+/** Connections sending wrong-password logins in the flood; `--flood-clients=200` for the hardening figure. */
+const FLOOD_CLIENTS = Number(Bun.argv.find((arg) => arg.startsWith("--flood-clients="))?.split("=")[1] ?? 32);
 const FLOOD_ADDRESSES = 250; // the flood poses as this many clients (X-Forwarded-For 127.77.x.y via TRUSTED_PROXY)
 const CLOCK_TICKS = 100;
 
@@ -573,15 +575,15 @@ async function main(): Promise<void> {
       };
     }
 
-    // The flood: 32 connections of wrong-password logins, and 4 connections measuring /auth/me meanwhile.
+    // The flood: FLOOD_CLIENTS (default 32) connections of wrong-password logins, and 4 connections measuring /auth/me meanwhile.
     const flood = {} as Record<ServerName, FloodResult>;
     for (const name of ["baseline", "moxie"] as const) {
       const server = servers[name];
-      log(`login flood on ${name}: wrk -c32 wrong passwords + wrk -c4 /auth/me for ${CONFIG.floodSeconds}s`);
+      log(`login flood on ${name}: wrk -c${FLOOD_CLIENTS} wrong passwords + wrk -c4 /auth/me for ${CONFIG.floodSeconds}s`);
       const cpuBefore = cpuSeconds(server.proc.pid);
       const floodStart = performance.now();
       const [floodResult, meResult] = await Promise.all([
-        wrk(`${server.url}/auth/login`, 32, CONFIG.floodSeconds, floodScript),
+        wrk(`${server.url}/auth/login`, FLOOD_CLIENTS, CONFIG.floodSeconds, floodScript),
         wrk(`${server.url}/auth/me`, 4, CONFIG.floodSeconds, meScript),
       ]);
       if (!floodResult.statuses) throw new Error(`the flood script reported no status counts:\n${JSON.stringify(floodResult)}`);
@@ -605,7 +607,7 @@ async function main(): Promise<void> {
     const report = buildReport({ results, cold, moxieIdle, baselineIdle, afterLoad, flood, rounds, roundsNote, seedSource, otherLoadPercent });
     console.log("\n" + report.markdown);
     mkdirSync(RESULTS_DIR, { recursive: true });
-    const stem = QUICK ? "latest-quick" : "latest";
+    const stem = (QUICK ? "latest-quick" : "latest") + (FLOOD_CLIENTS === 32 ? "" : `-flood${FLOOD_CLIENTS}`);
     writeFileSync(join(RESULTS_DIR, `${stem}.json`), JSON.stringify(report.json, null, 2) + "\n");
     writeFileSync(join(RESULTS_DIR, `${stem}.md`), report.markdown + "\n");
     log(`wrote bench/results/${stem}.json and bench/results/${stem}.md`);
@@ -735,7 +737,7 @@ function buildReport(data: {
       : []),
     `Overall: ${failed === 0 ? "all targets PASS" : `${failed} of ${Object.keys(checks).length} targets FAIL`}.`,
     "",
-    `Flood: 32 connections of wrong-password logins (posing as ${FLOOD_ADDRESSES} clients via X-Forwarded-For; moxie runs with ` +
+    `Flood: ${FLOOD_CLIENTS} connections of wrong-password logins (posing as ${FLOOD_ADDRESSES} clients via X-Forwarded-For; moxie runs with ` +
       "TRUSTED_PROXY=127.0.0.1) while 4 connections measure /auth/me. moxie answers 503 + Retry-After when its hashing queue " +
       "is full; the baseline queues every hash. Memory is VmRSS in MiB.",
     ...(roundsNote ? ["", `Note: ${roundsNote}.`] : []),
