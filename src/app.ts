@@ -1,23 +1,23 @@
 // The composition root: createApp wires the modules to one database and one key. It never listens.
 import { Elysia } from "elysia";
+import { auditRoutes } from "./audit/routes.ts";
 import { authGuard } from "./auth/guard.ts";
 import { authRoutes } from "./auth/routes.ts";
 import { LoginThrottle } from "./auth/throttle.ts";
-import { auditRoutes } from "./audit/routes.ts";
-import { jsonBodies } from "./http/body.ts";
-import { clientAddress, type AddressOf } from "./http/client-address.ts";
-import { SECURITY_HEADERS, securityHeaders } from "./http/security-headers.ts";
 import type { TokenService } from "./auth/tokens.ts";
+import { consoleRoutes } from "./console/routes.ts";
 import type { Db } from "./db/index.ts";
 import { healthRoutes, readinessRoutes, staticHealthRoute } from "./health.ts";
-import { requestLog } from "./http/request-log.ts";
+import { jsonBodies } from "./http/body.ts";
+import { clientAddress, type AddressOf } from "./http/client-address.ts";
 import { corsFor } from "./http/cors.ts";
 import { apiDocs } from "./http/docs.ts";
 import { errorHandling } from "./http/errors.ts";
+import { requestLog } from "./http/request-log.ts";
+import { SECURITY_HEADERS, securityHeaders } from "./http/security-headers.ts";
 import { silentLogger, type Logger } from "./log.ts";
-import { adminUserRoutes } from "./users/routes.ts";
-import { consoleRoutes } from "./console/routes.ts";
 import type { Settings } from "./settings.ts";
+import { adminUserRoutes } from "./users/routes.ts";
 
 export interface AppDependencies {
   db: Db;

@@ -40,21 +40,12 @@ const COMMANDS: Record<string, Command> = {
     usage: "moxie serve [--host HOST] [--port PORT]",
     options: { host: { type: "string" }, port: { type: "string" } },
     async run({ values, bootstrap }) {
+      // The flags go through the same checks as HOST and PORT: `--host ''` must not mean every interface.
       const overrides: Partial<Settings> = {};
-      if (typeof values.host === "string") {
-        try {
-          overrides.host = parseHost(values.host.trim());
-        } catch (error) {
-          throw new UsageError(`--host: ${(error as Error).message}`);
-        }
-      }
-      if (typeof values.port === "string") {
-        try {
-          overrides.port = parsePort(values.port);
-        } catch (error) {
-          throw new UsageError(`--port: ${(error as Error).message}`);
-        }
-      }
+      const host = parsedOption(values, "host", parseHost);
+      const port = parsedOption(values, "port", parsePort);
+      if (host !== undefined) overrides.host = host;
+      if (port !== undefined) overrides.port = port;
       const running = bootstrap(overrides);
       // One server per database: restore and a second serve check this lock.
       const release = acquireServeLock(running.settings.databasePath);
@@ -164,6 +155,16 @@ const COMMANDS: Record<string, Command> = {
 
 function print(line: string): void {
   console.log(line);
+}
+
+function parsedOption<T>(values: Record<string, string | boolean | undefined>, name: string, parse: (raw: string) => T): T | undefined {
+  const raw = values[name];
+  if (typeof raw !== "string") return undefined;
+  try {
+    return parse(raw.trim());
+  } catch (error) {
+    throw new UsageError(`--${name}: ${(error as Error).message}`);
+  }
 }
 
 function requireOption(values: Record<string, string | boolean | undefined>, name: string): string {
