@@ -5,7 +5,6 @@
 // hashes would take hours on 2 cores. Lookup and list costs do not depend on how the hash was made.
 // Every measurement is bounded in time and count; the whole script takes about a minute.
 // Writes bench/results/scaling.md.
-import { Database } from "bun:sqlite";
 import { eq, sql } from "drizzle-orm";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

@@ -7,7 +7,7 @@ import { dirname, join, resolve } from "node:path";
 import type { Db } from "../db/index.ts";
 import { EMBEDDED_MIGRATIONS } from "../db/migrations.ts";
 import type { Settings } from "../settings.ts";
-import { CommandError, UsageError } from "./errors.ts";
+import { CommandError } from "./errors.ts";
 import {
   fileTimestamp,
   hasTable,

@@ -11,10 +11,6 @@ import {
   WrongPasswordError,
 } from "../users/service.ts";
 
-export interface ErrorBody {
-  detail: string;
-}
-
 /** Service errors the edge knows how to say; anything else is a 500 with a generic sentence. */
 function mapKnownError(error: unknown): { status: number; detail: string; headers?: Record<string, string> } | undefined {
   if (error instanceof EmailTakenError) return { status: 409, detail: "Email already registered" };

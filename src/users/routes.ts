@@ -74,30 +74,38 @@ export function adminUserRoutes({ db, guard, addressOf }: { db: Db; guard: AuthG
             return toPublicUser(updated);
           },
           {
-          params: UserIdParams,
+            params: UserIdParams,
             body: AccountChangesModel,
             response: { 200: PublicUserModel, ...errors },
             detail: { summary: "Change name, email or role" },
           },
         )
-        .patch("/:id/deactivate", ({ params, user, audit }) => {
-          const changed = setActive(db, user.id, Number(params.id), false);
-          audit("user.deactivated", user, changed.id);
-          return toPublicUser(changed);
-        }, {
-          params: UserIdParams,
-          response: { 200: PublicUserModel, ...errors },
-          detail: { summary: "Deactivate an account; its tokens stop working at once (idempotent)" },
-        })
-        .patch("/:id/activate", ({ params, user, audit }) => {
-          const changed = setActive(db, user.id, Number(params.id), true);
-          audit("user.activated", user, changed.id);
-          return toPublicUser(changed);
-        }, {
-          params: UserIdParams,
-          response: { 200: PublicUserModel, ...errors },
-          detail: { summary: "Reactivate an account (idempotent)" },
-        })
+        .patch(
+          "/:id/deactivate",
+          ({ params, user, audit }) => {
+            const changed = setActive(db, user.id, Number(params.id), false);
+            audit("user.deactivated", user, changed.id);
+            return toPublicUser(changed);
+          },
+          {
+            params: UserIdParams,
+            response: { 200: PublicUserModel, ...errors },
+            detail: { summary: "Deactivate an account; its tokens stop working at once (idempotent)" },
+          },
+        )
+        .patch(
+          "/:id/activate",
+          ({ params, user, audit }) => {
+            const changed = setActive(db, user.id, Number(params.id), true);
+            audit("user.activated", user, changed.id);
+            return toPublicUser(changed);
+          },
+          {
+            params: UserIdParams,
+            response: { 200: PublicUserModel, ...errors },
+            detail: { summary: "Reactivate an account (idempotent)" },
+          },
+        )
         .put(
           "/:id/password",
           async ({ params, body, status, user, audit }) => {

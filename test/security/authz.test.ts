@@ -4,7 +4,6 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { readExistingDb } from "../support/processes.ts";
 import {
-  ADMIN,
   createSuite,
   expect401,
   expectDetail,
