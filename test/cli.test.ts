@@ -7,17 +7,20 @@ import { join } from "node:path";
 import packageJson from "../package.json" with { type: "json" };
 import { tempDir } from "./helpers.ts";
 import {
+  cleanEnv,
   expectOneLineError,
   freePort,
   listeningUrl,
   login,
   readDb,
   runCli,
+  SOURCE_CLI,
   startServe,
   stopServer,
   type Env,
   type ServerProcess,
   type UserRow,
+  waitUntil,
 } from "./support/processes.ts";
 
 const GOOD_SECRET = "cli-test-secret-key-0123456789abcdef-long-enough";
@@ -231,6 +234,61 @@ describe("moxie create-admin", () => {
     const files = readdirSync(cwd).filter((name) => name.startsWith("moxie.db"));
     expect(files).toContain("moxie.db");
     for (const name of files) expect({ name, mode: mode(join(cwd, name)) }).toEqual({ name, mode: 0o600 });
+  });
+
+  /**
+   * Runs create-admin on a pseudo-terminal (util-linux `script`), answering each prompt as it appears.
+   * Returns everything the terminal showed.
+   */
+  async function createAdminOnTerminal(cwd: string, answers: string[]): Promise<{ code: number; screen: string }> {
+    const command = [...SOURCE_CLI, ...createAdminArgs("tty@test.com", "Tty", null)].map((arg) => `'${arg}'`).join(" ");
+    const proc = Bun.spawn(["script", "-qec", command, "/dev/null"], {
+      cwd,
+      env: cleanEnv(),
+      stdin: "pipe",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    let screen = "";
+    const decoder = new TextDecoder();
+    void (async () => {
+      for await (const chunk of proc.stdout) screen += decoder.decode(chunk, { stream: true });
+    })();
+    for (const [index, prompt] of ["Password: ", "Repeat password: "].entries()) {
+      await waitUntil(`the prompt '${prompt}'`, () => (screen.includes(prompt) ? true : undefined), 10_000);
+      await Bun.sleep(100); // the prompt is written before echo is turned off; let stty finish
+      proc.stdin.write(`${answers[index]}\r`);
+      await proc.stdin.flush();
+      screen = screen.replace(prompt, `<${index}>`);
+    }
+    // `script` passes the child's exit status on (-e) once its input ends.
+    await Bun.sleep(200);
+    proc.stdin.end();
+    const code = await Promise.race([proc.exited, Bun.sleep(15_000).then(() => "timeout" as const)]);
+    if (code === "timeout") {
+      proc.kill("SIGKILL");
+      throw new Error(`create-admin on a terminal did not finish; the screen showed: ${JSON.stringify(screen)}`);
+    }
+    return { code, screen };
+  }
+
+  test("on a terminal it asks twice without echoing the password", async () => {
+    const cwd = tempDir();
+    const { code, screen } = await createAdminOnTerminal(cwd, [PASSWORD, PASSWORD]);
+    expect(code).toBe(0);
+    expect(screen).toContain("Created admin #1 tty@test.com");
+    expect(screen).not.toContain(PASSWORD);
+    const [user] = usersIn(join(cwd, "moxie.db"));
+    expect(await Bun.password.verify(PASSWORD, user!.password_hash)).toBe(true);
+  });
+
+  test("on a terminal, two different answers: exit 2, nothing written", async () => {
+    const cwd = tempDir();
+    const { code, screen } = await createAdminOnTerminal(cwd, [PASSWORD, `${PASSWORD}-typo`]);
+    expect(code).toBe(2);
+    expect(screen).toContain("do not match");
+    expect(screen).not.toContain(PASSWORD);
+    expect(usersIn(join(cwd, "moxie.db"))).toEqual([]);
   });
 
   test("a database held by another writer past the busy timeout: 'busy', exit 1, nothing written", async () => {
