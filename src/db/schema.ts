@@ -19,6 +19,8 @@ export const users = sqliteTable("users", {
   /** Bumped on every password change and logout; a token carrying an older value is refused. */
   tokenVersion: integer("token_version").notNull().default(0),
   passwordChangedAt: text("password_changed_at"),
+  /** The last successful sign-in (UTC, ISO 8601), shown to admins; null until the first one. */
+  lastLoginAt: text("last_login_at"),
 }, (table) => [
   check("users_role_known", sql`${table.role} IN ('admin', 'agent')`),
   // The admin list is ordered oldest first.
@@ -62,6 +64,10 @@ export const auditEvents = sqliteTable(
     ip: text("ip"),
     /** Why, for failures: unknown_email, wrong_password, inactive, throttled. */
     reason: text("reason"),
+    /** What changed, as JSON: `{"changes": {"role": {"from": "agent", "to": "admin"}}}` for edits; never a password or hash. */
+    detail: text("detail"),
+    /** How many attempts this row stands for: refused sign-ins are counted into one row per email, address and window. */
+    count: integer("count").notNull().default(1),
   },
   (table) => [
     index("audit_events_created_at_idx").on(table.createdAt),
