@@ -1,8 +1,10 @@
 // The console in a real browser: Debian's Chromium, driven by playwright-core, against the COMPILED moxie
 // (built with the package.json "build" flags, copied alone into an empty directory) on 127.0.0.1.
-// Screenshots go to test-artifacts/console/ (or $SCREENSHOT_DIR); the folder is printed.
+// Screens at 1280×800, 390×844 and 320 px wide, keyboard only where it matters, and axe-core on every page
+// and dialog. Screenshots go to test-artifacts/console/ (or $SCREENSHOT_DIR); the folder is printed.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { Database } from "bun:sqlite";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { ROOT, tempDir } from "../helpers.ts";
@@ -24,9 +26,15 @@ const ADMIN = { email: "admin@example.com", name: "Office Admin", password: "Con
 const ADMIN_NEW_PASSWORD = "Console-Admin-Pass-2";
 const AGENT = { email: "avery.agent@example.com", name: "Avery Agent", password: "Agent-Initial-Pass-1" };
 const AGENT_RESET_PASSWORD = "Agent-Reset-Pass-2";
+const COLLEAGUE_PASSWORD = "Colleague-Pass-Word-7";
+const LONG_EMAIL = "maximiliana.featherstonehaugh-worthington@a-rather-long-brokerage-domain.example.com";
 const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 375, height: 812 };
+const PHONE = { width: 390, height: 844 };
+const NARROW = { width: 320, height: 700 };
 const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR || join(ROOT, "test-artifacts", "console");
+/** axe-core, served to the test browser only, from the console's own origin (see withAxe). */
+const AXE_PATH = "/console/__test-only__/axe.min.js";
+const AXE_SOURCE = readFileSync(join(ROOT, "node_modules", "axe-core", "axe.min.js"), "utf8");
 
 let browser: Browser | undefined;
 
@@ -50,8 +58,13 @@ afterAll(async () => {
   console.log(`console screenshots: ${SCREENSHOT_DIR}`);
 });
 
+interface ConsoleServer {
+  url: string;
+  dbPath: string;
+}
+
 /** The binary alone in an empty directory, with an admin created by its own CLI, serving on a free port. */
-async function startConsoleServer(): Promise<string> {
+async function startConsoleServer(): Promise<ConsoleServer> {
   const dir = tempDir("moxie-console-bin-");
   const binary = await binaryAloneIn(dir);
   expect(readdirSync(dir)).toEqual(["moxie"]);
@@ -60,20 +73,48 @@ async function startConsoleServer(): Promise<string> {
     command: [binary],
   });
   if (created.code !== 0) throw new Error(`create-admin failed (${created.code}): ${created.stderr}`);
+  const dbFiles = readdirSync(dir).filter((name) => name.endsWith(".db"));
+  expect(dbFiles.length).toBe(1);
   const server = startServe(["--port", String(freePort())], { cwd: dir, env: { SECRET_KEY }, command: [binary] });
-  return listeningUrl(server);
+  return { url: await listeningUrl(server), dbPath: join(dir, dbFiles[0]!) };
+}
+
+/** The API, as the tests' own client (to set a scene quickly), with the admin's token. */
+async function adminApi(url: string, password = ADMIN.password) {
+  const response = await login(url, ADMIN.email, password);
+  expect(response.status).toBe(200);
+  const { access_token } = (await response.json()) as { access_token: string };
+  const headers = { "content-type": "application/json", authorization: `Bearer ${access_token}` };
+  return {
+    async create(account: { name: string; email: string; role?: string; password?: string }): Promise<{ id: number }> {
+      const created = await fetch(`${url}/admin/users`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ role: "agent", password: COLLEAGUE_PASSWORD, ...account }),
+      });
+      expect(created.status).toBe(201);
+      return (await created.json()) as { id: number };
+    },
+    async deactivate(id: number): Promise<void> {
+      expect((await fetch(`${url}/admin/users/${id}/deactivate`, { method: "PATCH", headers })).status).toBe(200);
+    },
+    async edit(id: number, changes: Record<string, string>): Promise<void> {
+      expect((await fetch(`${url}/admin/users/${id}`, { method: "PATCH", headers, body: JSON.stringify(changes) })).status).toBe(200);
+    },
+  };
 }
 
 /** Records what must never happen on a console page: a CSP refusal, an uncaught error, a token in a URL. */
 interface Watch {
   problems: string[];
   adminCalls: string[];
+  calls: string[];
 }
 
 async function newConsolePage(context: BrowserContext): Promise<{ page: Page; watch: Watch }> {
   const page = await context.newPage();
   page.setDefaultTimeout(10_000);
-  const watch: Watch = { problems: [], adminCalls: [] };
+  const watch: Watch = { problems: [], adminCalls: [], calls: [] };
   page.on("pageerror", (error) => watch.problems.push(`page error: ${error.message}`));
   page.on("console", (message) => {
     const text = message.text();
@@ -82,9 +123,67 @@ async function newConsolePage(context: BrowserContext): Promise<{ page: Page; wa
   page.on("request", (request) => {
     const url = request.url();
     if (/eyJ[\w-]+\.[\w-]+\.[\w-]+/.test(url) || /token=/i.test(url)) watch.problems.push(`token in a URL: ${url}`);
-    if (new URL(url).pathname.startsWith("/admin/")) watch.adminCalls.push(url);
+    const path = new URL(url).pathname;
+    if (path.startsWith("/admin/")) watch.adminCalls.push(url);
+    if (!path.startsWith("/console/")) watch.calls.push(`${request.method()} ${path}`);
   });
   return { page, watch };
+}
+
+/**
+ * A browser context that can run axe-core. The console's CSP allows scripts from its own origin only, and the
+ * product must keep it that way; so, in this test browser only, Playwright answers one made-up same-origin
+ * address with axe-core's file (the request never reaches moxie). The page's CSP is not touched at all.
+ */
+async function withAxe(context: BrowserContext): Promise<BrowserContext> {
+  await context.route(`**${AXE_PATH}`, (route) =>
+    route.fulfill({ status: 200, contentType: "text/javascript; charset=utf-8", body: AXE_SOURCE }),
+  );
+  return context;
+}
+
+interface AxeViolation {
+  id: string;
+  impact: string;
+  help: string;
+  nodes: string[];
+}
+
+/** axe-core on the page as it is now (dialogs included): zero violations of any impact. */
+async function expectAxeClean(page: Page, where: string): Promise<void> {
+  if (!(await page.evaluate<boolean>("typeof window.axe === 'object'"))) await page.addScriptTag({ url: AXE_PATH });
+  const violations = await page.evaluate<AxeViolation[]>(
+    `axe.run(document, { resultTypes: ["violations"] }).then((result) => result.violations.map((v) => ({
+      id: v.id, impact: v.impact, help: v.help,
+      nodes: v.nodes.map((node) => node.target.join(" ") + " — " + node.failureSummary),
+    })))`,
+  );
+  if (violations.length > 0) await shot(page, `failed-axe-${where.replace(/[^a-z0-9]+/gi, "-")}.png`);
+  expect({ where, violations }).toEqual({ where, violations: [] });
+}
+
+/** Nothing wider than the window: no sideways scrolling of the page or of any box in it (WCAG 1.4.10). */
+async function expectNoSidewaysScroll(page: Page, where: string): Promise<void> {
+  const problems = await page.evaluate<string[]>(`(() => {
+    const width = document.documentElement.clientWidth;
+    const problems = [];
+    if (document.documentElement.scrollWidth > width) problems.push("the page is " + document.documentElement.scrollWidth + " px wide");
+    const name = (el) => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + (el.className && typeof el.className === "string" ? "." + el.className.split(" ").join(".") : "");
+    for (const el of document.querySelectorAll("body *")) {
+      const box = el.getBoundingClientRect();
+      if (box.width === 0 || box.height === 0 || el.closest(".visually-hidden, thead")) continue;
+      if (box.right > width + 0.5 || box.left < -0.5) problems.push(name(el) + " spans " + Math.round(box.left) + "–" + Math.round(box.right));
+      const overflowX = getComputedStyle(el).overflowX;
+      if ((overflowX === "auto" || overflowX === "scroll") && el.scrollWidth > el.clientWidth + 1) problems.push(name(el) + " scrolls sideways");
+    }
+    // The top bar squeezes, never overlaps: the brand ends before the signed-in name starts.
+    const brand = document.querySelector(".brand").getBoundingClientRect();
+    const session = document.getElementById("session").getBoundingClientRect();
+    if (session.width > 0 && brand.right > session.left) problems.push("the brand overlaps the signed-in name");
+    return problems.slice(0, 10);
+  })()`);
+  if (problems.length > 0) await shot(page, `failed-scroll-${where.replace(/[^a-z0-9]+/gi, "-")}.png`);
+  expect({ where, problems }).toEqual({ where, problems: [] });
 }
 
 async function signInWith(page: Page, email: string, password: string): Promise<void> {
@@ -98,14 +197,25 @@ async function storedToken(page: Page): Promise<string | null> {
   return page.evaluate<string | null>(`sessionStorage.getItem("moxie.console.token")`);
 }
 
-/** Waits until the accounts table shows `count` rows. (Polled from here: the page's CSP forbids eval.) */
-async function waitForRows(page: Page, count: number, ms = 10_000): Promise<void> {
-  const rows = page.locator("#accounts-body tr");
+async function focusedDescription(page: Page): Promise<string> {
+  return page.evaluate<string>(
+    `(() => { const el = document.activeElement; return el ? (el.getAttribute("aria-label") || el.id || el.textContent.trim() || el.tagName) : "none"; })()`,
+  );
+}
+
+/** Polls `probe` until it returns true (from here: the page's CSP forbids the eval that waitForFunction needs). */
+async function eventually(what: string, probe: () => Promise<boolean>, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;
-  while ((await rows.count()) !== count) {
-    if (Date.now() > deadline) throw new Error(`the accounts table has ${await rows.count()} rows, not ${count}`);
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
     await Bun.sleep(50);
   }
+}
+
+/** Waits until the accounts table shows `count` rows. */
+async function waitForRows(page: Page, count: number, ms = 10_000): Promise<void> {
+  const rows = page.locator("#accounts-body tr");
+  await eventually(`the accounts table has ${count} rows (it has ${await rows.count()})`, async () => (await rows.count()) === count, ms);
 }
 
 function accountRow(page: Page, email: string) {
@@ -129,12 +239,20 @@ async function step(name: string, pages: Page[], body: () => Promise<void>): Pro
   }
 }
 
+async function signedInAdmin(context: BrowserContext, url: string, path = "/console/"): Promise<{ page: Page; watch: Watch }> {
+  const { page, watch } = await newConsolePage(context);
+  await page.goto(`${url}${path}`);
+  await signInWith(page, ADMIN.email, ADMIN.password);
+  await page.locator("#session").waitFor();
+  return { page, watch };
+}
+
 describe("admin console in Chromium, on the compiled binary", () => {
   test(
     "an admin runs the team's accounts, an agent sees only their own",
     async () => {
       if (!browser) throw new Error("the browser did not start");
-      const url = await startConsoleServer();
+      const { url } = await startConsoleServer();
       const adminContext = await browser.newContext({ viewport: DESKTOP });
       const agentContext = await browser.newContext({ viewport: DESKTOP });
       const { page: admin, watch: adminWatch } = await newConsolePage(adminContext);
@@ -196,7 +314,7 @@ describe("admin console in Chromium, on the compiled binary", () => {
         await dialog.getByLabel("Initial password").fill(AGENT.password);
         await dialog.getByRole("button", { name: "Create account" }).click();
         await dialog.waitFor({ state: "hidden" });
-        await admin.locator("#accounts-flash", { hasText: `Account created for ${AGENT.name}` }).waitFor();
+        await admin.locator("#toast", { hasText: `Account created for ${AGENT.name}` }).waitFor();
       });
 
       await step("the agent appears in the table", pages, async () => {
@@ -240,7 +358,7 @@ describe("admin console in Chromium, on the compiled binary", () => {
         await waitForRows(admin, 1);
         await accountRow(admin, ADMIN.email).waitFor();
         await admin.locator("#filters").getByLabel("Role").selectOption("");
-        await admin.locator("#filters").getByLabel("Status").selectOption("false");
+        await admin.locator("#filters").getByLabel("Status").selectOption("inactive");
         await admin.locator("#accounts-empty").waitFor();
         await admin.locator("#filters").getByLabel("Status").selectOption("");
         await waitForRows(admin, 2);
@@ -256,7 +374,7 @@ describe("admin console in Chromium, on the compiled binary", () => {
         await agent.locator("#panel-profile").waitFor();
         expect(await agent.locator("#me-email").innerText()).toBe(AGENT.email);
         expect(await agent.locator("#who-name").innerText()).toBe(AGENT.name);
-        expect(await agent.getByRole("button", { name: /Add account|Edit|Deactivate|Reactivate|Set password/ }).count()).toBe(0);
+        expect(await agent.getByRole("button", { name: /Add account|Edit|Deactivate|Reactivate|Set password|Export/ }).count()).toBe(0);
         expect(await agent.locator("#admin-nav").isVisible()).toBe(false);
         expect(await agent.locator("#panel-accounts").isVisible()).toBe(false);
         expect(await agent.locator("#panel-activity").isVisible()).toBe(false);
@@ -265,41 +383,57 @@ describe("admin console in Chromium, on the compiled binary", () => {
         expect(agentWatch.adminCalls).toEqual([]);
       });
 
-      await step("deactivate the agent through the confirmation dialog", pages, async () => {
+      await step("deactivate the agent: the dialog focuses Cancel, so Enter twice changes nothing", pages, async () => {
         await admin.getByRole("button", { name: `Deactivate ${AGENT.name}` }).click();
         const dialog = admin.locator("#confirm-dialog");
         await dialog.waitFor();
         expect(await dialog.innerText()).toContain(AGENT.email);
-        // Cancel first: nothing changes.
+        expect(await focusedDescription(admin)).toBe("confirm-cancel");
         await dialog.getByRole("button", { name: "Cancel" }).click();
         await dialog.waitFor({ state: "hidden" });
         expect(await accountRow(admin, AGENT.email).innerText()).toContain("Active");
 
-        // By keyboard: the dialog opens with its action focused; Enter confirms.
+        // By keyboard: Enter opens the dialog, and a second Enter lands on Cancel.
         await admin.getByRole("button", { name: `Deactivate ${AGENT.name}` }).focus();
         await admin.keyboard.press("Enter");
         await dialog.waitFor();
+        await admin.keyboard.press("Enter");
+        await dialog.waitFor({ state: "hidden" });
+        expect(await accountRow(admin, AGENT.email).locator(".status").innerText()).toBe("Active");
+        expect(await focusedDescription(admin)).toBe(`Deactivate ${AGENT.name}`);
+
+        // Deactivating takes a deliberate Tab to the red button.
+        await admin.keyboard.press("Enter");
+        await dialog.waitFor();
+        await admin.keyboard.press("Tab");
         expect(await admin.evaluate<string>("document.activeElement.textContent")).toBe("Deactivate");
         await admin.keyboard.press("Enter");
         await dialog.waitFor({ state: "hidden" });
         await accountRow(admin, AGENT.email).locator(".status", { hasText: "Inactive" }).waitFor();
         // Focus lands on the row's new action, not lost on the page.
         await admin.getByRole("button", { name: `Reactivate ${AGENT.name}` }).waitFor();
-        expect(await admin.evaluate<string>("document.activeElement.getAttribute('aria-label')")).toBe(`Reactivate ${AGENT.name}`);
+        await eventually("focus is on Reactivate", async () => (await focusedDescription(admin)) === `Reactivate ${AGENT.name}`).catch(async (e) => { throw new Error(e.message + " focus: " + await focusedDescription(admin)); });
       });
 
-      await step("the agent's session is rejected at its next action", pages, async () => {
+      await step("the deactivated agent is told to ask the admin, not to sign in again", pages, async () => {
         const form = agent.locator("#own-password-form");
         await form.getByLabel("Current password").fill(AGENT.password);
         await form.getByLabel("New password", { exact: true }).fill("Agent-Own-Pass-3");
         await form.getByLabel("Repeat new password").fill("Agent-Own-Pass-3");
         await form.getByRole("button", { name: "Change password" }).click();
-        await agent.locator("#signin-notice", { hasText: "Your session ended; sign in again" }).waitFor();
+        const notice = agent.locator("#signin-notice");
+        await notice.locator("text=Ask your admin").waitFor();
+        expect(await notice.innerText()).toContain("deactivated");
+        expect(await notice.innerText()).not.toContain("sign in again");
         await agent.locator("#signin-form").waitFor();
         expect(await storedToken(agent)).toBeNull();
         expect(await agent.locator("#signin-form").getByLabel("Email").inputValue()).toBe(AGENT.email);
         await signInWith(agent, AGENT.email, AGENT.password);
-        await agent.locator("#signin-error", { hasText: "Account is inactive" }).waitFor();
+        const error = agent.locator("#signin-error");
+        await error.locator("text=Ask your admin").waitFor();
+        // The notice above the form has gone: only the latest message is shown.
+        expect(await notice.isVisible()).toBe(false);
+        await shot(agent, "agent-deactivated-desktop.png");
       });
 
       await step("reactivate the agent", pages, async () => {
@@ -309,7 +443,7 @@ describe("admin console in Chromium, on the compiled binary", () => {
         await dialog.getByRole("button", { name: "Reactivate" }).click();
         await dialog.waitFor({ state: "hidden" });
         await accountRow(admin, AGENT.email).locator(".status", { hasText: "Active" }).waitFor();
-        await admin.locator("#accounts-flash", { hasText: "is active again" }).waitFor();
+        await admin.locator("#toast", { hasText: "is active again" }).waitFor();
       });
 
       await step("edit the agent's name; an invalid email is refused in plain words", pages, async () => {
@@ -326,16 +460,19 @@ describe("admin console in Chromium, on the compiled binary", () => {
         await dialog.getByRole("button", { name: "Save changes" }).click();
         await dialog.waitFor({ state: "hidden" });
         await accountRow(admin, AGENT.email).locator(".name-text", { hasText: "Avery Q. Agent" }).waitFor();
+        // The message says what changed.
+        await admin.locator("#toast", { hasText: "name Avery Agent → Avery Q. Agent" }).waitFor();
       });
 
       await step("set the agent's password; the agent signs in with it", pages, async () => {
         await admin.getByRole("button", { name: "Set password for Avery Q. Agent" }).click();
         const dialog = admin.locator("#reset-dialog");
         await dialog.waitFor();
+        expect(await dialog.getByLabel("Current password").isVisible()).toBe(false);
         await dialog.getByLabel("New password").fill(AGENT_RESET_PASSWORD);
         await dialog.getByRole("button", { name: "Set password" }).click();
         await dialog.waitFor({ state: "hidden" });
-        await admin.locator("#accounts-flash", { hasText: "New password set for Avery Q. Agent" }).waitFor();
+        await admin.locator("#toast", { hasText: "New password set for Avery Q. Agent" }).waitFor();
 
         await signInWith(agent, AGENT.email, AGENT.password);
         await agent.locator("#signin-error", { hasText: "Invalid email or password" }).waitFor();
@@ -345,7 +482,7 @@ describe("admin console in Chromium, on the compiled binary", () => {
       });
 
       await step("the agent's view has no admin actions", pages, async () => {
-        expect(await agent.getByRole("button", { name: /Add account|Edit|Deactivate|Reactivate|Set password/ }).count()).toBe(0);
+        expect(await agent.getByRole("button", { name: /Add account|Edit|Deactivate|Reactivate|Set password|Export/ }).count()).toBe(0);
         expect(await agent.getByRole("table").count()).toBe(0);
         expect(await agent.locator("#admin-nav").isVisible()).toBe(false);
         expect(agentWatch.adminCalls).toEqual([]);
@@ -355,51 +492,37 @@ describe("admin console in Chromium, on the compiled binary", () => {
 
       await step("screenshots of the accounts table, desktop and phone", pages, async () => {
         // A few more colleagues, so the table looks like a team's.
-        const token = (await storedToken(admin))!;
-        const headers = { "content-type": "application/json", authorization: `Bearer ${token}` };
-        const colleagues = [
-          { name: "Jordan Lee", email: "jordan.lee@example.com", role: "agent" },
-          { name: "Priya Natarajan", email: "priya.natarajan@example.com", role: "admin" },
-          { name: "Sam Ortiz", email: "sam.ortiz@example.com", role: "agent" },
-        ];
-        for (const colleague of colleagues) {
-          const created = await fetch(`${url}/admin/users`, {
-            method: "POST",
-            headers,
-            body: JSON.stringify({ ...colleague, password: "Colleague-Pass-Word-7" }),
-          });
-          expect(created.status).toBe(201);
-          if (colleague.name === "Sam Ortiz") {
-            const { id } = (await created.json()) as { id: number };
-            expect((await fetch(`${url}/admin/users/${id}/deactivate`, { method: "PATCH", headers })).status).toBe(200);
-          }
-        }
+        const team = await adminApi(url);
+        await team.create({ name: "Jordan Lee", email: "jordan.lee@example.com" });
+        await team.create({ name: "Priya Natarajan", email: "priya.natarajan@example.com", role: "admin" });
+        const sam = await team.create({ name: "Sam Ortiz", email: "sam.ortiz@example.com" });
+        await team.deactivate(sam.id);
         await admin.reload();
         await accountRow(admin, "sam.ortiz@example.com").waitFor();
         expect(await admin.locator("#accounts-body tr").count()).toBe(5);
-        await admin.locator("#accounts-flash").waitFor({ state: "hidden" });
+        expect(await admin.locator("#toast").isVisible()).toBe(false);
         await shot(admin, "accounts-desktop.png");
+        await admin.screenshot({ path: join(SCREENSHOT_DIR, "console-accounts.png") });
         await admin.setViewportSize(PHONE);
         await shot(admin, "accounts-phone.png");
-        // Nothing is wider than the phone's screen.
-        expect(await admin.evaluate<number>("document.documentElement.scrollWidth")).toBeLessThanOrEqual(PHONE.width);
+        await expectNoSidewaysScroll(admin, "accounts at 390 px");
         await admin.setViewportSize(DESKTOP);
       });
 
-      await step("the recent activity panel", pages, async () => {
-        await admin.getByRole("button", { name: "Activity" }).click();
+      await step("the activity panel", pages, async () => {
+        await admin.getByRole("link", { name: "Activity", exact: true }).click();
         await admin.locator("#activity-body tr").first().waitFor();
         const text = await admin.locator("#activity-body").innerText();
         for (const event of ["Account created", "Account deactivated", "Account reactivated", "Password set by admin", "Signed in", "Sign-in refused"]) {
           expect(text).toContain(event);
         }
         expect(text).toContain(AGENT.email);
-        expect(adminWatch.adminCalls.some((call) => call.includes("/admin/audit?limit=50"))).toBe(true);
+        expect(adminWatch.adminCalls.some((call) => call.includes("/admin/audit?limit=25"))).toBe(true);
         await shot(admin, "activity-desktop.png");
       });
 
       await step("change own password", pages, async () => {
-        await admin.getByRole("button", { name: "My account" }).click();
+        await admin.getByRole("link", { name: "My account" }).click();
         const form = admin.locator("#own-password-form");
         await form.getByLabel("Current password").fill("not-my-password");
         await form.getByLabel("New password", { exact: true }).fill(ADMIN_NEW_PASSWORD);
@@ -411,15 +534,16 @@ describe("admin console in Chromium, on the compiled binary", () => {
         const before = await storedToken(admin);
         await form.getByLabel("Current password").fill(ADMIN.password);
         await form.getByRole("button", { name: "Change password" }).click();
-        await admin.locator("#own-password-flash", { hasText: "Password changed" }).waitFor();
+        await admin.locator("#toast", { hasText: "Your password is changed" }).waitFor();
         const after = await storedToken(admin);
         expect(after).toMatch(/^eyJ/);
         expect(after).not.toBe(before);
         expect((await fetch(`${url}/auth/me`, { headers: { authorization: `Bearer ${before}` } })).status).toBe(401);
         expect((await login(url, ADMIN.email, ADMIN.password)).status).toBe(401);
-        // Still signed in here, with the fresh token.
-        await admin.getByRole("button", { name: "Accounts" }).click();
+        // Still signed in here, with the fresh token; the message goes with the tab.
+        await admin.getByRole("link", { name: "Accounts" }).click();
         await accountRow(admin, AGENT.email).waitFor();
+        expect(await admin.locator("#toast").isVisible()).toBe(false);
       });
 
       await step("sign out; the old token no longer works", pages, async () => {
@@ -430,6 +554,10 @@ describe("admin console in Chromium, on the compiled binary", () => {
         expect(await storedToken(admin)).toBeNull();
         expect(await admin.locator("#session").isVisible()).toBe(false);
         expect((await fetch(`${url}/auth/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
+        // "You are signed out." does not stay above a later error.
+        await signInWith(admin, ADMIN.email, "a-wrong-password");
+        await admin.locator("#signin-error", { hasText: "Invalid email or password" }).waitFor();
+        expect(await admin.locator("#signin-notice").isVisible()).toBe(false);
         // The new password works.
         await signInWith(admin, ADMIN.email, ADMIN_NEW_PASSWORD);
         await accountRow(admin, ADMIN.email).waitFor();
@@ -442,6 +570,528 @@ describe("admin console in Chromium, on the compiled binary", () => {
 
       await adminContext.close();
       await agentContext.close();
+    },
+    180_000,
+  );
+
+  test(
+    "every page and dialog: axe-clean at 1280 and 390 px, no sideways scrolling at 320 px",
+    async () => {
+      if (!browser) throw new Error("the browser did not start");
+      const { url } = await startConsoleServer();
+      const team = await adminApi(url);
+      const long = await team.create({ name: "Maximiliana Featherstonehaugh-Worthington", email: LONG_EMAIL });
+      const sam = await team.create({ name: "Sam Ortiz", email: "sam.ortiz@example.com" });
+      await team.deactivate(sam.id);
+      await team.edit(long.id, { role: "admin" });
+      // Refused sign-ins: a wrong password for the long email, an unknown long email.
+      expect((await login(url, LONG_EMAIL, "not-the-password-at-all")).status).toBe(401);
+      expect((await login(url, "nobody.with.an.unusually.long.address@nowhere-near-here.example.org", "whatever-it-is")).status).toBe(401);
+
+      const context = await withAxe(await browser.newContext({ viewport: DESKTOP }));
+      const agentContext = await withAxe(await browser.newContext({ viewport: DESKTOP }));
+      const { page, watch } = await newConsolePage(context);
+      const { page: agent, watch: agentWatch } = await newConsolePage(agentContext);
+      const pages = [page, agent];
+
+      /** Checks the page as it is at each width: axe at 1280 and 390, no sideways scrolling at all three. */
+      const everyWidth = async (where: string, shotName?: string) => {
+        for (const [label, size] of [["1280", DESKTOP], ["390", PHONE], ["320", NARROW]] as const) {
+          await page.setViewportSize(size);
+          await expectNoSidewaysScroll(page, `${where} at ${label} px`);
+          if (label !== "320") await expectAxeClean(page, `${where} at ${label} px`);
+          if (shotName) await shot(page, `${shotName}-${label}.png`);
+        }
+        await page.setViewportSize(DESKTOP);
+      };
+
+      await step("sign-in page", pages, async () => {
+        await page.goto(`${url}/console/`);
+        await page.locator("#signin-email").waitFor();
+        await everyWidth("sign-in", "signin");
+        await signInWith(page, ADMIN.email, "wrong-password-here");
+        await page.locator("#signin-error").waitFor();
+        await everyWidth("sign-in with an error");
+      });
+
+      await step("accounts", pages, async () => {
+        await signInWith(page, ADMIN.email, ADMIN.password);
+        await accountRow(page, LONG_EMAIL).waitFor();
+        await everyWidth("accounts", "accounts");
+      });
+
+      await step("every dialog", pages, async () => {
+        const dialogs: Array<[string, string, string]> = [
+          ["add", "Add account", "#add-dialog"],
+          ["edit", `Edit ${"Maximiliana Featherstonehaugh-Worthington"}`, "#edit-dialog"],
+          ["set-password", "Set password for Sam Ortiz", "#reset-dialog"],
+          ["own-password", "Change password (your own)", "#reset-dialog"],
+          ["edit-self", `Edit ${ADMIN.name}`, "#edit-dialog"],
+          ["deactivate", `Deactivate ${"Maximiliana Featherstonehaugh-Worthington"}`, "#confirm-dialog"],
+          ["reactivate", "Reactivate Sam Ortiz", "#confirm-dialog"],
+        ];
+        for (const [name, button, selector] of dialogs) {
+          await page.getByRole("button", { name: button, exact: true }).click();
+          const dialog = page.locator(selector);
+          await dialog.waitFor();
+          await everyWidth(`${name} dialog`, `dialog-${name}`);
+          await page.keyboard.press("Escape");
+          await dialog.waitFor({ state: "hidden" });
+        }
+        // An error inside a dialog, and a generated password shown.
+        await page.getByRole("button", { name: "Add account" }).click();
+        const add = page.locator("#add-dialog");
+        await add.getByRole("button", { name: "Create account" }).click();
+        await add.locator("#add-error").waitFor();
+        await add.getByRole("button", { name: "Generate a password" }).click();
+        await everyWidth("add dialog with an error and a shown password", "dialog-add-error");
+        await page.keyboard.press("Escape");
+        await add.waitFor({ state: "hidden" });
+      });
+
+      await step("a success message", pages, async () => {
+        await page.getByRole("button", { name: "Reactivate Sam Ortiz" }).click();
+        await page.locator("#confirm-dialog").getByRole("button", { name: "Reactivate" }).click();
+        await page.locator("#toast", { hasText: "Sam Ortiz is active again" }).waitFor();
+        await everyWidth("accounts with a success message", "accounts-message");
+      });
+
+      await step("activity: long emails wrap, the refusal reason stays in the value column", pages, async () => {
+        await page.getByRole("link", { name: "Activity", exact: true }).click();
+        await page.locator("#activity-body tr").first().waitFor();
+        await everyWidth("activity", "activity");
+        await page.setViewportSize(NARROW);
+        const reasonRow = page.locator("#activity-body tr", { has: page.locator(".reason") }).first();
+        const event = await reasonRow.locator(".event").boundingBox();
+        const reason = await reasonRow.locator(".reason").boundingBox();
+        const cell = await reasonRow.locator("td[data-label=Event]").boundingBox();
+        expect(event && reason && cell).toBeTruthy();
+        // The reason sits under the event's name, right of the "EVENT" label, never under the label.
+        expect(Math.abs(reason!.x - event!.x)).toBeLessThan(1);
+        expect(reason!.x).toBeGreaterThan(cell!.x + 50);
+        expect(reason!.y).toBeGreaterThan(event!.y);
+        await page.setViewportSize(DESKTOP);
+        // Filtered by person and by type, with a pager (the select and the result both axe-clean).
+        await page.locator("#activity-filters").getByLabel("Event").selectOption("login.failed");
+        await eventually("only refused sign-ins are listed", async () => {
+          const events = await page.locator("#activity-body .event").allInnerTexts();
+          return events.length > 0 && events.every((text) => text.startsWith("Sign-in refused"));
+        });
+        await everyWidth("activity filtered");
+      });
+
+      await step("my account", pages, async () => {
+        await page.getByRole("link", { name: "My account" }).click();
+        await page.locator("#panel-profile").waitFor();
+        await everyWidth("my account", "profile");
+        await page.locator("#own-password-form").getByRole("button", { name: "Change password" }).click();
+        await page.locator("#own-password-error").waitFor();
+        await everyWidth("my account with an error");
+      });
+
+      await step("the agent's own page", pages, async () => {
+        await agent.goto(`${url}/console/`);
+        await signInWith(agent, "sam.ortiz@example.com", COLLEAGUE_PASSWORD);
+        await agent.locator("#panel-profile").waitFor();
+        for (const [label, size] of [["1280", DESKTOP], ["390", PHONE], ["320", NARROW]] as const) {
+          await agent.setViewportSize(size);
+          await expectNoSidewaysScroll(agent, `agent at ${label} px`);
+          if (label !== "320") await expectAxeClean(agent, `agent at ${label} px`);
+        }
+      });
+
+      await step("no CSP refusal or page error (axe ran inside the console's own policy)", pages, async () => {
+        expect(watch.problems).toEqual([]);
+        expect(agentWatch.problems).toEqual([]);
+      });
+      await context.close();
+      await agentContext.close();
+    },
+    240_000,
+  );
+
+  test(
+    "keyboard and focus: a vanished row, the last page, promotions, your own row",
+    async () => {
+      if (!browser) throw new Error("the browser did not start");
+      const { url } = await startConsoleServer();
+      const team = await adminApi(url);
+      const first = await team.create({ name: "Ines Inactive", email: "ines@example.com" });
+      const second = await team.create({ name: "Omar Offline", email: "omar@example.com" });
+      await team.deactivate(first.id);
+      await team.deactivate(second.id);
+      await team.create({ name: "Avery Agent", email: AGENT.email, password: AGENT.password });
+      const context = await browser.newContext({ viewport: DESKTOP });
+      const { page, watch } = await signedInAdmin(context, url);
+      const pages = [page];
+      await accountRow(page, AGENT.email).waitFor();
+
+      await step("reactivating under the Inactive filter: focus goes to the next row, then the heading", pages, async () => {
+        await page.locator("#filters").getByLabel("Status").selectOption("inactive");
+        await waitForRows(page, 2);
+        await page.getByRole("button", { name: "Reactivate Ines Inactive" }).focus();
+        await page.keyboard.press("Enter");
+        await page.keyboard.press("Tab");
+        expect(await focusedDescription(page)).toBe("confirm-submit");
+        await page.keyboard.press("Enter");
+        await waitForRows(page, 1);
+        // Ines left the list: the row that took her place has the focus, on the same action.
+        await eventually("focus moves to Omar's Reactivate", async () => (await focusedDescription(page)) === "Reactivate Omar Offline");
+        await page.keyboard.press("Enter");
+        await page.keyboard.press("Tab");
+        await page.keyboard.press("Enter");
+        await page.locator("#accounts-empty").waitFor();
+        // No row left: the heading of the panel, never <body>.
+        await eventually("focus is on the heading", async () => (await focusedDescription(page)) === "accounts-title");
+        await page.locator("#filters").getByLabel("Status").selectOption("");
+      });
+
+      await step("the last page: focus moves from a disabled Next to Previous", pages, async () => {
+        for (let i = 1; i <= 23; i++) {
+          await team.create({ name: `Colleague ${String(i).padStart(2, "0")}`, email: `colleague${i}@example.com` });
+        }
+        await page.reload();
+        await page.locator("#accounts-pager").waitFor();
+        expect(await page.locator("#page-label").innerText()).toBe("Page 1 of 2");
+        await page.getByRole("button", { name: "Next" }).focus();
+        await page.keyboard.press("Enter");
+        await eventually("page 2 is shown", async () => (await page.locator("#page-label").innerText()) === "Page 2 of 2");
+        expect(await page.getByRole("button", { name: "Next" }).isDisabled()).toBe(true);
+        expect(await focusedDescription(page)).toBe("page-prev");
+        expect(new URL(page.url()).searchParams.get("page")).toBe("2");
+        await page.keyboard.press("Enter");
+        await eventually("page 1 is shown", async () => (await page.locator("#page-label").innerText()) === "Page 1 of 2");
+        expect(await focusedDescription(page)).toBe("page-next");
+      });
+
+      await step("making an admin asks first, Cancel focused; the message says what changed", pages, async () => {
+        await page.getByRole("button", { name: "Edit Avery Agent" }).click();
+        const edit = page.locator("#edit-dialog");
+        await edit.getByLabel("Role").selectOption("admin");
+        await edit.getByRole("button", { name: "Save changes" }).click();
+        const confirm = page.locator("#confirm-dialog");
+        await confirm.waitFor();
+        expect(await confirm.innerText()).toContain("Make Avery Agent an admin?");
+        expect(await focusedDescription(page)).toBe("confirm-cancel");
+        // Enter on Cancel: back in the edit dialog, the choice kept, nothing saved.
+        await page.keyboard.press("Enter");
+        await confirm.waitFor({ state: "hidden" });
+        expect(await edit.isVisible()).toBe(true);
+        expect(await focusedDescription(page)).toBe("edit-role");
+        expect(await accountRow(page, AGENT.email).locator("td[data-label=Role]").innerText()).toBe("Agent");
+        await edit.getByRole("button", { name: "Save changes" }).click();
+        await confirm.waitFor();
+        await confirm.getByRole("button", { name: "Make admin" }).click();
+        await edit.waitFor({ state: "hidden" });
+        await page.locator("#toast", { hasText: "Saved Avery Agent: role Agent → Admin." }).waitFor();
+        expect(await accountRow(page, AGENT.email).locator("td[data-label=Role]").innerText()).toBe("Admin");
+        await eventually("focus is back on the row", async () => (await focusedDescription(page)) === "Edit Avery Agent");
+        // The message floats: the table did not move.
+        const toast = await page.locator("#toast").boundingBox();
+        expect(toast!.y + toast!.height).toBeLessThanOrEqual(DESKTOP.height);
+      });
+
+      await step("your own role cannot be changed, and the dialog says why before you try", pages, async () => {
+        await page.getByRole("button", { name: `Edit ${ADMIN.name}` }).click();
+        const edit = page.locator("#edit-dialog");
+        expect(await edit.getByLabel("Role").isDisabled()).toBe(true);
+        const hint = edit.locator("#edit-role-hint");
+        expect(await hint.isVisible()).toBe(true);
+        expect(await hint.innerText()).toContain("cannot change your own role");
+        expect(await edit.getByLabel("Role").getAttribute("aria-describedby")).toContain("edit-role-hint");
+        await page.keyboard.press("Escape");
+        // Someone else's role is free to change, without that hint.
+        await page.getByRole("button", { name: "Edit Colleague 01" }).click();
+        expect(await edit.getByLabel("Role").isDisabled()).toBe(false);
+        expect(await hint.isVisible()).toBe(false);
+        await page.keyboard.press("Escape");
+      });
+
+      await step("your own row changes your password with the current one, and says so", pages, async () => {
+        const before = await storedToken(page);
+        await page.getByRole("button", { name: "Change password (your own)" }).click();
+        const dialog = page.locator("#reset-dialog");
+        expect(await dialog.locator("h2").innerText()).toBe("Change your password");
+        expect(await focusedDescription(page)).toBe("reset-current");
+        await dialog.getByLabel("Current password").fill("not-the-current-one");
+        await dialog.getByLabel("New password").fill(ADMIN_NEW_PASSWORD);
+        await dialog.getByRole("button", { name: "Set password" }).click();
+        await dialog.locator("#reset-error", { hasText: "Current password is incorrect" }).waitFor();
+        await dialog.getByLabel("Current password").fill(ADMIN.password);
+        const callsBefore = watch.calls.length;
+        await dialog.getByRole("button", { name: "Set password" }).click();
+        await dialog.waitFor({ state: "hidden" });
+        const message = await page.locator("#toast").innerText();
+        expect(message).toContain("Your password is changed");
+        expect(message).not.toMatch(/New password set for|Their earlier sessions/);
+        const after = await storedToken(page);
+        expect(after).not.toBe(before);
+        expect((await fetch(`${url}/auth/me`, { headers: { authorization: `Bearer ${after}` } })).status).toBe(200);
+        expect((await fetch(`${url}/auth/me`, { headers: { authorization: `Bearer ${before}` } })).status).toBe(401);
+        const calls = watch.calls.slice(callsBefore);
+        // Through the own-password route; never the admin route (which refuses an admin's own password).
+        expect(calls).toContain("PUT /auth/password");
+        expect(calls.filter((call) => /^PUT \/admin\/users\/\d+\/password$/.test(call))).toEqual([]);
+        // Contract (PUT /auth/password answers 200 with a fresh token): no second sign-in is needed.
+        expect(calls.filter((call) => call === "POST /auth/login")).toEqual([]);
+      });
+
+      await step("no CSP refusal, page error or token in a URL", pages, async () => {
+        expect(watch.problems).toEqual([]);
+      });
+      await context.close();
+    },
+    240_000,
+  );
+
+  test(
+    "the URL keeps the tab, filters, sort and page through reload and Back",
+    async () => {
+      if (!browser) throw new Error("the browser did not start");
+      const { url } = await startConsoleServer();
+      const team = await adminApi(url);
+      const agent = await team.create({ name: "Avery Agent", email: AGENT.email });
+      await team.create({ name: "Blake Broker", email: "blake@example.com" });
+      const context = await browser.newContext({ viewport: DESKTOP });
+      const { page, watch } = await signedInAdmin(context, url);
+      const pages = [page];
+      await accountRow(page, AGENT.email).waitFor();
+
+      await step("filters and sort go into the URL and survive a reload", pages, async () => {
+        await page.locator("#filters").getByLabel("Role").selectOption("agent");
+        await waitForRows(page, 2);
+        await page.locator("#accounts-table th[data-sort=name] button").click();
+        await page.locator("#accounts-table th[data-sort=name] button").click();
+        await eventually("sorted by name, descending", async () => (await page.locator("#accounts-body .name-text").allInnerTexts())[0] === "Blake Broker");
+        const params = new URL(page.url()).searchParams;
+        expect(params.get("role")).toBe("agent");
+        expect(params.get("sort")).toBe("-name");
+        await page.reload();
+        await waitForRows(page, 2);
+        expect(await page.locator("#filters").getByLabel("Role").inputValue()).toBe("agent");
+        expect(await page.locator("#accounts-body .name-text").allInnerTexts()).toEqual(["Blake Broker", "Avery Agent"]);
+        expect(await page.locator("#accounts-table th[data-sort=name]").getAttribute("aria-sort")).toBe("descending");
+      });
+
+      await step("a person's activity from the accounts table; Back returns to the accounts as they were", pages, async () => {
+        await page.getByRole("link", { name: "Activity of Avery Agent" }).click();
+        await page.locator("#panel-activity").waitFor();
+        expect(new URL(page.url()).searchParams.get("tab")).toBe("activity");
+        expect(new URL(page.url()).searchParams.get("person")).toBe(String(agent.id));
+        await eventually("the person filter shows Avery", async () => (await page.locator("#activity-person").inputValue()) === String(agent.id));
+        expect(watch.adminCalls.some((call) => call.includes(`user_id=${agent.id}`))).toBe(true);
+        await page.reload();
+        await page.locator("#panel-activity").waitFor();
+        await eventually("still Avery's activity", async () => (await page.locator("#activity-person").inputValue()) === String(agent.id));
+        await page.goBack();
+        await page.locator("#panel-accounts").waitFor();
+        await waitForRows(page, 2);
+        expect(await page.locator("#filters").getByLabel("Role").inputValue()).toBe("agent");
+        expect(await page.locator("#accounts-body .name-text").allInnerTexts()).toEqual(["Blake Broker", "Avery Agent"]);
+        await page.goForward();
+        await page.locator("#panel-activity").waitFor();
+      });
+
+      await step("the tab is in the URL; Back steps between tabs", pages, async () => {
+        await page.getByRole("link", { name: "My account" }).click();
+        await page.locator("#panel-profile").waitFor();
+        expect(new URL(page.url()).searchParams.get("tab")).toBe("profile");
+        await page.reload();
+        await page.locator("#panel-profile").waitFor();
+        expect(await page.locator("#tab-profile").getAttribute("aria-current")).toBe("page");
+        await page.goBack();
+        await page.locator("#panel-activity").waitFor();
+        expect(await page.locator("#tab-activity").getAttribute("aria-current")).toBe("page");
+      });
+
+      await step("signing out forgets the place; an expired session keeps it", pages, async () => {
+        await page.getByRole("button", { name: "Sign out" }).click();
+        await page.locator("#signin-form").waitFor();
+        expect(new URL(page.url()).search).toBe("");
+      });
+
+      await step("no CSP refusal, page error or token in a URL", pages, async () => {
+        expect(watch.problems).toEqual([]);
+      });
+      await context.close();
+    },
+    180_000,
+  );
+
+  test(
+    "activity: what an edit changed, counted refusals, times with their zone, filters and paging",
+    async () => {
+      if (!browser) throw new Error("the browser did not start");
+      const { url, dbPath } = await startConsoleServer();
+      const team = await adminApi(url);
+      const agent = await team.create({ name: "Avery Agent", email: AGENT.email });
+      await team.edit(agent.id, { name: "Avery Q. Agent", email: "avery.q@example.com", role: "admin" });
+      for (let i = 1; i <= 26; i++) expect((await login(url, `someone${i}@example.com`, "not-a-real-password")).status).toBe(401);
+      // A counted refusal, as the server records repeated refused sign-ins (audit_events.count, migration 0003):
+      // written straight into the database so this test does not depend on when the server starts counting.
+      const db = new Database(dbPath);
+      db.run(
+        "INSERT INTO audit_events (type, actor, user_id, email, ip, reason, count) VALUES ('login.failed', 'anonymous', ?, 'avery.q@example.com', '127.0.0.1', 'wrong_password', 3)",
+        [agent.id],
+      );
+      db.close();
+      const context = await browser.newContext({ viewport: DESKTOP, timezoneId: "America/New_York" });
+      const { page, watch } = await signedInAdmin(context, url, "/console/?tab=activity");
+      const pages = [page];
+      await page.locator("#activity-body tr").first().waitFor();
+
+      await step("times show their zone", pages, async () => {
+        const when = await page.locator("#activity-body time").first().innerText();
+        expect(when).toMatch(/\b(EST|EDT|GMT-5|GMT-4)\b/);
+      });
+
+      await step("paging through activity; focus moves off a disabled Next", pages, async () => {
+        expect(await page.locator("#activity-page-label").innerText()).toMatch(/^Page 1 of [2-9]$/);
+        await page.getByRole("button", { name: "Next" }).focus();
+        while (!(await page.getByRole("button", { name: "Next" }).isDisabled())) {
+          const label = await page.locator("#activity-page-label").innerText();
+          await page.keyboard.press("Enter");
+          await eventually("the next page", async () => (await page.locator("#activity-page-label").innerText()) !== label);
+        }
+        expect(await focusedDescription(page)).toBe("activity-prev");
+        expect(new URL(page.url()).searchParams.get("apage")).not.toBeNull();
+      });
+
+      await step("a person's activity, by clicking them", pages, async () => {
+        await page.locator("#activity-filters").getByLabel("Event").selectOption("user.updated");
+        await eventually("only edits", async () => {
+          const events = await page.locator("#activity-body .event").allInnerTexts();
+          return events.length === 1 && events[0] === "Account edited";
+        });
+        await page.locator("#activity-filters").getByLabel("Event").selectOption("");
+        await page.locator("#activity-body a.person-link", { hasText: "avery.q@example.com" }).first().click();
+        await eventually("only Avery's events", async () => (await page.locator("#activity-person").inputValue()) === String(agent.id));
+        const accounts = await page.locator("#activity-body td[data-label=Account]").allInnerTexts();
+        expect(accounts.length).toBeGreaterThan(0);
+        expect(new Set(accounts)).toEqual(new Set(["avery.q@example.com"]));
+        expect(watch.adminCalls.some((call) => call.includes(`user_id=${agent.id}`))).toBe(true);
+      });
+
+      // The two steps below depend on the audit wire's `changes` and `count` (HELPERS-COMMON.md contract).
+      await step("an edit says what changed, from → to", pages, async () => {
+        const edited = page.locator("#activity-body tr", { hasText: "Account edited" });
+        await edited.waitFor();
+        const text = await edited.innerText();
+        expect(text).toContain("Name: Avery Agent → Avery Q. Agent");
+        expect(text).toContain(`Email: ${AGENT.email} → avery.q@example.com`);
+        expect(text).toContain("Role: Agent → Admin");
+        expect(text.toLowerCase()).not.toContain("password");
+      });
+
+      await step("counted refusals show ×N", pages, async () => {
+        const counted = page.locator("#activity-body tr", { hasText: "×3" });
+        await counted.waitFor();
+        expect(await counted.innerText()).toContain("Sign-in refused");
+        expect(await counted.locator(".visually-hidden").innerText()).toContain("3 times");
+        await shot(page, "activity-person-desktop.png");
+      });
+
+      await step("no CSP refusal, page error or token in a URL", pages, async () => {
+        expect(watch.problems).toEqual([]);
+      });
+      await context.close();
+    },
+    180_000,
+  );
+
+  test(
+    "last signed in, sortable columns, generated passwords with show/hide, CSV export",
+    async () => {
+      if (!browser) throw new Error("the browser did not start");
+      const { url } = await startConsoleServer();
+      const team = await adminApi(url);
+      await team.create({ name: "=HYPERLINK(\"http://evil.example\",\"click\")", email: "formula@example.com" });
+      await team.create({ name: "Zoe \"Zed\" Zimmer, Jr.", email: "+zoe@example.com" });
+      await team.create({ name: "Avery Agent", email: AGENT.email, password: AGENT.password });
+      expect((await login(url, AGENT.email, AGENT.password)).status).toBe(200);
+      const context = await browser.newContext({ viewport: DESKTOP, acceptDownloads: true });
+      const { page, watch } = await signedInAdmin(context, url);
+      const pages = [page];
+      await accountRow(page, AGENT.email).waitFor();
+
+      // Depends on the user wire's `last_login_at` (HELPERS-COMMON.md contract).
+      await step("last signed in: a time for those who have, Never for those who have not", pages, async () => {
+        expect(await page.locator("#accounts-table th[data-sort=last_login]").innerText()).toContain("Last signed in");
+        const avery = accountRow(page, AGENT.email).locator("td[data-label='Last in'] time");
+        await avery.waitFor();
+        expect(await avery.getAttribute("datetime")).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/);
+        expect(await accountRow(page, "formula@example.com").locator("td[data-label='Last in']").innerText()).toBe("Never");
+      });
+
+      await step("sorting by a column, both ways, by mouse and by keyboard", pages, async () => {
+        const names = () => page.locator("#accounts-body .name-text").allInnerTexts();
+        const emailHeader = page.locator("#accounts-table th[data-sort=email]");
+        await emailHeader.locator("button").click();
+        expect(await emailHeader.getAttribute("aria-sort")).toBe("ascending");
+        const ascending = await page.locator("#accounts-body .cell-email").allInnerTexts();
+        expect(ascending).toEqual([...ascending].sort((a, b) => a.localeCompare(b)));
+        await emailHeader.locator("button").focus();
+        await page.keyboard.press("Enter");
+        expect(await emailHeader.getAttribute("aria-sort")).toBe("descending");
+        expect(await page.locator("#accounts-body .cell-email").allInnerTexts()).toEqual([...ascending].reverse());
+        expect(await page.locator("#accounts-table th[aria-sort]").count()).toBe(1);
+        await page.locator("#accounts-table th[data-sort=name] button").click();
+        const byName = await names();
+        expect(byName).toEqual([...byName].sort((a, b) => a.localeCompare(b, undefined, { sensitivity: "base" })));
+      });
+
+      await step("generate a password, see it, hide it, and the new account signs in with it", pages, async () => {
+        await page.getByRole("button", { name: "Add account" }).click();
+        const dialog = page.locator("#add-dialog");
+        const password = dialog.getByLabel("Initial password");
+        expect(await password.getAttribute("type")).toBe("password");
+        await dialog.getByRole("button", { name: "Show password" }).click();
+        expect(await password.getAttribute("type")).toBe("text");
+        await dialog.getByRole("button", { name: "Hide password" }).click();
+        expect(await password.getAttribute("type")).toBe("password");
+        await dialog.getByRole("button", { name: "Generate a password" }).click();
+        const generated = await password.inputValue();
+        expect(generated).toMatch(/^[A-HJ-NP-Za-km-z2-9]{20}$/);
+        expect(await password.getAttribute("type")).toBe("text");
+        expect(await dialog.getByRole("button", { name: "Hide password" }).isVisible()).toBe(true);
+        await dialog.getByRole("button", { name: "Generate a password" }).click();
+        expect(await password.inputValue()).not.toBe(generated);
+        const chosen = await password.inputValue();
+        await dialog.getByLabel("Name").fill("Gen Erated");
+        await dialog.getByLabel("Email").fill("gen@example.com");
+        await shot(page, "generate-password-desktop.png");
+        await dialog.getByRole("button", { name: "Create account" }).click();
+        await dialog.waitFor({ state: "hidden" });
+        expect((await login(url, "gen@example.com", chosen)).status).toBe(200);
+        // Opened again, the field is empty and hidden.
+        await page.getByRole("button", { name: "Add account" }).click();
+        expect(await password.inputValue()).toBe("");
+        expect(await password.getAttribute("type")).toBe("password");
+        await page.keyboard.press("Escape");
+      });
+
+      await step("CSV export: every account, quoted, formulas defused", pages, async () => {
+        const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export CSV" }).click()]);
+        expect(download.suggestedFilename()).toMatch(/^moxie-accounts-\d{4}-\d{2}-\d{2}\.csv$/);
+        const path = await download.path();
+        const csv = readFileSync(path!, "utf8");
+        expect(csv.startsWith("\uFEFF")).toBe(true);
+        const lines = csv.slice(1).split("\r\n");
+        expect(lines[0]).toBe("id,name,email,role,status,last_signed_in,created");
+        expect(lines.at(-1)).toBe("");
+        expect(lines.length).toBe(1 + 5 + 1);
+        // The formula becomes text, quoted because it has quotes and a comma.
+        expect(csv).toContain(`"'=HYPERLINK(""http://evil.example"",""click"")"`);
+        expect(csv).toContain(`"Zoe ""Zed"" Zimmer, Jr.",'+zoe@example.com,agent,active`);
+        expect(csv).toContain(`,${ADMIN.email},admin,active,`);
+        expect(csv).not.toMatch(/\$argon2|password_hash/i);
+        await page.locator("#toast", { hasText: "Exported 5 accounts as CSV." }).waitFor();
+      });
+
+      await step("no CSP refusal, page error or token in a URL", pages, async () => {
+        expect(watch.problems).toEqual([]);
+      });
+      await context.close();
     },
     180_000,
   );
