@@ -470,7 +470,22 @@ function openDialog(dialog: HTMLDialogElement, focus?: HTMLElement, opener?: HTM
 }
 
 function closeDialog(dialog: HTMLDialogElement): void {
-  if (dialog.open) dialog.close();
+  if (!dialog.open) return;
+  dialog.close();
+  // At once, not on the (later) close event: the next key press already goes to the right place.
+  restoreFocus(dialog);
+}
+
+/**
+ * Back to what opened `dialog` (inside another dialog only if that one is still open). If a re-render has
+ * replaced it meanwhile, the re-render has placed focus already; only focus lost to <body> moves.
+ */
+function restoreFocus(dialog: HTMLDialogElement): void {
+  if (views.app.hidden) return;
+  const opener = openers.get(dialog);
+  const openerDialog = opener?.closest("dialog");
+  if (opener && opener.isConnected && (!openerDialog || openerDialog.open)) opener.focus();
+  else if (focusIsLost()) focusPanelHeading();
 }
 
 /** True when nothing useful has the focus: <body>, or something inside a dialog that has closed. */
@@ -493,13 +508,9 @@ function setupDialog(dialog: HTMLDialogElement): void {
   }
   dialog.addEventListener("close", () => {
     hideAllPasswords();
-    if (views.app.hidden) return;
-    // Back to what opened it (inside another dialog only if that one is still open). If a re-render has
-    // replaced it meanwhile, the re-render has placed focus already; only focus lost to <body> moves.
-    const opener = openers.get(dialog);
-    const openerDialog = opener?.closest("dialog");
-    if (opener && opener.isConnected && (!openerDialog || openerDialog.open)) opener.focus();
-    else if (focusIsLost()) focusPanelHeading();
+    // Escape closes a dialog without closeDialog(); restore here too (a second call changes nothing).
+    if (document.activeElement !== openers.get(dialog)) restoreFocus(dialog);
+    openers.delete(dialog);
   });
 }
 
