@@ -176,6 +176,18 @@ async function expectNoSidewaysScroll(page: Page, where: string): Promise<void> 
       const overflowX = getComputedStyle(el).overflowX;
       if ((overflowX === "auto" || overflowX === "scroll") && el.scrollWidth > el.clientWidth + 1) problems.push(name(el) + " scrolls sideways");
     }
+    // Inside an open dialog, nothing sticks out of the dialog either.
+    for (const form of document.querySelectorAll("dialog[open] > form")) {
+      const frame = form.getBoundingClientRect();
+      const style = getComputedStyle(form);
+      const left = frame.left + parseFloat(style.paddingLeft) - 0.5;
+      const right = frame.right - parseFloat(style.paddingRight) + 0.5;
+      for (const el of form.querySelectorAll("*")) {
+        const box = el.getBoundingClientRect();
+        if (box.width === 0 || el.closest(".visually-hidden")) continue;
+        if (box.left < left || box.right > right) problems.push(name(el) + " sticks out of " + name(form));
+      }
+    }
     // The top bar squeezes, never overlaps: the brand ends before the signed-in name starts.
     const brand = document.querySelector(".brand").getBoundingClientRect();
     const session = document.getElementById("session").getBoundingClientRect();
