@@ -1065,6 +1065,27 @@ function openEdit(account: PublicUser): void {
   openDialog(editDialog);
 }
 
+// Unlock: clears the account's sign-in throttle (POST /admin/users/{id}/unlock, 204), from the edit dialog,
+// where an admin already is when someone calls to say they are locked out.
+byId<HTMLButtonElement>("edit-unlock-button").addEventListener("click", async () => {
+  if (!editing) return;
+  const account = editing;
+  const button = byId<HTMLButtonElement>("edit-unlock-button");
+  button.disabled = true;
+  setMessage(byId("edit-error"), null);
+  try {
+    await api("POST", `/admin/users/${account.id}/unlock`);
+    closeDialog(editDialog);
+    flash(`${account.name} can sign in again now: the lock after failed attempts is cleared.`);
+  } catch (error) {
+    if (error instanceof ApiError) {
+      setMessage(byId("edit-error"), (error.status === 404 && /^not found$/i.test(error.detail)) || error.status === 405 ? "This server cannot unlock sign-ins; it is older than the console." : plainWords(error.detail));
+    } else ignoreSessionEnded(error);
+  } finally {
+    button.disabled = false;
+  }
+});
+
 async function saveEdit(account: PublicUser, changes: Record<string, string>): Promise<void> {
   const { data } = await api<PublicUser>("PATCH", `/admin/users/${account.id}`, changes);
   closeDialog(confirmDialog);
@@ -1123,6 +1144,7 @@ function openReset(account: PublicUser): void {
   byId("reset-title").textContent = self ? "Change your password" : `Set password for ${account.name}`;
   byId("reset-subject").textContent = account.email;
   show(byId("reset-current-field"), self);
+  byId("reset-submit").textContent = self ? "Change password" : "Set password";
   field<HTMLInputElement>(resetForm, "current_password").disabled = !self;
   byId("reset-password-hint").textContent = self
     ? "8 to 128 characters, different from the current one. Common passwords such as “password123” are refused. You stay signed in here; your other sessions end."

@@ -796,7 +796,7 @@ describe("admin console in Chromium, on the compiled binary", () => {
         await confirm.getByRole("button", { name: "Make admin" }).click();
         await edit.waitFor({ state: "hidden" });
         await page.locator("#toast", { hasText: "Saved Avery Agent: role Agent → Admin." }).waitFor();
-        expect(await accountRow(page, AGENT.email).locator("td[data-label=Role]").innerText()).toBe("Admin");
+        await eventually("the row says Admin", async () => (await accountRow(page, AGENT.email).locator("td[data-label=Role]").innerText()) === "Admin");
         await eventually("focus is back on the row", async () => (await focusedDescription(page)) === "Edit Avery Agent");
         // The message floats: the table did not move.
         const toast = await page.locator("#toast").boundingBox();
@@ -827,11 +827,11 @@ describe("admin console in Chromium, on the compiled binary", () => {
         expect(await focusedDescription(page)).toBe("reset-current");
         await dialog.getByLabel("Current password").fill("not-the-current-one");
         await dialog.getByLabel("New password").fill(ADMIN_NEW_PASSWORD);
-        await dialog.getByRole("button", { name: "Set password" }).click();
+        await dialog.getByRole("button", { name: "Change password" }).click();
         await dialog.locator("#reset-error", { hasText: "Current password is incorrect" }).waitFor();
         await dialog.getByLabel("Current password").fill(ADMIN.password);
         const callsBefore = watch.calls.length;
-        await dialog.getByRole("button", { name: "Set password" }).click();
+        await dialog.getByRole("button", { name: "Change password" }).click();
         await dialog.waitFor({ state: "hidden" });
         const message = await page.locator("#toast").innerText();
         expect(message).toContain("Your password is changed");
@@ -1095,7 +1095,20 @@ describe("admin console in Chromium, on the compiled binary", () => {
         );
       };
 
-      await step("an older server: no last_login_at, changes or count", [], async () => {
+      /** Answers `pattern` as a server without that route does (moxie's own 404), counting the calls. */
+      const route404 = async (context: BrowserContext, pattern: RegExp) => {
+        const seen = { calls: 0 };
+        await context.route(
+          (address) => pattern.test(address.pathname),
+          async (route) => {
+            seen.calls++;
+            await route.fulfill({ status: 404, json: { detail: "Not Found" } });
+          },
+        );
+        return seen;
+      };
+
+      await step("an older server: no last_login_at, changes, count or unlock route", [], async () => {
         const context = await browser!.newContext({ viewport: DESKTOP });
         await rewrite(context, "/admin/users", (users) => users.forEach((user) => delete user.last_login_at));
         await rewrite(context, "/admin/audit", (events) =>
@@ -1107,6 +1120,13 @@ describe("admin console in Chromium, on the compiled binary", () => {
         const { page, watch } = await signedInAdmin(context, url);
         await accountRow(page, AGENT.email).waitFor();
         expect(await accountRow(page, AGENT.email).locator("td[data-label='Last in']").innerText()).toBe("—");
+        // No unlock route yet: the dialog says so, in words.
+        const unlocking = await route404(context, /\/admin\/users\/\d+\/unlock$/);
+        await page.getByRole("button", { name: "Edit Avery Q. Agent" }).click();
+        await page.locator("#edit-dialog").getByRole("button", { name: "Unlock sign-in" }).click();
+        await page.locator("#edit-error", { hasText: "This server cannot unlock sign-ins" }).waitFor();
+        expect(unlocking.calls).toBe(1);
+        await page.keyboard.press("Escape");
         await page.getByRole("link", { name: "Activity", exact: true }).click();
         const edited = page.locator("#activity-body tr", { hasText: "Account edited" });
         await edited.waitFor();
@@ -1244,7 +1264,7 @@ describe("admin console in Chromium, on the compiled binary", () => {
         await dialog.getByLabel("New password").fill(ADMIN_NEW_PASSWORD);
         const before = watch.calls.length;
         const oldToken = await storedToken(page);
-        await dialog.getByRole("button", { name: "Set password" }).click();
+        await dialog.getByRole("button", { name: "Change password" }).click();
         await page.locator("#toast", { hasText: "Your password is changed" }).waitFor();
         const calls = watch.calls.slice(before);
         expect(calls).toContain("PUT /auth/password");
@@ -1254,6 +1274,18 @@ describe("admin console in Chromium, on the compiled binary", () => {
         expect(token).not.toBe(oldToken);
         expect((await fetch(`${url}/auth/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
         expect((await fetch(`${url}/auth/me`, { headers: { authorization: `Bearer ${oldToken}` } })).status).toBe(401);
+      });
+
+      await step("unlock: an account locked by failed sign-ins can sign in again at once", pages, async () => {
+        for (let i = 0; i < 6; i++) await login(url, "nora@example.com", "not-noras-password");
+        expect((await login(url, "nora@example.com", COLLEAGUE_PASSWORD)).status).toBe(429);
+        await page.getByRole("button", { name: "Edit Nora Never" }).click();
+        const dialog = page.locator("#edit-dialog");
+        await dialog.getByRole("button", { name: "Unlock sign-in" }).click();
+        await dialog.waitFor({ state: "hidden" });
+        await page.locator("#toast", { hasText: "Nora Never can sign in again now" }).waitFor();
+        expect((await login(url, "nora@example.com", COLLEAGUE_PASSWORD)).status).toBe(200);
+        await eventually("focus is back on the row", async () => (await focusedDescription(page)) === "Edit Nora Never");
       });
 
       await step("no CSP refusal, page error or token in a URL", pages, async () => {
