@@ -114,7 +114,15 @@ const shortDateTimeFormat = new Intl.DateTimeFormat(undefined, {
   year: "numeric",
   month: "short",
   day: "numeric",
-  hour: "2-digit",
+  hour: "numeric",
+  minute: "2-digit",
+  timeZoneName: "short",
+});
+/** The same without the year, for this year's dates: a narrower "last signed in" column. */
+const thisYearDateTimeFormat = new Intl.DateTimeFormat(undefined, {
+  month: "short",
+  day: "numeric",
+  hour: "numeric",
   minute: "2-digit",
   timeZoneName: "short",
 });
@@ -783,7 +791,10 @@ function lastLoginCell(account: PublicUser): HTMLElement {
   const cell = h("td", { className: "cell-date cell-last-in", attrs: { "data-label": "Last in" } });
   if (account.last_login_at === undefined) cell.append(h("span", { text: "—", attrs: { title: "This server does not report sign-ins" } }));
   else if (account.last_login_at === null) cell.append("Never");
-  else cell.append(timeElement(account.last_login_at, shortDateTimeFormat));
+  else {
+    const sameYear = new Date(account.last_login_at).getFullYear() === new Date().getFullYear();
+    cell.append(timeElement(account.last_login_at, sameYear ? thisYearDateTimeFormat : shortDateTimeFormat));
+  }
   return cell;
 }
 
