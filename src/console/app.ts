@@ -721,6 +721,8 @@ window.addEventListener("popstate", () => {
   }
   const before = place;
   place = readPlace();
+  // Back means leaving what was on screen, an open dialog included (its typed values stay in its form).
+  closeAllDialogs();
   syncControls();
   const tab = place.tab ?? (me.role === "admin" ? "accounts" : "profile");
   const sameFilters = before.q === place.q && before.role === place.role && before.status === place.status;
