@@ -661,7 +661,7 @@ function renderMe(): void {
   roleBadge.textContent = roleName(me.role);
   roleBadge.className = `badge role-${me.role}`;
   byId("me-name").textContent = me.name;
-  byId("me-email").textContent = me.email;
+  byId("me-email").replaceChildren(emailText(me.email));
   byId("me-role").textContent = roleName(me.role);
   byId("me-created").replaceChildren(timeElement(me.created_at, dateFormat));
   document.title = "moxie console";
