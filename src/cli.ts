@@ -3,6 +3,7 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import packageJson from "../package.json" with { type: "json" };
 import { openDatabase, DatabaseOpenError, type Db } from "./db/index.ts";
+import { MigrationError, UnknownDatabaseError, type MigrationOutcome } from "./db/adopt.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { parseHost, parsePort, type Settings } from "./settings.ts";
 import { createAdmin, listUsersCommand, setActiveCommand, setPasswordCommand } from "./commands/accounts.ts";
@@ -32,7 +33,7 @@ interface Command {
   }): Promise<void>;
 }
 
-type Bootstrap = (overrides?: Partial<Settings>) => { settings: Settings; db: Db; log: Logger };
+type Bootstrap = (overrides?: Partial<Settings>) => { settings: Settings; db: Db; log: Logger; migration: MigrationOutcome };
 
 const COMMANDS: Record<string, Command> = {
   serve: {
@@ -47,6 +48,13 @@ const COMMANDS: Record<string, Command> = {
       if (host !== undefined) overrides.host = host;
       if (port !== undefined) overrides.port = port;
       const running = bootstrap(overrides);
+      if (running.migration.adopted) {
+        running.log.info("adopted the Python moxie's database", {
+          database: running.settings.databasePath,
+          baseline: running.migration.baseline,
+          applied: running.migration.applied,
+        });
+      }
       // One server per database: restore and a second serve check this lock.
       const release = acquireServeLock(running.settings.databasePath);
       try {
@@ -195,10 +203,15 @@ function bootstrapFor(cwd: string): Bootstrap {
     const log = createLogger({ level: settings.logLevel, format: settings.logFormat });
     // A database written by a newer moxie is refused before anything touches it.
     assertSchemaNotNewer(settings.databasePath);
+    let migration: MigrationOutcome = { adopted: false, baseline: [], applied: [] };
     try {
-      return { settings, db: openDatabase(settings.databasePath), log };
+      const db = openDatabase(settings.databasePath, { onMigrated: (outcome) => (migration = outcome) });
+      return { settings, db, log, migration };
     } catch (error) {
-      if (error instanceof DatabaseOpenError) throw new UsageError(`DATABASE_URL: ${error.message}`);
+      if (error instanceof DatabaseOpenError || error instanceof UnknownDatabaseError) {
+        throw new UsageError(`DATABASE_URL: ${error.message}`);
+      }
+      if (error instanceof MigrationError) throw new CommandError(error.message);
       throw error;
     }
   };

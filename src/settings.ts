@@ -125,7 +125,12 @@ export function parseDatabaseUrl(raw: string, cwd: string): string {
 }
 
 function parseSecretKey(raw: string): string {
-  if (KNOWN_PUBLIC_SECRETS.has(raw)) throw new Error("is the original's public default; set a random value");
+  if (KNOWN_PUBLIC_SECRETS.has(raw)) {
+    throw new Error(
+      "is the Python moxie's published default, so anyone can sign tokens with it; set a random value " +
+        "(openssl rand -hex 32); sessions signed with the old key end, so everyone signs in again once",
+    );
+  }
   if (raw.length < MIN_SECRET_KEY_LENGTH) {
     throw new Error(`must be at least ${MIN_SECRET_KEY_LENGTH} characters (try: openssl rand -hex 32)`);
   }

@@ -1,6 +1,7 @@
 // The audit trail as plain functions: append an event, read them newest first, prune by age.
 import { and, count, desc, eq, lt, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../db/index.ts";
+import { toIsoUtc } from "../db/dates.ts";
 import { auditEvents, type AuditEvent, type AuditEventType, type NewAuditEvent } from "../db/schema.ts";
 
 export type AuditRecord = Omit<NewAuditEvent, "id" | "createdAt">;
@@ -44,7 +45,7 @@ export function pruneEvents(db: Db, days: number): number {
 export function toPublicEvent(event: AuditEvent) {
   return {
     id: event.id,
-    created_at: event.createdAt,
+    created_at: toIsoUtc(event.createdAt),
     type: event.type,
     actor: event.actor,
     actor_user_id: event.actorUserId,

@@ -86,7 +86,11 @@ export function createTokenService(secret: string, now: () => number = Date.now)
 
     const payload = parseJsonObject(payloadPart);
     if (!payload) return null;
-    const { sub, iat, exp, ver = 0 } = payload;
+    const { sub, exp, ver = 0 } = payload;
+    // The Python original signed exactly {sub, exp}, always for 8 hours: a token of that shape, and only that
+    // one, counts as issued at exp - 8 h, so the checks below still hold its exp to 8 hours from now.
+    const original = payload.iat === undefined && Object.keys(payload).length === 2 && Number.isSafeInteger(exp);
+    const iat = original ? (exp as number) - ACCESS_TOKEN_TTL_SECONDS : payload.iat;
     if (typeof sub !== "string" || !POSITIVE_INTEGER.test(sub)) return null;
     if (!Number.isSafeInteger(iat) || !Number.isSafeInteger(exp)) return null;
     if (!Number.isSafeInteger(ver) || (ver as number) < 0) return null;

@@ -15,7 +15,8 @@ export const users = sqliteTable("users", {
   passwordHash: text("password_hash").notNull(),
   role: text("role", { enum: ROLES }).notNull().default("agent"),
   isActive: integer("is_active", { mode: "boolean" }).notNull().default(true),
-  createdAt: text("created_at").notNull().default(utcNow),
+  // Also set by every insert, not left to the column default: the Python original's users table has none.
+  createdAt: text("created_at").notNull().default(utcNow).$defaultFn(() => utcNow),
   /** Bumped on every password change and logout; a token carrying an older value is refused. */
   tokenVersion: integer("token_version").notNull().default(0),
   passwordChangedAt: text("password_changed_at"),
@@ -23,8 +24,9 @@ export const users = sqliteTable("users", {
   lastLoginAt: text("last_login_at"),
 }, (table) => [
   check("users_role_known", sql`${table.role} IN ('admin', 'agent')`),
-  // The admin list is ordered oldest first.
-  index("users_created_at_id_idx").on(table.createdAt, table.id),
+  // The admin list is ordered oldest first by the instant, not the text: the Python original's rows say
+  // `2026-11-30 05:53:04.778602`, moxie's `2026-11-30T05:53:04.778Z` (see src/db/dates.ts).
+  index("users_created_instant_id_idx").on(sql`julianday(${table.createdAt})`, table.id),
 ]);
 
 export type User = typeof users.$inferSelect;

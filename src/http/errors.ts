@@ -28,6 +28,13 @@ export function errorHandling(log: Logger) {
   return new Elysia({ name: "error-handling" }).onError({ as: "global" }, ({ code, error, set, request, path }) => {
     switch (code) {
       case "VALIDATION": {
+        // Our own answer failed its declared shape: a bug on our side, after the handler (and any write) ran.
+        // A 422 would tell the client to fix a request that was fine.
+        if (error.type === "response") {
+          log.error("response failed its schema", { method: request.method, path, problem: describeValidationFailure(error) });
+          set.status = 500;
+          return { detail: "Internal server error" };
+        }
         const refusedBody = bodyProblemOf(request);
         if (refusedBody) {
           set.status = refusedBody.status;

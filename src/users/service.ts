@@ -1,6 +1,7 @@
 // Accounts as plain functions over the database: no HTTP here, so the API and the CLI share every rule.
 import { and, asc, count, eq, or, sql, type SQL } from "drizzle-orm";
 import type { Db, Executor } from "../db/index.ts";
+import { instantOf, toIsoUtc } from "../db/dates.ts";
 import { users, type Role, type User } from "../db/schema.ts";
 import { hashPassword, normalizePassword, verifyPasswordHash } from "../auth/password.ts";
 import { newPasswordProblem } from "../auth/password-policy.ts";
@@ -58,7 +59,7 @@ export function toPublicUser(user: User): PublicUser {
     email: user.email,
     role: user.role,
     is_active: user.isActive,
-    created_at: user.createdAt,
+    created_at: toIsoUtc(user.createdAt),
   };
 }
 
@@ -132,7 +133,7 @@ export interface UserFilter {
 
 export const LIST_LIMIT_MAX = 1000;
 
-/** Accounts oldest first (created_at, then id), with the number of matches before paging. */
+/** Accounts oldest first (the instant created_at names, then id), with the number of matches before paging. */
 export function listUsers(db: Db, filter: UserFilter = {}): { users: User[]; total: number } {
   const conditions: SQL[] = [];
   if (filter.role) conditions.push(eq(users.role, filter.role));
@@ -147,7 +148,8 @@ export function listUsers(db: Db, filter: UserFilter = {}): { users: User[]; tot
     .select()
     .from(users)
     .where(where)
-    .orderBy(asc(users.createdAt), asc(users.id))
+    // The same expression as users_created_instant_id_idx, so the index serves the order and the page.
+    .orderBy(instantOf(users.createdAt), asc(users.id))
     .limit(filter.limit ?? LIST_LIMIT_MAX)
     .offset(filter.offset ?? 0)
     .all();
