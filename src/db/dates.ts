@@ -11,9 +11,9 @@ import { sql, type SQL, type SQLWrapper } from "drizzle-orm";
 export const UNREADABLE_DATE = "1970-01-01T00:00:00.000Z";
 
 // The forms SQLite's own date functions read, minus what makes no sense as a stored instant (bare numbers):
-// date, optional time (`T`, `t` or a space; minutes, seconds, any fraction), optional `Z` or `±HH:MM`.
+// date, optional time (`T` or a space; minutes, seconds, any fraction), optional `Z` or `±HH:MM`.
 const STORED_DATE =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?\s*(?:([Zz])|([+-])(\d{2}):(\d{2}))?\s*$/;
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?\s*(?:([Zz])|([+-])(\d{2}):(\d{2}))?\s*$/;
 
 /** The instant a stored value names (naive means UTC), or null when it is not a date in a form SQLite holds. */
 export function readStoredDate(stored: unknown): Date | null {
