@@ -191,13 +191,16 @@ describe("a team switches: the original's database and .env, moxie started on th
     expect(list.status).toBe(200);
     const text = await list.text();
     expect(text).not.toMatch(/argon2|password_hash/);
-    const expected = (ANSWERS.admin_users.body as Array<Record<string, unknown>>).map((user) => ({
+    const expected: Array<Record<string, unknown>> = (ANSWERS.admin_users.body as Array<Record<string, unknown>>).map((user) => ({
       ...user,
       // Deactivated by the original after it listed them.
       is_active: user.id === 3 ? false : user.is_active,
       created_at: wireFormOf(user.created_at as string),
     }));
-    expect((JSON.parse(text) as Array<Record<string, unknown>>).map(({ id, name, email, role, is_active, created_at }) => ({ id, name, email, role, is_active, created_at }))).toEqual(expected);
+    const answered: Array<Record<string, unknown>> = (JSON.parse(text) as Array<Record<string, unknown>>).map(
+      ({ id, name, email, role, is_active, created_at }) => ({ id, name, email, role, is_active, created_at }),
+    );
+    expect(answered).toEqual(expected);
   }, SLOW);
 
   test("a token the original signed (sub and exp only) keeps working until it expires; an over-long one does not", async () => {

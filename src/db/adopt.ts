@@ -136,6 +136,7 @@ export function migrateClient(client: Database, path: string, options: { dryRun?
   try {
     client.run("BEGIN IMMEDIATE");
   } catch (error) {
+    if (isBusy(error)) throw error; // another writer held on past the busy timeout: the CLI says "busy"
     throw new MigrationError(`cannot migrate ${path}: ${sqliteReason(error)}; nothing was changed`);
   }
   let current: EmbeddedMigration | undefined;
@@ -160,10 +161,14 @@ export function migrateClient(client: Database, path: string, options: { dryRun?
     };
   } catch (error) {
     if (client.inTransaction) client.run("ROLLBACK");
-    if (error instanceof UnknownDatabaseError) throw error;
+    if (error instanceof UnknownDatabaseError || isBusy(error)) throw error;
     const step = current ? `migration ${current.tag}` : "migrating";
     throw new MigrationError(`${step} failed on ${path}: ${sqliteReason(error)}; nothing was changed`);
   }
+}
+
+function isBusy(error: unknown): boolean {
+  return String((error as { code?: unknown } | null)?.code ?? "").startsWith("SQLITE_BUSY");
 }
 
 /** SQLite's own words, on one line. */
