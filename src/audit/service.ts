@@ -17,7 +17,10 @@ export interface AuditFilter {
   offset?: number;
 }
 
-/** Events newest first, with the number of matches before paging. */
+/**
+ * Events newest first, with the number of matches before paging. Ordered (and pruned) by the text: only moxie
+ * writes this table, always in its one form, where text order is time order; the users table is different.
+ */
 export function listEvents(db: Db, filter: AuditFilter = {}): { events: AuditEvent[]; total: number } {
   const conditions: SQL[] = [];
   if (filter.userId !== undefined) conditions.push(eq(auditEvents.userId, filter.userId));
