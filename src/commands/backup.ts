@@ -95,13 +95,13 @@ export async function restoreCommand(
   let keptAs: string | undefined;
   let users: number;
   try {
-    // 1. The backup must be sound and a moxie database this version can run (the same or an older schema).
+    // 1. The backup must be sound, and a moxie database this version can run (the same or an older schema) or
+    //    one the Python original left.
     const backup = openExisting(source);
     try {
       const problems = integrityProblems(backup);
       if (problems.length > 0) throw new CommandError(`${source} fails the integrity check: ${problems[0]}`);
       const state = schemaState(backup);
-      // A backup of the Python original's database is welcome: it is adopted like the file itself would be.
       if (state.database.kind === "unknown") throw new CommandError(`${refusalMessage(source, state.database)}; nothing was restored`);
       if (state.database.kind === "empty") throw new CommandError(`${source} is an empty database (no tables); nothing was restored`);
       if (state.unknown.length > 0) throw new CommandError(`refusing ${source}: ${newerSchemaMessage(source, state)}`);
