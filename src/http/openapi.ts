@@ -229,9 +229,13 @@ function operationId(method: string, path: string): string {
 }
 
 const SCHEMA_ARRAYS = new Set(["anyOf", "oneOf", "allOf", "prefixItems"]);
-const SCHEMA_VALUES = new Set(["items", "not", "additionalProperties", "contains"]);
-/** TypeBox options that are not JSON Schema: the validation sentence, and OpenAPI 3.0's `nullable`. */
-const DROPPED_KEYWORDS = new Set(["error", "nullable"]);
+const SCHEMA_VALUES = new Set(["items", "not", "contains"]);
+/**
+ * Not part of the description: TypeBox's `error` (the validation sentence), OpenAPI 3.0's `nullable`, and
+ * `additionalProperties`, which Elysia writes into a schema when it first compiles the route (so it would
+ * come and go with the order of requests). Unknown body fields are ignored, and responses are cut to their schema.
+ */
+const DROPPED_KEYWORDS = new Set(["error", "nullable", "additionalProperties"]);
 
 /**
  * A TypeBox schema (as Elysia holds it) as a JSON Schema 2020-12 object: symbol keys dropped, Elysia's
