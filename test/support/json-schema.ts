@@ -28,7 +28,7 @@ const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
 export interface CheckOptions {
   /** Resolves "#/components/..." references. */
-  root: Record<string, unknown>;
+  root: object;
   /** Objects may not carry properties the schema does not name (for responses: nothing undocumented leaks). */
   closed?: boolean;
 }
@@ -40,7 +40,7 @@ function typeOf(value: unknown): string {
   return typeof value;
 }
 
-function resolve(ref: string, root: Record<string, unknown>): Schema {
+function resolve(ref: string, root: object): Schema {
   if (!ref.startsWith("#/")) throw new Error(`cannot resolve ${ref}`);
   let node: unknown = root;
   for (const part of ref.slice(2).split("/")) node = (node as Record<string, unknown>)?.[part];
