@@ -72,7 +72,9 @@ function everySchema(doc: Document): Array<{ at: string; schema: Record<string, 
     if (!schema || typeof schema !== "object" || Array.isArray(schema)) return;
     const node = schema as Record<string, unknown>;
     found.push({ at, schema: node });
-    for (const [name, child] of Object.entries((node.properties as object) ?? {})) visit(child, `${at}/properties/${name}`);
+    for (const map of ["properties", "patternProperties"]) {
+      for (const [name, child] of Object.entries((node[map] as object) ?? {})) visit(child, `${at}/${map}/${name}`);
+    }
     if (node.items) visit(node.items, `${at}/items`);
     for (const key of ["anyOf", "oneOf", "allOf"]) ((node[key] as unknown[]) ?? []).forEach((child, i) => visit(child, `${at}/${key}/${i}`));
   };

@@ -228,6 +228,8 @@ function operationId(method: string, path: string): string {
   return method.toLowerCase() + words.map((word) => word[0]!.toUpperCase() + word.slice(1)).join("");
 }
 
+/** Keywords whose value is a map of name → schema, an array of schemas, or one schema. */
+const SCHEMA_MAPS = new Set(["properties", "patternProperties", "$defs"]);
 const SCHEMA_ARRAYS = new Set(["anyOf", "oneOf", "allOf", "prefixItems"]);
 const SCHEMA_VALUES = new Set(["items", "not", "contains"]);
 /**
@@ -257,7 +259,7 @@ export function toJsonSchema(schema: unknown): Json {
   const out: JsonObject = {};
   for (const [key, value] of Object.entries(source)) {
     if (DROPPED_KEYWORDS.has(key)) continue;
-    if (key === "properties" && value && typeof value === "object") {
+    if (SCHEMA_MAPS.has(key) && value && typeof value === "object") {
       out[key] = Object.fromEntries(Object.entries(value).map(([name, child]) => [name, toJsonSchema(child)]));
     } else if (SCHEMA_ARRAYS.has(key) && Array.isArray(value)) {
       out[key] = value.map(toJsonSchema);
@@ -296,7 +298,7 @@ function referTo(schema: Json, names: Map<string, string>, atTop: boolean): Json
   }
   const out: JsonObject = {};
   for (const [key, value] of Object.entries(schema)) {
-    if (key === "properties" && value && typeof value === "object" && !Array.isArray(value)) {
+    if (SCHEMA_MAPS.has(key) && value && typeof value === "object" && !Array.isArray(value)) {
       out[key] = Object.fromEntries(Object.entries(value).map(([name, child]) => [name, referTo(child, names, true)]));
     } else if (SCHEMA_ARRAYS.has(key) || SCHEMA_VALUES.has(key)) {
       out[key] = referTo(value, names, true);

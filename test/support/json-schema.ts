@@ -12,6 +12,7 @@ const KNOWN = new Set([
   "enum",
   "const",
   "properties",
+  "patternProperties",
   "required",
   "items",
   "anyOf",
@@ -87,9 +88,14 @@ export function checkSchema(value: unknown, schema: Schema, options: CheckOption
     if (typeof schema.minProperties === "number" && Object.keys(object).length < schema.minProperties) {
       errors.push(`${path}: fewer than ${schema.minProperties} properties`);
     }
+    const patterns = Object.entries((schema.patternProperties ?? {}) as Record<string, Schema>);
     for (const [name, child] of Object.entries(object)) {
+      const matching = patterns.filter(([pattern]) => new RegExp(pattern, "u").test(name));
       if (properties[name]) errors.push(...checkSchema(child, properties[name], options, `${path}.${name}`));
-      else if (options.closed && schema.properties) errors.push(`${path}: has undocumented property ${name}`);
+      for (const [, pattern] of matching) errors.push(...checkSchema(child, pattern, options, `${path}.${name}`));
+      if (!properties[name] && matching.length === 0 && options.closed && (schema.properties || schema.patternProperties)) {
+        errors.push(`${path}: has undocumented property ${name}`);
+      }
     }
   }
   if (actual === "array" && schema.items) {

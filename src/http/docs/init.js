@@ -1,6 +1,6 @@
 // Starts Swagger UI (the pinned copy served from /docs/) on this server's /openapi.json.
-// A successful sign-in made with "Try it out" authorizes the page at once, so the next call carries
-// its token; the token lives in this page's memory only and is gone on reload.
+// Any answer made with "Try it out" that hands out a token (a sign-in) authorizes the page at once, so the
+// next call carries it; the token lives in this page's memory only and is gone on reload.
 "use strict";
 window.ui = SwaggerUIBundle({
   url: "/openapi.json",
@@ -12,8 +12,8 @@ window.ui = SwaggerUIBundle({
   displayRequestDuration: true,
   defaultModelsExpandDepth: 0,
   responseInterceptor: function (response) {
-    var path = new URL(response.url, location.href).pathname;
-    if (response.ok && path === "/auth/login" && response.body && response.body.access_token) {
+    var sameOrigin = new URL(response.url, location.href).origin === location.origin;
+    if (response.ok && sameOrigin && response.body && typeof response.body.access_token === "string") {
       window.ui.preauthorizeApiKey("bearer", response.body.access_token);
     }
     return response;
