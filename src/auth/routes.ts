@@ -5,7 +5,6 @@ import { ChangeOwnPasswordModel, ErrorModel, PublicUserModel } from "../users/mo
 import { changeOwnPassword, findUserByEmail, normalizeEmail, revokeTokens, toPublicUser } from "../users/service.ts";
 import { recordEvent } from "../audit/service.ts";
 import type { AddressOf } from "../http/client-address.ts";
-import { BUSY_RESPONSE } from "../http/errors.ts";
 import { documented } from "../http/openapi.ts";
 import type { LoginThrottle } from "./throttle.ts";
 import { BEARER_CHALLENGE, SIGNED_IN_RESPONSES, type AuthGuard } from "./guard.ts";
@@ -118,7 +117,11 @@ export function authRoutes({ db, tokens, guard, throttle, addressOf }: AuthRoute
             description: "Too many failed sign-ins for this email or from this address; wait Retry-After seconds.",
             headers: ["Retry-After"],
           }),
-          503: BUSY_RESPONSE,
+          // Only sign-ins are refused when the hashing queue is full; a signed-in account's hashing waits its turn.
+          503: documented(ErrorModel, {
+            description: "Too many sign-ins are being checked at once; try again after Retry-After seconds.",
+            headers: ["Retry-After"],
+          }),
         },
         detail: {
           summary: "Sign in",
@@ -158,7 +161,6 @@ export function authRoutes({ db, tokens, guard, throttle, addressOf }: AuthRoute
           422: documented(ErrorModel, {
             description: "The body does not match the schema, or the new password breaks a rule (too short, too common, same as the current one).",
           }),
-          503: BUSY_RESPONSE,
         },
         detail: {
           summary: "Change your own password",

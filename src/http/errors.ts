@@ -3,8 +3,6 @@ import { Elysia, ValidationError } from "elysia";
 import { HashingBusyError } from "../auth/password.ts";
 import type { Logger } from "../log.ts";
 import { bodyProblemOf } from "./body.ts";
-import { documented } from "./openapi.ts";
-import { ErrorModel } from "../users/model.ts";
 import {
   AdminLockoutError,
   EmailTakenError,
@@ -12,12 +10,6 @@ import {
   UserNotFoundError,
   WrongPasswordError,
 } from "../users/service.ts";
-
-/** The 503 of a route that hashes a password, as the route declares it (see HashingBusyError below). */
-export const BUSY_RESPONSE = documented(ErrorModel, {
-  description: "Too many passwords are being hashed at once; try again after Retry-After seconds.",
-  headers: ["Retry-After"],
-});
 
 /** Service errors the edge knows how to say; anything else is a 500 with a generic sentence. */
 function mapKnownError(error: unknown): { status: number; detail: string; headers?: Record<string, string> } | undefined {

@@ -8,7 +8,6 @@ import { Kind, type TSchema } from "@sinclair/typebox";
 export interface RouteLike {
   method: string;
   path: string;
-  handler: unknown;
   hooks?: {
     body?: unknown;
     query?: unknown;

@@ -5,7 +5,6 @@ import { recordEvent } from "../audit/service.ts";
 import type { Db } from "../db/index.ts";
 import type { AuditEventType } from "../db/schema.ts";
 import type { AddressOf } from "../http/client-address.ts";
-import { BUSY_RESPONSE } from "../http/errors.ts";
 import { documented } from "../http/openapi.ts";
 import {
   AccountChangesModel,
@@ -72,7 +71,7 @@ export function adminUserRoutes({ db, guard, addressOf }: { db: Db; guard: AuthG
           },
           {
             body: NewAccountModel,
-            response: { 201: PublicUserModel, ...ADMIN_RESPONSES, 409: emailTaken, 422: passwordRule, 503: BUSY_RESPONSE },
+            response: { 201: PublicUserModel, ...ADMIN_RESPONSES, 409: emailTaken, 422: passwordRule },
             detail: {
               summary: "Create an account",
               description:
@@ -167,7 +166,7 @@ export function adminUserRoutes({ db, guard, addressOf }: { db: Db; guard: AuthG
           {
             params: UserIdParams,
             body: SetPasswordModel,
-            response: { 204: t.Void(), ...ADMIN_RESPONSES, ...notFound, 422: passwordRule, 503: BUSY_RESPONSE },
+            response: { 204: t.Void(), ...ADMIN_RESPONSES, ...notFound, 422: passwordRule },
             detail: {
               summary: "Set an account's password",
               description:
