@@ -2,7 +2,9 @@
 // (read from app.routes, never from a list kept here), with what each can really answer; real answers hold
 // against it; /docs renders it; with docs turned off both are gone.
 import { beforeAll, describe, expect, test } from "bun:test";
+import { t } from "elysia";
 import packageJson from "../package.json" with { type: "json" };
+import { buildOpenApiDocument, toJsonSchema } from "../src/http/openapi.ts";
 import { createTestApp, expectNoLeak, seedUser, signIn, type TestContext, type TestResponse } from "./helpers.ts";
 import { checkSchema } from "./support/json-schema.ts";
 
@@ -349,6 +351,42 @@ describe("GET /openapi.json", () => {
     await other.request("POST", "/admin/users", { token, body: { name: "X", email: "x@example.com", password: "a long passphrase" } });
     await other.request("GET", "/admin/audit", { token });
     expect((await other.request("GET", "/openapi.json")).json).toEqual(doc);
+  });
+});
+
+describe("TypeBox schemas as the document shows them", () => {
+  test("Elysia's integers are integers, nullable values list null as a type, literal unions are enums, options vanish", () => {
+    expect(toJsonSchema(t.Integer({ minimum: 1, error: "id must be positive" }))).toEqual({ type: "integer", minimum: 1 });
+    // The contract's last_login_at: an ISO time or null.
+    expect(toJsonSchema(t.Nullable(t.String({ format: "date-time" })))).toEqual({ type: ["string", "null"], format: "date-time" });
+    expect(toJsonSchema(t.Nullable(t.Integer()))).toEqual({ type: ["integer", "null"] });
+    expect(toJsonSchema(t.Union([t.Literal("a"), t.Literal("b")]))).toEqual({ type: "string", enum: ["a", "b"] });
+    // A nullable enum keeps its anyOf: `enum` would have to list null as well.
+    expect(toJsonSchema(t.Nullable(t.Union([t.Literal("a"), t.Literal("b")])))).toEqual({
+      anyOf: [{ type: "string", enum: ["a", "b"] }, { type: "null" }],
+    });
+    // A property may be called "error": only the keyword goes.
+    expect(toJsonSchema(t.Object({ error: t.String({ error: "x" }) }))).toEqual({
+      type: "object",
+      required: ["error"],
+      properties: { error: { type: "string" } },
+    });
+    // The contract's audit `changes`: a map of field → {from, to}, or null.
+    const changes = toJsonSchema(t.Nullable(t.Record(t.String(), t.Object({ from: t.Unknown(), to: t.Unknown() })))) as any;
+    expect(changes.type).toEqual(["object", "null"]);
+    expect(Object.values(changes.patternProperties)).toEqual([{ type: "object", required: ["from", "to"], properties: { from: {}, to: {} } }]);
+  });
+
+  test("two names for one shape are refused, not silently merged", () => {
+    const build = () =>
+      buildOpenApiDocument([], {
+        info: { title: "x", version: "1" },
+        tags: [],
+        schemas: { A: t.Object({ x: t.String() }), B: t.Object({ x: t.String() }) },
+        securitySchemes: {},
+        exclude: () => false,
+      });
+    expect(build).toThrow("schemas A and B are the same shape");
   });
 });
 

@@ -106,7 +106,10 @@ export function buildOpenApiDocument(routes: readonly RouteLike[], options: Docu
   const plain: Record<string, Json> = {};
   for (const [name, schema] of Object.entries(options.schemas)) {
     plain[name] = toJsonSchema(schema);
-    names.set(canonical(plain[name]!), name);
+    const key = canonical(plain[name]!);
+    // Two names for one shape would make every reference to it ambiguous.
+    if (names.has(key)) throw new Error(`schemas ${names.get(key)} and ${name} are the same shape`);
+    names.set(key, name);
   }
   const named = (schema: Json): Json => referTo(schema, names, true);
   const schemas: JsonObject = {};
@@ -140,14 +143,13 @@ function operationFor(route: RouteLike, path: string, named: (schema: Json) => J
   const detail = hooks.detail ?? {};
   const operation: JsonObject = { operationId: operationId(route.method, path) };
   for (const field of OPERATION_FIELDS) if (detail[field] !== undefined) operation[field] = detail[field] as Json;
-  // No security is said out loud: a route without it is open to anyone.
+  // An open route says so with an empty list: there is no document-wide security for it to inherit.
   operation.security ??= [];
 
   const parameters: Json[] = [];
-  const params = hooks.params ? toJsonSchema(hooks.params) : undefined;
-  for (const match of path.matchAll(/\{([^}]+)\}/g)) {
-    const schema = (params as JsonObject | undefined)?.properties?.[match[1] as keyof Json] ?? { type: "string" };
-    parameters.push(parameter(match[1]!, "path", true, named(schema as Json)));
+  const pathSchemas = ((hooks.params ? (toJsonSchema(hooks.params) as JsonObject).properties : undefined) ?? {}) as JsonObject;
+  for (const [, name] of path.matchAll(/\{([^}]+)\}/g)) {
+    parameters.push(parameter(name!, "path", true, named(pathSchemas[name!] ?? { type: "string" })));
   }
   if (hooks.query) {
     const query = toJsonSchema(hooks.query) as JsonObject;
