@@ -1,9 +1,10 @@
 // /docs in a real browser with no internet: Debian's Chromium (playwright-core) against the COMPILED moxie,
 // every request to another origin refused. The page must come up from the binary alone, list every
 // operation of /openapi.json, and "Try it out" must sign in and then call /auth/me with the token.
-// The screenshot goes to docs/api-docs.png (the README shows it).
+// The screenshot goes to test-artifacts/docs/api-docs.png; docs/api-docs.png (in the README) is a copy of it,
+// refreshed by hand so test runs do not rewrite a committed file.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { DOCS_CONTENT_SECURITY_POLICY } from "../../src/http/docs.ts";
@@ -22,18 +23,21 @@ const CHROMIUM_ARGS = [
   "--disable-sync",
 ];
 const ADMIN = { email: "docs.admin@example.com", name: "Docs Admin", password: "Docs-Admin-Pass-1" };
-const SCREENSHOT = join(ROOT, "docs", "api-docs.png");
+const SCREENSHOT_DIR = join(ROOT, "test-artifacts", "docs");
+const SCREENSHOT = join(SCREENSHOT_DIR, "api-docs.png");
 
 let browser: Browser | undefined;
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`Chromium is not installed at ${CHROMIUM} (apt-get install chromium)`);
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
   await compiledBinary();
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
 }, 180_000);
 
 afterAll(async () => {
   await browser?.close();
+  console.log(`/docs screenshot: ${SCREENSHOT}`);
 });
 
 interface Offline {
@@ -64,6 +68,16 @@ async function offlinePage(origin: string): Promise<Offline> {
   return { page, elsewhere, problems };
 }
 
+/** Runs `body`; if it fails, leaves a picture of the page next to the screenshot first. */
+async function picturedOnFailure(page: Page, name: string, body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (error) {
+    await page.screenshot({ path: join(SCREENSHOT_DIR, `failed-${name}.png`), fullPage: true }).catch(() => {});
+    throw error;
+  }
+}
+
 /** Expands an operation, presses "Try it out", puts `body` in (if any) and executes it; returns the response block. */
 async function tryIt(page: Page, operationId: string, tag: string, body?: unknown) {
   const block = page.locator(`#operations-${tag}-${operationId}`);
@@ -77,18 +91,17 @@ async function tryIt(page: Page, operationId: string, tag: string, body?: unknow
 }
 
 describe("/docs on the compiled binary, offline, in Chromium", () => {
-  test(
-    "lists every operation, and Try it out signs in and reads /auth/me",
-    async () => {
-      if (!browser) throw new Error("the browser did not start");
-      const url = await serveBinaryWithAdmin(ADMIN, { SECRET_KEY: "docs-browser-test-secret-0123456789abcdef" });
-      const document = (await (await fetch(`${url}/openapi.json`)).json()) as {
-        paths: Record<string, Record<string, { operationId: string; summary: string; tags: string[] }>>;
-      };
-      const operations = Object.values(document.paths).flatMap((byMethod) => Object.values(byMethod));
-      expect(operations.length).toBeGreaterThanOrEqual(13);
+  test("lists every operation, and Try it out signs in and reads /auth/me", async () => {
+    if (!browser) throw new Error("the browser did not start");
+    const url = await serveBinaryWithAdmin(ADMIN, { SECRET_KEY: "docs-browser-test-secret-0123456789abcdef" });
+    const document = (await (await fetch(`${url}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, { operationId: string; summary: string; tags: string[] }>>;
+    };
+    const operations = Object.values(document.paths).flatMap((byMethod) => Object.values(byMethod));
+    expect(operations.length).toBeGreaterThanOrEqual(13);
 
-      const { page, elsewhere, problems } = await offlinePage(url);
+    const { page, elsewhere, problems } = await offlinePage(url);
+    await picturedOnFailure(page, "docs-try-it", async () => {
       const response = await page.goto(`${url}/docs`);
       expect(response?.status()).toBe(200);
       expect(response?.headers()["content-security-policy"]).toBe(DOCS_CONTENT_SECURITY_POLICY);
@@ -121,21 +134,19 @@ describe("/docs on the compiled binary, offline, in Chromium", () => {
       await page.screenshot({ path: SCREENSHOT });
       expect(elsewhere).toEqual([]);
       expect(problems).toEqual([]);
-      await page.context().close();
-    },
-    180_000,
-  );
+    });
+    await page.context().close();
+  }, 180_000);
 
-  test(
-    "/docs/ is the same page, and its files come from moxie with the docs' policy",
-    async () => {
-      if (!browser) throw new Error("the browser did not start");
-      const url = await serveBinaryWithAdmin(ADMIN, { SECRET_KEY: "docs-browser-test-secret-0123456789abcdef" });
-      const { page, elsewhere, problems } = await offlinePage(url);
-      const loaded: string[] = [];
-      page.on("response", (answer) => {
-        loaded.push(`${answer.status()} ${new URL(answer.url()).pathname} ${answer.headers()["content-security-policy"] ?? ""}`);
-      });
+  test("/docs/ is the same page, and its files come from moxie with the docs' policy", async () => {
+    if (!browser) throw new Error("the browser did not start");
+    const url = await serveBinaryWithAdmin(ADMIN, { SECRET_KEY: "docs-browser-test-secret-0123456789abcdef" });
+    const { page, elsewhere, problems } = await offlinePage(url);
+    const loaded: string[] = [];
+    page.on("response", (answer) => {
+      loaded.push(`${answer.status()} ${new URL(answer.url()).pathname} ${answer.headers()["content-security-policy"] ?? ""}`);
+    });
+    await picturedOnFailure(page, "docs-slash", async () => {
       const response = await page.goto(`${url}/docs/`);
       expect(response?.status()).toBe(200);
       await page.locator("#operations-auth-postAuthLogin").waitFor();
@@ -149,8 +160,7 @@ describe("/docs on the compiled binary, offline, in Chromium", () => {
       );
       expect(elsewhere).toEqual([]);
       expect(problems).toEqual([]);
-      await page.context().close();
-    },
-    180_000,
-  );
+    });
+    await page.context().close();
+  }, 180_000);
 });
