@@ -125,7 +125,27 @@ describe("/docs on the compiled binary, offline, in Chromium", () => {
       expect(meBody).toContain(ADMIN.email);
       expect(meBody).toContain('"role": "admin"');
       // The request it showed carried the token the sign-in returned, as a bearer header.
-      expect(await page.locator("#operations-auth-getAuthMe .curl").innerText()).toMatch(/Authorization: Bearer eyJ/);
+      const curl = await page.locator("#operations-auth-getAuthMe .curl").innerText();
+      const token = /Authorization: Bearer (eyJ[\w.-]+)/.exec(curl)?.[1];
+      expect(token).toBeDefined();
+
+      // The Authorize dialog works too: sign the page out, then paste the token back in by hand.
+      const authorize = async (action: "Logout" | "Authorize", value?: string) => {
+        await page.locator(".auth-wrapper .authorize").click();
+        const dialog = page.locator(".dialog-ux .modal-ux");
+        await dialog.waitFor();
+        if (value !== undefined) await dialog.locator("input").first().fill(value);
+        // Swagger UI labels these buttons for screen readers ("Remove authorization", "Apply credentials").
+        await dialog.locator("button.modal-btn", { hasText: new RegExp(`^${action}$`) }).click();
+        await dialog.locator("button.btn-done").click();
+        await dialog.waitFor({ state: "detached" });
+      };
+      await authorize("Logout");
+      await page.locator("#operations-auth-getAuthMe").getByRole("button", { name: "Execute" }).click();
+      await page.locator("#operations-auth-getAuthMe tr.response .response-col_status", { hasText: "401" }).first().waitFor();
+      await authorize("Authorize", token);
+      await page.locator("#operations-auth-getAuthMe").getByRole("button", { name: "Execute" }).click();
+      await page.locator("#operations-auth-getAuthMe tr.response .response-col_status", { hasText: "200" }).first().waitFor();
 
       // The picture: the sign-in folded away, /auth/me answered under the document's introduction.
       await page.locator("#operations-auth-postAuthLogin .opblock-summary").first().click();
