@@ -5,8 +5,9 @@ import { ChangeOwnPasswordModel, ErrorModel, PublicUserModel } from "../users/mo
 import { changeOwnPassword, findUserByEmail, normalizeEmail, revokeTokens, toPublicUser } from "../users/service.ts";
 import { recordEvent } from "../audit/service.ts";
 import type { AddressOf } from "../http/client-address.ts";
+import { documented } from "../http/openapi.ts";
 import type { LoginThrottle } from "./throttle.ts";
-import { BEARER_CHALLENGE, type AuthGuard } from "./guard.ts";
+import { BEARER_CHALLENGE, SIGNED_IN_RESPONSES, type AuthGuard } from "./guard.ts";
 import {
   HashingBusyError,
   hashingGate,
@@ -22,16 +23,19 @@ const BUSY_ANSWER_DELAY_MS = 250;
 
 const PASSWORD_LENGTH_RULE = `password must be 1 to ${PASSWORD_MAX_LENGTH} characters`;
 
-const LoginModel = t.Object({
-  email: t.String({ minLength: 1, maxLength: 320 }),
-  // The exact 1-128 rule is checked after NFC normalization; this bound only turns huge strings away cheaply.
-  password: t.String({ maxLength: PASSWORD_MAX_LENGTH * 4, error: PASSWORD_LENGTH_RULE }),
-});
+export const LoginModel = t.Object(
+  {
+    email: t.String({ minLength: 1, maxLength: 320 }),
+    // The exact 1-128 rule is checked after NFC normalization; this bound only turns huge strings away cheaply.
+    password: t.String({ maxLength: PASSWORD_MAX_LENGTH * 4, error: PASSWORD_LENGTH_RULE }),
+  },
+  { examples: [{ email: "admin@example.com", password: "a long passphrase" }] },
+);
 
-const TokenModel = t.Object({
-  access_token: t.String(),
+export const TokenModel = t.Object({
+  access_token: t.String({ description: "Send as `Authorization: Bearer <access_token>`." }),
   token_type: t.Literal("bearer"),
-  expires_in: t.Integer(),
+  expires_in: t.Integer({ minimum: 1, description: "Seconds until the token expires." }),
 });
 
 export interface AuthRouteDependencies {
@@ -102,14 +106,43 @@ export function authRoutes({ db, tokens, guard, throttle, addressOf }: AuthRoute
       },
       {
         body: LoginModel,
-        response: { 200: TokenModel, 401: ErrorModel, 422: ErrorModel, 429: ErrorModel, 503: ErrorModel },
-        detail: { summary: "Sign in with email and password", tags: ["auth"] },
+        response: {
+          200: TokenModel,
+          401: documented(ErrorModel, {
+            description: "Wrong email or password (the same answer for an unknown email), or the account is inactive.",
+            headers: ["WWW-Authenticate"],
+          }),
+          422: ErrorModel,
+          429: documented(ErrorModel, {
+            description: "Too many failed sign-ins for this email or from this address; wait Retry-After seconds.",
+            headers: ["Retry-After"],
+          }),
+          // Only sign-ins are refused when the hashing queue is full; a signed-in account's hashing waits its turn.
+          503: documented(ErrorModel, {
+            description: "Too many sign-ins are being checked at once; try again after Retry-After seconds.",
+            headers: ["Retry-After"],
+          }),
+        },
+        detail: {
+          summary: "Sign in",
+          description:
+            "Trades an email and password for a bearer token. The email is matched without surrounding blanks and in " +
+            "any case. An unknown email and a wrong password take the same time and get the same 401. Repeated failures " +
+            "for one email or from one address are refused for a while with 429. Every attempt is recorded in the audit " +
+            "trail.",
+          tags: ["auth"],
+        },
       },
     )
     .get("/me", ({ user }) => toPublicUser(user), {
       auth: true,
-      response: { 200: PublicUserModel, 401: ErrorModel },
-      detail: { summary: "The signed-in account", tags: ["auth"], security: [{ bearer: [] }] },
+      response: { 200: PublicUserModel, ...SIGNED_IN_RESPONSES },
+      detail: {
+        summary: "Read the signed-in account",
+        description: "The account the bearer token belongs to, as it is now in the database (a role change shows at once).",
+        tags: ["auth"],
+        security: [{ bearer: [] }],
+      },
     })
     .put(
       "/password",
@@ -121,8 +154,22 @@ export function authRoutes({ db, tokens, guard, throttle, addressOf }: AuthRoute
       {
         auth: true,
         body: ChangeOwnPasswordModel,
-        response: { 204: t.Void(), 401: ErrorModel, 403: ErrorModel, 422: ErrorModel },
-        detail: { summary: "Change your own password; your other tokens stop working", tags: ["auth"], security: [{ bearer: [] }] },
+        response: {
+          204: t.Void(),
+          ...SIGNED_IN_RESPONSES,
+          403: documented(ErrorModel, { description: "current_password is wrong." }),
+          422: documented(ErrorModel, {
+            description: "The body does not match the schema, or the new password breaks a rule (too short, too common, same as the current one).",
+          }),
+        },
+        detail: {
+          summary: "Change your own password",
+          description:
+            "Needs the current password. Every token the account held until now stops working, on every device; sign " +
+            "in again with the new password. Recorded in the audit trail as password.changed.",
+          tags: ["auth"],
+          security: [{ bearer: [] }],
+        },
       },
     )
     .post(
@@ -134,9 +181,12 @@ export function authRoutes({ db, tokens, guard, throttle, addressOf }: AuthRoute
       },
       {
         auth: true,
-        response: { 204: t.Void(), 401: ErrorModel },
+        response: { 204: t.Void(), ...SIGNED_IN_RESPONSES },
         detail: {
-          summary: "Log out everywhere: every token of this account issued until now stops working",
+          summary: "Sign out everywhere",
+          description:
+            "Every token of this account issued until now stops working, on every device, not only the one sent. " +
+            "Recorded in the audit trail as logout.",
           tags: ["auth"],
           security: [{ bearer: [] }],
         },

@@ -1,10 +1,11 @@
 // /admin/users: the admin runs the team's accounts. Every route here is behind the admin guard.
 import { Elysia, t } from "elysia";
-import type { AuthGuard } from "../auth/guard.ts";
+import { ADMIN_RESPONSES, type AuthGuard } from "../auth/guard.ts";
 import { recordEvent } from "../audit/service.ts";
 import type { Db } from "../db/index.ts";
 import type { AuditEventType } from "../db/schema.ts";
 import type { AddressOf } from "../http/client-address.ts";
+import { documented } from "../http/openapi.ts";
 import {
   AccountChangesModel,
   ErrorModel,
@@ -12,12 +13,19 @@ import {
   PublicUserModel,
   SetPasswordModel,
   UserIdParams,
+  UserListModel,
   UserListQuery,
 } from "./model.ts";
 import { createUser, getUser, listUsers, setActive, setPassword, toPublicUser, updateUser } from "./service.ts";
 
-const errors = { 401: ErrorModel, 403: ErrorModel, 404: ErrorModel, 409: ErrorModel, 422: ErrorModel };
 const tags = ["admin"];
+// Each route lists the answers it can give itself; the body reader's, validation's and 500 are added by
+// the document builder (src/http/openapi.ts), which knows which routes those mechanisms apply to.
+const notFound = { 404: documented(ErrorModel, { description: "No account has this id." }) };
+const emailTaken = documented(ErrorModel, { description: "Another account already has this email." });
+const passwordRule = documented(ErrorModel, {
+  description: "The body does not match the schema, or the password breaks a rule (too short, too common, ...).",
+});
 
 export function adminUserRoutes({ db, guard, addressOf }: { db: Db; guard: AuthGuard; addressOf: AddressOf }) {
   return new Elysia({ prefix: "/admin/users" })
@@ -44,8 +52,14 @@ export function adminUserRoutes({ db, guard, addressOf }: { db: Db; guard: AuthG
           },
           {
             query: UserListQuery,
-            response: { 200: t.Array(PublicUserModel), ...errors },
-            detail: { summary: "List accounts, oldest first; X-Total-Count has the number of matches" },
+            response: { 200: documented(UserListModel, { description: "A page of accounts.", headers: ["X-Total-Count"] }), ...ADMIN_RESPONSES },
+            detail: {
+              summary: "List accounts",
+              description:
+                "Accounts oldest first, filtered by role, active state and text in the name or email, a page at a time " +
+                "(limit and offset). X-Total-Count has the number of matches before paging, so a client can page " +
+                "without counting.",
+            },
           },
         )
         .post(
@@ -57,14 +71,20 @@ export function adminUserRoutes({ db, guard, addressOf }: { db: Db; guard: AuthG
           },
           {
             body: NewAccountModel,
-            response: { 201: PublicUserModel, ...errors },
-            detail: { summary: "Create an account (role defaults to agent)" },
+            response: { 201: PublicUserModel, ...ADMIN_RESPONSES, 409: emailTaken, 422: passwordRule },
+            detail: {
+              summary: "Create an account",
+              description:
+                "Creates an active account that can sign in at once with the password given. The role defaults to agent. " +
+                "Emails are compared without surrounding blanks and in any case, so a second account with the same email " +
+                "is refused with 409. Recorded in the audit trail as user.created.",
+            },
           },
         )
         .get("/:id", ({ params }) => toPublicUser(getUser(db, Number(params.id))), {
           params: UserIdParams,
-          response: { 200: PublicUserModel, ...errors },
-          detail: { summary: "One account" },
+          response: { 200: PublicUserModel, ...ADMIN_RESPONSES, ...notFound },
+          detail: { summary: "Read one account", description: "The account with this id, active or not." },
         })
         .patch(
           "/:id",
@@ -76,8 +96,21 @@ export function adminUserRoutes({ db, guard, addressOf }: { db: Db; guard: AuthG
           {
             params: UserIdParams,
             body: AccountChangesModel,
-            response: { 200: PublicUserModel, ...errors },
-            detail: { summary: "Change name, email or role" },
+            response: {
+              200: PublicUserModel,
+              ...ADMIN_RESPONSES,
+              ...notFound,
+              409: documented(ErrorModel, {
+                description: "Another account has this email, or the change would demote yourself or the last active admin.",
+              }),
+            },
+            detail: {
+              summary: "Edit an account",
+              description:
+                "Changes any of name, email and role; fields left out stay as they are. An admin cannot demote themselves, " +
+                "and nobody can demote the last active admin (409), so the team is never left without one. The new role " +
+                "applies from the account's next request. Recorded in the audit trail as user.updated.",
+            },
           },
         )
         .patch(
@@ -89,8 +122,19 @@ export function adminUserRoutes({ db, guard, addressOf }: { db: Db; guard: AuthG
           },
           {
             params: UserIdParams,
-            response: { 200: PublicUserModel, ...errors },
-            detail: { summary: "Deactivate an account; its tokens stop working at once (idempotent)" },
+            response: {
+              200: PublicUserModel,
+              ...ADMIN_RESPONSES,
+              ...notFound,
+              409: documented(ErrorModel, { description: "The account is yours, or the last active admin." }),
+            },
+            detail: {
+              summary: "Deactivate an account",
+              description:
+                "The account can no longer sign in and every token it holds stops working at once; nothing is deleted. " +
+                "Deactivating an inactive account changes nothing and answers 200 (idempotent). You cannot deactivate " +
+                "yourself or the last active admin (409). Recorded in the audit trail as user.deactivated.",
+            },
           },
         )
         .patch(
@@ -102,8 +146,14 @@ export function adminUserRoutes({ db, guard, addressOf }: { db: Db; guard: AuthG
           },
           {
             params: UserIdParams,
-            response: { 200: PublicUserModel, ...errors },
-            detail: { summary: "Reactivate an account (idempotent)" },
+            response: { 200: PublicUserModel, ...ADMIN_RESPONSES, ...notFound },
+            detail: {
+              summary: "Reactivate an account",
+              description:
+                "The account can sign in again with its password; tokens issued before it was deactivated stay revoked. " +
+                "Activating an active account changes nothing and answers 200 (idempotent). Recorded in the audit trail " +
+                "as user.activated.",
+            },
           },
         )
         .put(
@@ -116,8 +166,14 @@ export function adminUserRoutes({ db, guard, addressOf }: { db: Db; guard: AuthG
           {
             params: UserIdParams,
             body: SetPasswordModel,
-            response: { 204: t.Void(), ...errors },
-            detail: { summary: "Set an account's password; its older tokens stop working" },
+            response: { 204: t.Void(), ...ADMIN_RESPONSES, ...notFound, 422: passwordRule },
+            detail: {
+              summary: "Set an account's password",
+              description:
+                "Replaces the password without asking for the old one (for an agent who forgot theirs). Every token the " +
+                "account held stops working, so its sessions must sign in again. The password rules are those of " +
+                "account creation. Recorded in the audit trail as password.reset.",
+            },
           },
         ),
     );
