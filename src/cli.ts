@@ -5,7 +5,7 @@ import packageJson from "../package.json" with { type: "json" };
 import { openDatabase, DatabaseOpenError, type Db } from "./db/index.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { parseHost, parsePort, type Settings } from "./settings.ts";
-import { createAdmin, listUsersCommand, setActiveCommand, setPasswordCommand } from "./commands/accounts.ts";
+import { createAdmin, listUsersCommand, setActiveCommand, setPasswordCommand, unlockCommand } from "./commands/accounts.ts";
 import { CommandError, UsageError } from "./commands/errors.ts";
 import { auditCommand, AUDIT_OPTIONS, AUDIT_USAGE } from "./commands/audit.ts";
 import { backupCommand, BACKUP_USAGE, restoreCommand, RESTORE_USAGE } from "./commands/backup.ts";
@@ -14,6 +14,7 @@ import { settingsFor } from "./commands/dbfile.ts";
 import { assertSchemaNotNewer, migrateCommand } from "./commands/migrate.ts";
 import { acquireServeLock } from "./commands/serve-lock.ts";
 import { serve } from "./commands/serve.ts";
+import { normalizeStoredEmails } from "./users/service.ts";
 
 export const VERSION = packageJson.version;
 
@@ -101,6 +102,14 @@ const COMMANDS: Record<string, Command> = {
     options: { email: { type: "string" } },
     async run({ values, bootstrap }) {
       await setActiveCommand(bootstrap().db, requireOption(values, "email"), true, print);
+    },
+  },
+  unlock: {
+    summary: "clear an account's sign-in throttle (after too many failed sign-ins)",
+    usage: "moxie unlock --email EMAIL\n\nA running server sees it at the account's next sign-in.",
+    options: { email: { type: "string" } },
+    async run({ values, bootstrap }) {
+      await unlockCommand(bootstrap().db, requireOption(values, "email"), print);
     },
   },
   migrate: {
@@ -196,7 +205,10 @@ function bootstrapFor(cwd: string): Bootstrap {
     // A database written by a newer moxie is refused before anything touches it.
     assertSchemaNotNewer(settings.databasePath);
     try {
-      return { settings, db: openDatabase(settings.databasePath), log };
+      const db = openDatabase(settings.databasePath);
+      // Emails stored before the NFKC rules get their one spelling (collisions are left for `moxie doctor`).
+      normalizeStoredEmails(db);
+      return { settings, db, log };
     } catch (error) {
       if (error instanceof DatabaseOpenError) throw new UsageError(`DATABASE_URL: ${error.message}`);
       throw error;

@@ -48,7 +48,7 @@ describe("HashingGate", () => {
         await new Promise<void>((resolve) => releases.push(resolve));
         running--;
         return "done";
-      }, refusable);
+      }, refusable ? "anonymous" : "operator");
     const accepted = [work(), work(), work()]; // two run, one waits
     const refused = work();
     await expect(refused).rejects.toBeInstanceOf(HashingBusyError);

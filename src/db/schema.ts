@@ -36,10 +36,14 @@ export const AUDIT_EVENT_TYPES = [
   "logout",
   "password.changed",
   "password.reset",
+  /** A wrong current password at PUT /auth/password (or a refused one: see `count`). */
+  "password.change_failed",
   "user.created",
   "user.updated",
   "user.deactivated",
   "user.activated",
+  /** An admin cleared the account's sign-in throttle. */
+  "user.unlocked",
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

@@ -18,6 +18,8 @@ export const PublicUserModel = t.Object({
   role: RoleModel,
   is_active: t.Boolean(),
   created_at: t.String({ format: "date-time" }),
+  /** The last successful sign-in, or null before the first. */
+  last_login_at: t.Nullable(t.String({ format: "date-time" })),
 });
 
 /** Surrounding blanks are allowed (they are trimmed before storing), so " A@x.co" is a duplicate, not a typo. */

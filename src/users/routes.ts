@@ -1,9 +1,7 @@
 // /admin/users: the admin runs the team's accounts. Every route here is behind the admin guard.
 import { Elysia, t } from "elysia";
 import type { AuthGuard } from "../auth/guard.ts";
-import { recordEvent } from "../audit/service.ts";
 import type { Db } from "../db/index.ts";
-import type { AuditEventType } from "../db/schema.ts";
 import type { AddressOf } from "../http/client-address.ts";
 import {
   AccountChangesModel,
@@ -14,18 +12,32 @@ import {
   UserIdParams,
   UserListQuery,
 } from "./model.ts";
-import { createUser, getUser, listUsers, setActive, setPassword, toPublicUser, updateUser } from "./service.ts";
+import {
+  createUser,
+  getUser,
+  listUsers,
+  setActive,
+  setPassword,
+  toPublicUser,
+  unlockUser,
+  updateUser,
+  type ActingUser,
+} from "./service.ts";
 
-const errors = { 401: ErrorModel, 403: ErrorModel, 404: ErrorModel, 409: ErrorModel, 422: ErrorModel };
+const errors = { 401: ErrorModel, 403: ErrorModel, 404: ErrorModel, 409: ErrorModel, 422: ErrorModel, 503: ErrorModel };
 const tags = ["admin"];
 
 export function adminUserRoutes({ db, guard, addressOf }: { db: Db; guard: AuthGuard; addressOf: AddressOf }) {
   return new Elysia({ prefix: "/admin/users" })
     .use(guard)
-    // Every change here is recorded with the admin who made it.
+    // Every change is made as the admin who asked, as their token saw them: the service checks again, in the
+    // write's transaction, that they are still an active admin at that token version, and records the event.
     .resolve(({ request, server }) => ({
-      audit: (type: AuditEventType, user: { id: number }, target: number) =>
-        recordEvent(db, { type, actor: "user", actorUserId: user.id, userId: target, ip: addressOf(request, server) }),
+      actorOf: (user: { id: number; tokenVersion: number }): ActingUser => ({
+        id: user.id,
+        tokenVersion: user.tokenVersion,
+        ip: addressOf(request, server),
+      }),
     }))
     .guard({ admin: true, detail: { tags, security: [{ bearer: [] }] } }, (app) =>
       app
@@ -50,9 +62,8 @@ export function adminUserRoutes({ db, guard, addressOf }: { db: Db; guard: AuthG
         )
         .post(
           "",
-          async ({ body, status, user, audit }) => {
-            const created = await createUser(db, body);
-            audit("user.created", user, created.id);
+          async ({ body, status, user, actorOf }) => {
+            const created = await createUser(db, body, actorOf(user));
             return status(201, toPublicUser(created));
           },
           {
@@ -68,11 +79,7 @@ export function adminUserRoutes({ db, guard, addressOf }: { db: Db; guard: AuthG
         })
         .patch(
           "/:id",
-          ({ params, body, user, audit }) => {
-            const updated = updateUser(db, user.id, Number(params.id), body);
-            audit("user.updated", user, updated.id);
-            return toPublicUser(updated);
-          },
+          ({ params, body, user, actorOf }) => toPublicUser(updateUser(db, actorOf(user), Number(params.id), body)),
           {
             params: UserIdParams,
             body: AccountChangesModel,
@@ -82,11 +89,7 @@ export function adminUserRoutes({ db, guard, addressOf }: { db: Db; guard: AuthG
         )
         .patch(
           "/:id/deactivate",
-          ({ params, user, audit }) => {
-            const changed = setActive(db, user.id, Number(params.id), false);
-            audit("user.deactivated", user, changed.id);
-            return toPublicUser(changed);
-          },
+          ({ params, user, actorOf }) => toPublicUser(setActive(db, actorOf(user), Number(params.id), false)),
           {
             params: UserIdParams,
             response: { 200: PublicUserModel, ...errors },
@@ -95,29 +98,40 @@ export function adminUserRoutes({ db, guard, addressOf }: { db: Db; guard: AuthG
         )
         .patch(
           "/:id/activate",
-          ({ params, user, audit }) => {
-            const changed = setActive(db, user.id, Number(params.id), true);
-            audit("user.activated", user, changed.id);
-            return toPublicUser(changed);
-          },
+          ({ params, user, actorOf }) => toPublicUser(setActive(db, actorOf(user), Number(params.id), true)),
           {
             params: UserIdParams,
             response: { 200: PublicUserModel, ...errors },
-            detail: { summary: "Reactivate an account (idempotent)" },
+            detail: { summary: "Reactivate an account (idempotent); also clears its sign-in throttle" },
           },
         )
         .put(
           "/:id/password",
-          async ({ params, body, status, user, audit }) => {
-            await setPassword(db, Number(params.id), body.password);
-            audit("password.reset", user, Number(params.id));
+          async ({ params, body, status, user, actorOf }) => {
+            await setPassword(db, actorOf(user), Number(params.id), body.password);
             return status(204, undefined);
           },
           {
             params: UserIdParams,
             body: SetPasswordModel,
+            response: { 204: t.Void(), 429: ErrorModel, ...errors },
+            detail: {
+              summary:
+                "Set another account's password; its older tokens stop working and its sign-in throttle is cleared " +
+                "(409 if its password changed meanwhile; your own password: PUT /auth/password)",
+            },
+          },
+        )
+        .post(
+          "/:id/unlock",
+          ({ params, status, user, actorOf }) => {
+            unlockUser(db, actorOf(user), Number(params.id));
+            return status(204, undefined);
+          },
+          {
+            params: UserIdParams,
             response: { 204: t.Void(), ...errors },
-            detail: { summary: "Set an account's password; its older tokens stop working" },
+            detail: { summary: "Clear an account's sign-in throttle (after too many failed sign-ins)" },
           },
         ),
     );
