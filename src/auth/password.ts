@@ -111,6 +111,11 @@ export class HashingGate {
     return this.running >= this.concurrency && this.waiting >= this.maxQueue;
   }
 
+  /** True while `account` has a password operation running: a new one would be refused. */
+  busyWith(account: number): boolean {
+    return this.busyAccounts.has(account);
+  }
+
   /**
    * Runs `fn` as the one password operation of `account` (which may hash more than once); a second one
    * started meanwhile gets PasswordWorkInProgressError at once, before any hashing.

@@ -19,6 +19,7 @@ import { BEARER_CHALLENGE, type AuthGuard } from "./guard.ts";
 import {
   HashingBusyError,
   hashingGate,
+  PasswordWorkInProgressError,
   normalizePassword,
   PASSWORD_MAX_LENGTH,
   spendVerifyTime,
@@ -150,6 +151,8 @@ export function authRoutes({ db, tokens, guard, throttle, addressOf, refusalWind
       async ({ user, body, set, status, request, server }) => {
         const ip = addressOf(request, server);
         const event = { type: "password.change_failed" as const, actor: "user" as const, actorUserId: user.id, userId: user.id, ip };
+        // Refused before it takes a place in the throttle: a flood of changes is not a flood of failures.
+        if (hashingGate.busyWith(user.id)) throw new PasswordWorkInProgressError();
         // Wrong current passwords count toward the same limits as sign-in: this is no oracle for guessing it.
         const attempt = throttle.reserve(user.email, ip, throttleClearedAt(db, user));
         if (attempt.refused) {
