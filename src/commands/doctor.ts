@@ -165,7 +165,7 @@ function inspectDatabase(dbPath: string, print: Print, warnings: string[]): void
       }
       // Accounts whose emails are one address spelled twice (look-alikes stored before normalization): never merged
       // automatically; an operator decides which one stays.
-      for (const { normalized, ids } of emailCollisions(client.query("SELECT id, email FROM users").all() as Array<{ id: number; email: string }>)) {
+      for (const { normalized, ids } of emailCollisions(client.query("SELECT id, email FROM users ORDER BY id").all() as Array<{ id: number; email: string }>)) {
         warnings.push(
           `accounts ${ids.map((id) => `#${id}`).join(", ")} have emails that are one address (${normalized}); ` +
             "change or deactivate all but one (moxie never merges accounts)",
