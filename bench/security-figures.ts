@@ -40,9 +40,9 @@ try {
       body: JSON.stringify(body),
     });
   const login = (email: string, password: string) => post("/auth/login", { email, password });
-  const adminToken = (await (await login(ADMIN.email, ADMIN.password)).json()).access_token;
+  const adminToken = ((await (await login(ADMIN.email, ADMIN.password)).json()) as { access_token: string }).access_token;
   await post("/admin/users", { name: "Agent", email: AGENT.email, password: AGENT.password }, adminToken);
-  const agentToken = (await (await login(AGENT.email, AGENT.password)).json()).access_token;
+  const agentToken = ((await (await login(AGENT.email, AGENT.password)).json()) as { access_token: string }).access_token;
 
   if (!hashingOnly) {
   // 1. Burst of 20 concurrent wrong guesses for the agent.
