@@ -3,7 +3,7 @@
 import { and, asc, count, desc, eq, inArray, or, sql, type SQL } from "drizzle-orm";
 import type { Db, Executor } from "../db/index.ts";
 import { noteWriteSucceeded, translateDatabaseError } from "../db/errors.ts";
-import { auditEvents, users, type AuditEventType, type Role, type User } from "../db/schema.ts";
+import { auditEvents, users, utcNow, type AuditEventType, type Role, type User } from "../db/schema.ts";
 import { recordEvent, type Changes } from "../audit/service.ts";
 import { hashingGate, hashPassword, normalizePassword, verifyPasswordHash, type HashingFor } from "../auth/password.ts";
 import { newPasswordProblem } from "../auth/password-policy.ts";
@@ -325,7 +325,7 @@ function guardAdminRemoval(db: Executor, actor: Actor, user: User, verb: "demote
 function compareAndSetPassword(tx: Executor, id: number, expected: number, passwordHash: string): number {
   const changed = tx
     .update(users)
-    .set({ passwordHash, tokenVersion: sql`${users.tokenVersion} + 1`, passwordChangedAt: sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))` })
+    .set({ passwordHash, tokenVersion: sql`${users.tokenVersion} + 1`, passwordChangedAt: utcNow })
     .where(and(eq(users.id, id), eq(users.tokenVersion, expected)))
     .returning({ tokenVersion: users.tokenVersion })
     .get();
@@ -403,7 +403,7 @@ export function completeSignIn(db: Db, id: number, verifiedHash: string, ip: str
         if (!user.isActive) return { ok: false, reason: "inactive" };
         const signedIn = tx
           .update(users)
-          .set({ lastLoginAt: sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))` })
+          .set({ lastLoginAt: utcNow })
           .where(eq(users.id, id))
           .returning()
           .get()!;
