@@ -6,7 +6,7 @@ import { openDatabase, DatabaseOpenError, type Db } from "./db/index.ts";
 import { MigrationError, UnknownDatabaseError, type MigrationOutcome } from "./db/adopt.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { parseHost, parsePort, type Settings } from "./settings.ts";
-import { createAdmin, listUsersCommand, setActiveCommand, setPasswordCommand } from "./commands/accounts.ts";
+import { createAdmin, listUsersCommand, setActiveCommand, setPasswordCommand, unlockCommand } from "./commands/accounts.ts";
 import { CommandError, UsageError } from "./commands/errors.ts";
 import { auditCommand, AUDIT_OPTIONS, AUDIT_USAGE } from "./commands/audit.ts";
 import { backupCommand, BACKUP_USAGE, restoreCommand, RESTORE_USAGE } from "./commands/backup.ts";
@@ -15,6 +15,7 @@ import { settingsFor } from "./commands/dbfile.ts";
 import { assertSchemaNotNewer, migrateCommand } from "./commands/migrate.ts";
 import { acquireServeLock } from "./commands/serve-lock.ts";
 import { serve } from "./commands/serve.ts";
+import { normalizeStoredEmails } from "./users/service.ts";
 
 export const VERSION = packageJson.version;
 
@@ -109,6 +110,14 @@ const COMMANDS: Record<string, Command> = {
     options: { email: { type: "string" } },
     async run({ values, bootstrap }) {
       await setActiveCommand(bootstrap().db, requireOption(values, "email"), true, print);
+    },
+  },
+  unlock: {
+    summary: "clear an account's sign-in throttle (after too many failed sign-ins)",
+    usage: "moxie unlock --email EMAIL\n\nA running server sees it at the account's next sign-in.",
+    options: { email: { type: "string" } },
+    async run({ values, bootstrap }) {
+      await unlockCommand(bootstrap().db, requireOption(values, "email"), print);
     },
   },
   migrate: {
@@ -206,6 +215,8 @@ function bootstrapFor(cwd: string): Bootstrap {
     let migration: MigrationOutcome = { adopted: false, baseline: [], applied: [] };
     try {
       const db = openDatabase(settings.databasePath, { onMigrated: (outcome) => (migration = outcome) });
+      // Emails stored before the NFKC rules get their one spelling (collisions are left for `moxie doctor`).
+      normalizeStoredEmails(db);
       return { settings, db, log, migration };
     } catch (error) {
       if (error instanceof DatabaseOpenError || error instanceof UnknownDatabaseError) {

@@ -5,6 +5,7 @@ import { accessSync, constants, statSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Db } from "./db/index.ts";
 import { EMBEDDED_MIGRATIONS } from "./db/migrations.ts";
+import { diskFullReported, noteWriteSucceeded } from "./db/errors.ts";
 
 /** How long the readiness write probe waits for another writer's lock. */
 const READY_LOCK_WAIT_MS = 200;
@@ -71,7 +72,26 @@ export function databaseProblem(db: Db, path: string, opened: { dev: number; ino
   } finally {
     client.run(`PRAGMA busy_timeout = ${busyTimeout}`);
   }
+  if (diskFullReported(client) && !roomToWrite(db)) return "database disk is full";
   return null;
+}
+
+/**
+ * After a write failed for lack of space: whether a row needing a fresh page fits now (written and rolled
+ * back), so /ready recovers as soon as space is back, without waiting for a client's write.
+ */
+function roomToWrite(db: Db): boolean {
+  const client = db.$client;
+  try {
+    client.run("BEGIN IMMEDIATE");
+    client.run("INSERT INTO audit_events (type, actor, detail) VALUES ('login.failed', 'anonymous', zeroblob(16384))");
+    client.run("ROLLBACK");
+    noteWriteSucceeded(client);
+    return true;
+  } catch {
+    if (client.inTransaction) client.run("ROLLBACK");
+    return false;
+  }
 }
 
 export function readinessRoutes({ db, path }: { db: Db; path: string }) {

@@ -130,6 +130,7 @@ describe("the app on the upgraded file", () => {
         role: row.role,
         is_active: true,
         created_at: row.created_at,
+        last_login_at: expect.stringMatching(/Z$/),
       });
     }
   });

@@ -16,6 +16,10 @@ export const AuditEventModel = t.Object({
   email: t.Nullable(t.String()),
   ip: t.Nullable(t.String()),
   reason: t.Nullable(t.String()),
+  /** How many attempts the row stands for: refused sign-ins in one window share a row. */
+  count: t.Integer({ minimum: 1 }),
+  /** What an edit changed, field by field (`{"role": {"from": "agent", "to": "admin"}}`); never a password. */
+  changes: t.Nullable(t.Record(t.String(), t.Object({ from: t.Unknown(), to: t.Unknown() }))),
 });
 
 /** A page of audit events; X-Total-Count has the number of matches. */

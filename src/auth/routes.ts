@@ -2,8 +2,17 @@
 import { Elysia, t } from "elysia";
 import type { Db } from "../db/index.ts";
 import { ChangeOwnPasswordModel, ErrorModel, PublicUserModel } from "../users/model.ts";
-import { changeOwnPassword, findUserByEmail, normalizeEmail, revokeTokens, toPublicUser } from "../users/service.ts";
-import { recordEvent } from "../audit/service.ts";
+import {
+  changeOwnPassword,
+  completeSignIn,
+  findUserByEmail,
+  revokeTokens,
+  throttleClearedAt,
+  toPublicUser,
+  WrongPasswordError,
+} from "../users/service.ts";
+import { InvalidEmailError, normalizeEmail } from "../users/email.ts";
+import { NOT_AN_EMAIL, recordEvent, recordRefusal, type AuditRecord } from "../audit/service.ts";
 import type { AddressOf } from "../http/client-address.ts";
 import { documented } from "../http/openapi.ts";
 import type { LoginThrottle } from "./throttle.ts";
@@ -11,6 +20,7 @@ import { BEARER_CHALLENGE, SIGNED_IN_RESPONSES, type AuthGuard } from "./guard.t
 import {
   HashingBusyError,
   hashingGate,
+  PasswordWorkInProgressError,
   normalizePassword,
   PASSWORD_MAX_LENGTH,
   spendVerifyTime,
@@ -22,6 +32,16 @@ import { ACCESS_TOKEN_TTL_SECONDS, type TokenService } from "./tokens.ts";
 const BUSY_ANSWER_DELAY_MS = 250;
 
 const PASSWORD_LENGTH_RULE = `password must be 1 to ${PASSWORD_MAX_LENGTH} characters`;
+
+/** The normalized email, or undefined when what was typed is not an address; hidden characters are a 422. */
+function loginEmail(typed: string): string | undefined {
+  try {
+    return normalizeEmail(typed);
+  } catch (error) {
+    if (error instanceof InvalidEmailError && error.kind === "malformed") return undefined;
+    throw error;
+  }
+}
 
 export const LoginModel = t.Object(
   {
@@ -44,9 +64,18 @@ export interface AuthRouteDependencies {
   guard: AuthGuard;
   throttle: LoginThrottle;
   addressOf: AddressOf;
+  /** Refused attempts are counted into one audit row per email, address and this window. */
+  refusalWindowMs: number;
 }
 
-export function authRoutes({ db, tokens, guard, throttle, addressOf }: AuthRouteDependencies) {
+export function authRoutes({ db, tokens, guard, throttle, addressOf, refusalWindowMs }: AuthRouteDependencies) {
+  const countRefusal = (event: AuditRecord) => recordRefusal(db, event, refusalWindowMs);
+  const freshToken = async (userId: number, tokenVersion: number) => ({
+    access_token: await tokens.issue(userId, tokenVersion),
+    token_type: "bearer" as const,
+    expires_in: ACCESS_TOKEN_TTL_SECONDS,
+  });
+
   return new Elysia({ prefix: "/auth" })
     .use(guard)
     .post(
@@ -56,53 +85,59 @@ export function authRoutes({ db, tokens, guard, throttle, addressOf }: AuthRoute
         if (password.length < 1 || password.length > PASSWORD_MAX_LENGTH) {
           return status(422, { detail: PASSWORD_LENGTH_RULE });
         }
-        const email = normalizeEmail(body.email);
+        // A space or invisible character inside is a 422; anything else that is not an address is just a
+        // sign-in that fails, throttled under what was typed and recorded under a fixed marker, never as typed
+        // (it may be a password typed into the wrong field).
+        const email = loginEmail(body.email);
+        const key = email ?? body.email.trim().toLowerCase();
         const ip = addressOf(request, server);
-        const failed = (reason: string, userId?: number) =>
-          recordEvent(db, { type: "login.failed", actor: "anonymous", userId, email: body.email, ip, reason });
-        const wait = throttle.retryAfterSeconds(email, ip);
-        if (wait > 0) {
-          failed("throttled");
-          set.headers["retry-after"] = String(wait);
+        const user = email === undefined ? undefined : findUserByEmail(db, email);
+        const event = { type: "login.failed" as const, actor: "anonymous" as const, userId: user?.id ?? null, email: email ?? NOT_AN_EMAIL, ip };
+        const failed = (reason: string) => recordEvent(db, { ...event, reason });
+
+        // The attempt is counted before any hashing: a burst of concurrent guesses is checked at most up to the limit.
+        const attempt = throttle.reserve(key, ip, user ? throttleClearedAt(db, user) : 0);
+        if (attempt.refused) {
+          countRefusal({ ...event, reason: "throttled" });
+          set.headers["retry-after"] = String(attempt.retryAfterSeconds);
           return status(429, { detail: "Too many login attempts" });
         }
         // A full hashing queue is answered before the database is asked, and only after a short pause: a
         // flood client that retries at once would otherwise keep the event loop busy with refusals.
         const busy = async () => {
+          attempt.withdrawn();
+          countRefusal({ ...event, reason: "busy" });
           await Bun.sleep(BUSY_ANSWER_DELAY_MS);
           set.headers["retry-after"] = "1";
           return status(503, { detail: "Server is busy, try again shortly" });
         };
         if (hashingGate.saturated) return busy();
-        const user = findUserByEmail(db, email);
         let matches: boolean;
         try {
           // Unknown email and wrong password cost the same hashing time and get the same answer.
           matches = user
-            ? await verifyPasswordHash(user.passwordHash, password, { anonymous: true })
-            : await spendVerifyTime(password, { anonymous: true });
+            ? await verifyPasswordHash(user.passwordHash, password, { for: "anonymous" })
+            : await spendVerifyTime(password, { for: "anonymous" });
         } catch (error) {
           if (error instanceof HashingBusyError) return busy();
           throw error;
         }
-        if (!user || !matches) {
-          throttle.recordFailure(email, ip);
-          failed(user ? "wrong_password" : "unknown_email", user?.id);
+        const refuse = (reason: string, detail: string) => {
+          failed(reason);
           Object.assign(set.headers, BEARER_CHALLENGE);
-          return status(401, { detail: "Invalid email or password" });
-        }
-        throttle.recordSuccess(email, ip);
-        if (!user.isActive) {
-          failed("inactive", user.id);
-          Object.assign(set.headers, BEARER_CHALLENGE);
-          return status(401, { detail: "Account is inactive" });
-        }
-        recordEvent(db, { type: "login.succeeded", actor: "user", actorUserId: user.id, userId: user.id, email: body.email, ip });
-        return {
-          access_token: await tokens.issue(user.id, user.tokenVersion),
-          token_type: "bearer" as const,
-          expires_in: ACCESS_TOKEN_TTL_SECONDS,
+          return status(401, { detail });
         };
+        if (!user || !matches) return refuse(user ? "wrong_password" : "unknown_email", "Invalid email or password");
+        attempt.succeeded();
+        // The account is read again where the sign-in is recorded: deactivated or given a new password while
+        // the hash was checked, it gets no token.
+        const outcome = completeSignIn(db, user.id, user.passwordHash, ip, email!);
+        if (!outcome.ok) {
+          return outcome.reason === "inactive"
+            ? refuse("inactive", "Account is inactive")
+            : refuse("wrong_password", "Invalid email or password");
+        }
+        return freshToken(outcome.user.id, outcome.user.tokenVersion);
       },
       {
         body: LoginModel,
@@ -146,27 +181,58 @@ export function authRoutes({ db, tokens, guard, throttle, addressOf }: AuthRoute
     })
     .put(
       "/password",
-      async ({ user, body, status, request, server }) => {
-        await changeOwnPassword(db, user, body.current_password, body.new_password);
-        recordEvent(db, { type: "password.changed", actor: "user", actorUserId: user.id, userId: user.id, ip: addressOf(request, server) });
-        return status(204, undefined);
+      async ({ user, body, set, status, request, server }) => {
+        const ip = addressOf(request, server);
+        const event = { type: "password.change_failed" as const, actor: "user" as const, actorUserId: user.id, userId: user.id, ip };
+        // Refused before it takes a place in the throttle: a flood of changes is not a flood of failures.
+        if (hashingGate.busyWith(user.id)) throw new PasswordWorkInProgressError();
+        // Wrong current passwords count toward the same limits as sign-in: this is no oracle for guessing it.
+        const attempt = throttle.reserve(user.email, ip, throttleClearedAt(db, user));
+        if (attempt.refused) {
+          countRefusal({ ...event, reason: "throttled" });
+          set.headers["retry-after"] = String(attempt.retryAfterSeconds);
+          return status(429, { detail: "Too many wrong passwords; try again later" });
+        }
+        let tokenVersion: number;
+        try {
+          tokenVersion = await changeOwnPassword(
+            db,
+            { id: user.id, tokenVersion: user.tokenVersion, ip },
+            body.current_password,
+            body.new_password,
+          );
+        } catch (error) {
+          if (error instanceof WrongPasswordError) recordEvent(db, { ...event, reason: "wrong_password" });
+          else attempt.withdrawn();
+          throw error;
+        }
+        attempt.succeeded();
+        // Every other token of the account stopped working with the new version; this session carries on.
+        return freshToken(user.id, tokenVersion);
       },
       {
         auth: true,
         body: ChangeOwnPasswordModel,
         response: {
-          204: t.Void(),
+          200: TokenModel,
           ...SIGNED_IN_RESPONSES,
           403: documented(ErrorModel, { description: "current_password is wrong." }),
+          409: documented(ErrorModel, { description: "The password changed meanwhile (another change or an admin's reset won the race); nothing was changed." }),
           422: documented(ErrorModel, {
             description: "The body does not match the schema, or the new password breaks a rule (too short, too common, same as the current one).",
           }),
+          429: documented(ErrorModel, {
+            description: "Too many wrong current passwords for this account, or another password operation of this account is still running.",
+            headers: ["Retry-After"],
+          }),
+          503: documented(ErrorModel, { description: "The server is busy hashing passwords, or the database is busy or full.", headers: ["Retry-After"] }),
         },
         detail: {
           summary: "Change your own password",
           description:
-            "Needs the current password. Every token the account held until now stops working, on every device; sign " +
-            "in again with the new password. Recorded in the audit trail as password.changed.",
+            "Needs the current password. Answers with a fresh token for this session; every other token of the account " +
+            "stops working, on every device. Wrong current passwords count toward the account's sign-in limits. " +
+            "Recorded in the audit trail as password.changed (or password.change_failed).",
           tags: ["auth"],
           security: [{ bearer: [] }],
         },
@@ -175,8 +241,7 @@ export function authRoutes({ db, tokens, guard, throttle, addressOf }: AuthRoute
     .post(
       "/logout",
       ({ user, status, request, server }) => {
-        revokeTokens(db, user.id);
-        recordEvent(db, { type: "logout", actor: "user", actorUserId: user.id, userId: user.id, ip: addressOf(request, server) });
+        revokeTokens(db, { id: user.id, tokenVersion: user.tokenVersion, ip: addressOf(request, server) });
         return status(204, undefined);
       },
       {

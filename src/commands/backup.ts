@@ -23,6 +23,7 @@ import {
   settingsFor,
 } from "./dbfile.ts";
 import { acquireServeLock, serveLockHolder } from "./serve-lock.ts";
+import { signEveryoneOut } from "../users/service.ts";
 
 type Print = (line: string) => void;
 type Bootstrap = () => { settings: Settings; db: Db; migration: MigrationOutcome };
@@ -141,12 +142,18 @@ export async function restoreCommand(
     throw new CommandError(`restore failed: ${describe(error)}${keptAs ? ` (the previous database is at ${keptAs})` : ""}`);
   }
 
-  // 5. Bring its schema up to this version's (adopting an original-era backup).
+  // 5. Bring its schema up to this version's (adopting an original-era backup), and sign everyone out: the
+  //    backup's token versions would otherwise revive tokens revoked since it was taken.
   let migration: MigrationOutcome;
+  let signedOut: number;
   try {
     const { db, migration: outcome } = options.bootstrap();
     migration = outcome;
-    db.$client.close();
+    try {
+      signedOut = signEveryoneOut(db, keptAs ? tokenVersionsIn(keptAs) : new Map());
+    } finally {
+      db.$client.close();
+    }
   } catch (error) {
     throw new CommandError(
       `restored ${databasePath} but could not migrate it: ${describe(error)}` + (keptAs ? `; the previous database is at ${keptAs}` : ""),
@@ -159,6 +166,22 @@ export async function restoreCommand(
   print(keptAs ? `Previous database kept as ${keptAs}` : "There was no previous database");
   for (const line of describeOutcome(migration)) print(line);
   print(`Database is up to date (${plural(EMBEDDED_MIGRATIONS.length, "migration")})`);
+  print(`Signed everyone out (${plural(signedOut, "account")}): tokens issued before the restore no longer work; sign in again`);
+}
+
+/** Each account's token version in the database a restore replaced; empty when it cannot be read. */
+function tokenVersionsIn(path: string): Map<number, number> {
+  try {
+    const client = openExisting(path);
+    try {
+      const rows = client.query("SELECT id, token_version FROM users").all() as Array<{ id: number; token_version: number }>;
+      return new Map(rows.map((row) => [row.id, row.token_version]));
+    } finally {
+      client.close();
+    }
+  } catch {
+    return new Map();
+  }
 }
 
 /** Opens the copy on its own and requires `integrity_check` to say ok and the users table to be readable. */

@@ -1,5 +1,6 @@
 // `moxie doctor`: what this moxie would run with, and what about it needs an operator's attention.
 // Reads only: the database is opened without being created or migrated, and the signing key is never printed.
+import { emailCollisions } from "../users/email.ts";
 import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import packageJson from "../../package.json" with { type: "json" };
@@ -186,6 +187,14 @@ function inspectDatabase(dbPath: string, print: Print, warnings: string[]): void
       if (counts.admins === 0) {
         warnings.push("there is no active admin: create one with `moxie create-admin --email EMAIL --name NAME`");
       }
+      // Accounts whose emails are one address spelled twice (look-alikes stored before normalization): never merged
+      // automatically; an operator decides which one stays.
+      for (const { normalized, ids } of emailCollisions(client.query("SELECT id, email FROM users ORDER BY id").all() as Array<{ id: number; email: string }>)) {
+        warnings.push(
+          `accounts ${ids.map((id) => `#${id}`).join(", ")} have emails that are one address (${normalized}); ` +
+            "change or deactivate all but one (moxie never merges accounts)",
+        );
+      }
     } else {
       print("  users         no users table yet");
       warnings.push("there is no active admin: create one with `moxie create-admin --email EMAIL --name NAME`");
@@ -227,6 +236,7 @@ function describeSettings(settings: Settings, secretPath: string): Array<[string
     ["BODY_LIMIT_BYTES", String(settings.bodyLimitBytes)],
     ["LOGIN_MAX_FAILURES", String(settings.loginMaxFailures)],
     ["LOGIN_MAX_FAILURES_PER_ADDRESS", String(settings.loginMaxFailuresPerAddress)],
+    ["LOGIN_MAX_FAILURES_PER_ACCOUNT", String(settings.loginMaxFailuresPerAccount)],
     ["LOGIN_WINDOW_SECONDS", String(settings.loginWindowSeconds)],
     ["TRUSTED_PROXY", settings.trustedProxy ?? "(not set)"],
     ["LOG_LEVEL", settings.logLevel],

@@ -778,9 +778,10 @@ handleSubmit(ownForm, byId("own-password-error"), async () => {
     throw new FormProblem("The two new passwords do not match", "confirm_password");
   }
   if (!me) return;
-  await api("PUT", "/auth/password", { current_password: current, new_password: next });
+  // The answer carries a fresh token for this session; every other token of the account has stopped working.
+  const { data } = await api<{ access_token: string }>("PUT", "/auth/password", { current_password: current, new_password: next });
+  saveToken(data.access_token);
   ownForm.reset();
-  await signInAgain(me.email, next);
   setMessage(ownFlash, "Password changed. You stay signed in here; other sessions have ended.");
 });
 

@@ -6,7 +6,7 @@ export const ROLES = ["admin", "agent"] as const;
 export type Role = (typeof ROLES)[number];
 
 /** UTC instant as ISO 8601 text with milliseconds, e.g. 2026-11-25T15:14:25.123Z. Sorts as it reads. */
-const utcNow = sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`;
+export const utcNow = sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`;
 
 export const users = sqliteTable("users", {
   id: integer("id").primaryKey({ autoIncrement: true }),
@@ -38,10 +38,14 @@ export const AUDIT_EVENT_TYPES = [
   "logout",
   "password.changed",
   "password.reset",
+  /** A wrong current password at PUT /auth/password (or a refused one: see `count`). */
+  "password.change_failed",
   "user.created",
   "user.updated",
   "user.deactivated",
   "user.activated",
+  /** An admin cleared the account's sign-in throttle. */
+  "user.unlocked",
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

@@ -83,6 +83,11 @@ const BODY_RESPONSES = {
   "415": "The body is not sent as `Content-Type: application/json`.",
 } as const;
 const VALIDATION_RESPONSE = "The request does not match the schema; `detail` names the first field at fault, never its value.";
+/** Every change is one SQLite transaction: past the busy timeout, or on a full disk, nothing is written. */
+const WRITE_UNAVAILABLE_RESPONSE =
+  "Busy (the password-hashing queue is full, or the database is busy past its timeout) or the disk is full: nothing " +
+  "was changed; try again as Retry-After says.";
+const WRITING_METHODS = new Set(["post", "put", "patch", "delete"]);
 const SERVER_ERROR_RESPONSE = "An unexpected failure; logged on the server with the request id, never described to the client.";
 
 const DEFAULT_DESCRIPTIONS: Record<string, string> = {
@@ -177,6 +182,13 @@ function operationFor(route: RouteLike, path: string, named: (schema: Json) => J
   };
   if (hooks.body) for (const [status, description] of Object.entries(BODY_RESPONSES)) fallback(status, description);
   if (hooks.body || hooks.query || hooks.params) fallback("422", VALIDATION_RESPONSE);
+  if (WRITING_METHODS.has(route.method.toLowerCase()) && responses["503"] === undefined) {
+    responses["503"] = {
+      description: WRITE_UNAVAILABLE_RESPONSE,
+      headers: { "Retry-After": { $ref: "#/components/headers/Retry-After" } },
+      content: { "application/json": { schema: ERROR_REF } },
+    };
+  }
   fallback("500", SERVER_ERROR_RESPONSE);
   operation.responses = Object.fromEntries(Object.entries(responses).sort(([a], [b]) => a.localeCompare(b)));
   return operation;

@@ -19,6 +19,8 @@ export const PublicUserModel = t.Object({
   role: RoleModel,
   is_active: t.Boolean(),
   created_at: t.String({ format: "date-time" }),
+  /** The last successful sign-in, or null before the first. */
+  last_login_at: t.Nullable(t.String({ format: "date-time" })),
 });
 
 /** A page of accounts; X-Total-Count has the number of matches. */

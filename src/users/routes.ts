@@ -1,9 +1,7 @@
 // /admin/users: the admin runs the team's accounts. Every route here is behind the admin guard.
 import { Elysia, t } from "elysia";
 import { ADMIN_RESPONSES, type AuthGuard } from "../auth/guard.ts";
-import { recordEvent } from "../audit/service.ts";
 import type { Db } from "../db/index.ts";
-import type { AuditEventType } from "../db/schema.ts";
 import type { AddressOf } from "../http/client-address.ts";
 import { documented } from "../http/openapi.ts";
 import {
@@ -16,7 +14,17 @@ import {
   UserListModel,
   UserListQuery,
 } from "./model.ts";
-import { createUser, getUser, listUsers, setActive, setPassword, toPublicUser, updateUser } from "./service.ts";
+import {
+  createUser,
+  getUser,
+  listUsers,
+  setActive,
+  setPassword,
+  toPublicUser,
+  unlockUser,
+  updateUser,
+  type ActingUser,
+} from "./service.ts";
 
 const tags = ["admin"];
 // Each route lists the answers it can give itself; the body reader's, validation's and 500 are added by
@@ -30,10 +38,14 @@ const passwordRule = documented(ErrorModel, {
 export function adminUserRoutes({ db, guard, addressOf }: { db: Db; guard: AuthGuard; addressOf: AddressOf }) {
   return new Elysia({ prefix: "/admin/users" })
     .use(guard)
-    // Every change here is recorded with the admin who made it.
+    // Every change is made as the admin who asked, as their token saw them: the service checks again, in the
+    // write's transaction, that they are still an active admin at that token version, and records the event.
     .resolve(({ request, server }) => ({
-      audit: (type: AuditEventType, user: { id: number }, target: number) =>
-        recordEvent(db, { type, actor: "user", actorUserId: user.id, userId: target, ip: addressOf(request, server) }),
+      actorOf: (user: { id: number; tokenVersion: number }): ActingUser => ({
+        id: user.id,
+        tokenVersion: user.tokenVersion,
+        ip: addressOf(request, server),
+      }),
     }))
     .guard({ admin: true, detail: { tags, security: [{ bearer: [] }] } }, (app) =>
       app
@@ -64,9 +76,8 @@ export function adminUserRoutes({ db, guard, addressOf }: { db: Db; guard: AuthG
         )
         .post(
           "",
-          async ({ body, status, user, audit }) => {
-            const created = await createUser(db, body);
-            audit("user.created", user, created.id);
+          async ({ body, status, user, actorOf }) => {
+            const created = await createUser(db, body, actorOf(user));
             return status(201, toPublicUser(created));
           },
           {
@@ -88,11 +99,7 @@ export function adminUserRoutes({ db, guard, addressOf }: { db: Db; guard: AuthG
         })
         .patch(
           "/:id",
-          ({ params, body, user, audit }) => {
-            const updated = updateUser(db, user.id, Number(params.id), body);
-            audit("user.updated", user, updated.id);
-            return toPublicUser(updated);
-          },
+          ({ params, body, user, actorOf }) => toPublicUser(updateUser(db, actorOf(user), Number(params.id), body)),
           {
             params: UserIdParams,
             body: AccountChangesModel,
@@ -115,11 +122,7 @@ export function adminUserRoutes({ db, guard, addressOf }: { db: Db; guard: AuthG
         )
         .patch(
           "/:id/deactivate",
-          ({ params, user, audit }) => {
-            const changed = setActive(db, user.id, Number(params.id), false);
-            audit("user.deactivated", user, changed.id);
-            return toPublicUser(changed);
-          },
+          ({ params, user, actorOf }) => toPublicUser(setActive(db, actorOf(user), Number(params.id), false)),
           {
             params: UserIdParams,
             response: {
@@ -139,40 +142,67 @@ export function adminUserRoutes({ db, guard, addressOf }: { db: Db; guard: AuthG
         )
         .patch(
           "/:id/activate",
-          ({ params, user, audit }) => {
-            const changed = setActive(db, user.id, Number(params.id), true);
-            audit("user.activated", user, changed.id);
-            return toPublicUser(changed);
-          },
+          ({ params, user, actorOf }) => toPublicUser(setActive(db, actorOf(user), Number(params.id), true)),
           {
             params: UserIdParams,
             response: { 200: PublicUserModel, ...ADMIN_RESPONSES, ...notFound },
             detail: {
               summary: "Reactivate an account",
               description:
-                "The account can sign in again with its password; tokens issued before it was deactivated stay revoked. " +
-                "Activating an active account changes nothing and answers 200 (idempotent). Recorded in the audit trail " +
-                "as user.activated.",
+                "The account can sign in again with its password, at once: its sign-in throttle is cleared too; tokens " +
+                "issued before it was deactivated stay revoked. Activating an active account changes nothing and answers " +
+                "200 (idempotent). Recorded in the audit trail as user.activated.",
             },
           },
         )
         .put(
           "/:id/password",
-          async ({ params, body, status, user, audit }) => {
-            await setPassword(db, Number(params.id), body.password);
-            audit("password.reset", user, Number(params.id));
+          async ({ params, body, status, user, actorOf }) => {
+            await setPassword(db, actorOf(user), Number(params.id), body.password);
             return status(204, undefined);
           },
           {
             params: UserIdParams,
             body: SetPasswordModel,
-            response: { 204: t.Void(), ...ADMIN_RESPONSES, ...notFound, 422: passwordRule },
+            response: {
+              204: t.Void(),
+              ...ADMIN_RESPONSES,
+              403: documented(ErrorModel, {
+                description: "Signed in, but not an admin; or the account is your own (change your own password with PUT /auth/password).",
+              }),
+              ...notFound,
+              409: documented(ErrorModel, { description: "The account's password changed meanwhile; nothing was changed." }),
+              422: passwordRule,
+              429: documented(ErrorModel, {
+                description: "Another password operation of yours is still running.",
+                headers: ["Retry-After"],
+              }),
+            },
             detail: {
-              summary: "Set an account's password",
+              summary: "Set another account's password",
               description:
                 "Replaces the password without asking for the old one (for an agent who forgot theirs). Every token the " +
-                "account held stops working, so its sessions must sign in again. The password rules are those of " +
-                "account creation. Recorded in the audit trail as password.reset.",
+                "account held stops working, so its sessions must sign in again, and its sign-in throttle is cleared. The " +
+                "password rules are those of account creation. For your own password use PUT /auth/password (403 here). " +
+                "Recorded in the audit trail as password.reset.",
+            },
+          },
+        )
+        .post(
+          "/:id/unlock",
+          ({ params, status, user, actorOf }) => {
+            unlockUser(db, actorOf(user), Number(params.id));
+            return status(204, undefined);
+          },
+          {
+            params: UserIdParams,
+            response: { 204: t.Void(), ...ADMIN_RESPONSES, ...notFound },
+            detail: {
+              summary: "Clear an account's sign-in throttle",
+              description:
+                "Lets the account try to sign in again at once after too many failures (429); its password and tokens " +
+                "are unchanged. Setting a password or activating the account does the same. Recorded in the audit trail " +
+                "as user.unlocked.",
             },
           },
         ),
