@@ -31,6 +31,10 @@ const tags = ["admin"];
 // the document builder (src/http/openapi.ts), which knows which routes those mechanisms apply to.
 const notFound = { 404: documented(ErrorModel, { description: "No account has this id." }) };
 const emailTaken = documented(ErrorModel, { description: "Another account already has this email." });
+const anotherPasswordOperation = documented(ErrorModel, {
+  description: "Another password operation of yours (a create or a reset) is still running.",
+  headers: ["Retry-After"],
+});
 const passwordRule = documented(ErrorModel, {
   description: "The body does not match the schema, or the password breaks a rule (too short, too common, ...).",
 });
@@ -82,7 +86,7 @@ export function adminUserRoutes({ db, guard, addressOf }: { db: Db; guard: AuthG
           },
           {
             body: NewAccountModel,
-            response: { 201: PublicUserModel, ...ADMIN_RESPONSES, 409: emailTaken, 422: passwordRule },
+            response: { 201: PublicUserModel, ...ADMIN_RESPONSES, 409: emailTaken, 422: passwordRule, 429: anotherPasswordOperation },
             detail: {
               summary: "Create an account",
               description:
@@ -173,10 +177,7 @@ export function adminUserRoutes({ db, guard, addressOf }: { db: Db; guard: AuthG
               ...notFound,
               409: documented(ErrorModel, { description: "The account's password changed meanwhile; nothing was changed." }),
               422: passwordRule,
-              429: documented(ErrorModel, {
-                description: "Another password operation of yours is still running.",
-                headers: ["Retry-After"],
-              }),
+              429: anotherPasswordOperation,
             },
             detail: {
               summary: "Set another account's password",
