@@ -70,6 +70,7 @@ interface UserRow {
   role: string;
   is_active: number;
   created_at: string;
+  last_login_at: string | null;
   token_version: number;
 }
 
@@ -84,8 +85,10 @@ export async function startBaseline(options: { db: string; port: number; secret:
     "SELECT id, password_hash, is_active, token_version FROM users WHERE email = ?",
   );
   const byId = db.query<UserRow, [number]>(
-    "SELECT id, name, email, role, is_active, created_at, token_version FROM users WHERE id = ?",
+    "SELECT id, name, email, role, is_active, created_at, last_login_at, token_version FROM users WHERE id = ?",
   );
+  // The contract records each successful sign-in (users.last_login_at).
+  const signedIn = db.query<unknown, [number]>("UPDATE users SET last_login_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?");
   const key = Buffer.from(options.secret, "utf8");
   // An unknown email costs one verify too, as in moxie.
   const dummyHash = await Bun.password.hash(crypto.randomUUID(), ARGON2);
@@ -121,6 +124,7 @@ export async function startBaseline(options: { db: string; port: number; secret:
           }
           if (!user || !matches) return unauthorized("Invalid email or password");
           if (!user.is_active) return unauthorized("Account is inactive");
+          signedIn.run(user.id);
           return Response.json({
             access_token: signToken(options.secret, user.id, user.token_version),
             token_type: "bearer",
@@ -145,6 +149,7 @@ export async function startBaseline(options: { db: string; port: number; secret:
             role: user.role,
             is_active: user.is_active === 1,
             created_at: user.created_at,
+            last_login_at: user.last_login_at,
           });
         },
       },

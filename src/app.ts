@@ -29,8 +29,9 @@ export interface AppDependencies {
 export function createApp({ db, settings, tokens, log = silentLogger }: AppDependencies) {
   const guard = authGuard({ db, tokens });
   const throttle = new LoginThrottle({
-    maxFailuresPerAccount: settings.loginMaxFailures,
+    maxFailuresPerPair: settings.loginMaxFailures,
     maxFailuresPerAddress: settings.loginMaxFailuresPerAddress,
+    maxFailuresPerAccount: settings.loginMaxFailuresPerAccount,
     windowMs: settings.loginWindowSeconds * 1000,
   });
   const addressOf: AddressOf = (request, server) => clientAddress(request, server, settings.trustedProxy);
@@ -43,7 +44,7 @@ export function createApp({ db, settings, tokens, log = silentLogger }: AppDepen
     .use(settings.docs ? apiDocs() : new Elysia())
     .use(healthRoutes())
     .use(readinessRoutes({ db, path: settings.databasePath }))
-    .use(authRoutes({ db, tokens, guard, throttle, addressOf }))
+    .use(authRoutes({ db, tokens, guard, throttle, addressOf, refusalWindowMs: settings.loginWindowSeconds * 1000 }))
     .use(adminUserRoutes({ db, guard, addressOf }))
     .use(auditRoutes({ db, guard }))
     .use(settings.console ? consoleRoutes() : new Elysia());

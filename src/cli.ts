@@ -3,9 +3,10 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import packageJson from "../package.json" with { type: "json" };
 import { openDatabase, DatabaseOpenError, type Db } from "./db/index.ts";
+import { MigrationError, UnknownDatabaseError, type MigrationOutcome } from "./db/adopt.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { parseHost, parsePort, type Settings } from "./settings.ts";
-import { createAdmin, listUsersCommand, setActiveCommand, setPasswordCommand } from "./commands/accounts.ts";
+import { createAdmin, listUsersCommand, setActiveCommand, setPasswordCommand, unlockCommand } from "./commands/accounts.ts";
 import { CommandError, UsageError } from "./commands/errors.ts";
 import { auditCommand, AUDIT_OPTIONS, AUDIT_USAGE } from "./commands/audit.ts";
 import { backupCommand, BACKUP_USAGE, restoreCommand, RESTORE_USAGE } from "./commands/backup.ts";
@@ -14,6 +15,7 @@ import { settingsFor } from "./commands/dbfile.ts";
 import { assertSchemaNotNewer, migrateCommand } from "./commands/migrate.ts";
 import { acquireServeLock } from "./commands/serve-lock.ts";
 import { serve } from "./commands/serve.ts";
+import { normalizeStoredEmails } from "./users/service.ts";
 
 export const VERSION = packageJson.version;
 
@@ -32,7 +34,7 @@ interface Command {
   }): Promise<void>;
 }
 
-type Bootstrap = (overrides?: Partial<Settings>) => { settings: Settings; db: Db; log: Logger };
+type Bootstrap = (overrides?: Partial<Settings>) => { settings: Settings; db: Db; log: Logger; migration: MigrationOutcome };
 
 const COMMANDS: Record<string, Command> = {
   serve: {
@@ -47,6 +49,13 @@ const COMMANDS: Record<string, Command> = {
       if (host !== undefined) overrides.host = host;
       if (port !== undefined) overrides.port = port;
       const running = bootstrap(overrides);
+      if (running.migration.adopted) {
+        running.log.info("adopted the Python moxie's database", {
+          database: running.settings.databasePath,
+          baseline: running.migration.baseline,
+          applied: running.migration.applied,
+        });
+      }
       // One server per database: restore and a second serve check this lock.
       const release = acquireServeLock(running.settings.databasePath);
       try {
@@ -101,6 +110,14 @@ const COMMANDS: Record<string, Command> = {
     options: { email: { type: "string" } },
     async run({ values, bootstrap }) {
       await setActiveCommand(bootstrap().db, requireOption(values, "email"), true, print);
+    },
+  },
+  unlock: {
+    summary: "clear an account's sign-in throttle (after too many failed sign-ins)",
+    usage: "moxie unlock --email EMAIL\n\nA running server sees it at the account's next sign-in.",
+    options: { email: { type: "string" } },
+    async run({ values, bootstrap }) {
+      await unlockCommand(bootstrap().db, requireOption(values, "email"), print);
     },
   },
   migrate: {
@@ -195,10 +212,17 @@ function bootstrapFor(cwd: string): Bootstrap {
     const log = createLogger({ level: settings.logLevel, format: settings.logFormat });
     // A database written by a newer moxie is refused before anything touches it.
     assertSchemaNotNewer(settings.databasePath);
+    let migration: MigrationOutcome = { adopted: false, baseline: [], applied: [] };
     try {
-      return { settings, db: openDatabase(settings.databasePath), log };
+      const db = openDatabase(settings.databasePath, { onMigrated: (outcome) => (migration = outcome) });
+      // Emails stored before the NFKC rules get their one spelling (collisions are left for `moxie doctor`).
+      normalizeStoredEmails(db);
+      return { settings, db, log, migration };
     } catch (error) {
-      if (error instanceof DatabaseOpenError) throw new UsageError(`DATABASE_URL: ${error.message}`);
+      if (error instanceof DatabaseOpenError || error instanceof UnknownDatabaseError) {
+        throw new UsageError(`DATABASE_URL: ${error.message}`);
+      }
+      if (error instanceof MigrationError) throw new CommandError(error.message);
       throw error;
     }
   };

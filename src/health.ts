@@ -5,6 +5,7 @@ import { accessSync, constants, statSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Db } from "./db/index.ts";
 import { EMBEDDED_MIGRATIONS } from "./db/migrations.ts";
+import { diskFullReported, noteWriteSucceeded } from "./db/errors.ts";
 
 /** How long the readiness write probe waits for another writer's lock. */
 const READY_LOCK_WAIT_MS = 200;
@@ -12,7 +13,17 @@ const READY_LOCK_WAIT_MS = 200;
 const HEALTHY = { status: "ok" as const };
 
 export function healthRoutes() {
-  return new Elysia().get("/health", HEALTHY, { detail: { summary: "Liveness", tags: ["health"] } });
+  // A handler, not the value itself: Elysia refuses a static value that has a response schema (422).
+  return new Elysia().get("/health", () => HEALTHY, {
+    response: { 200: t.Object({ status: t.Literal("ok") }) },
+    detail: {
+      summary: "Liveness",
+      description:
+        "Answers as long as the process serves HTTP; it never touches the database, so a slow disk does not get a " +
+        "healthy process restarted. Use /ready to know whether requests can be served.",
+      tags: ["health"],
+    },
+  });
 }
 
 /**
@@ -61,7 +72,26 @@ export function databaseProblem(db: Db, path: string, opened: { dev: number; ino
   } finally {
     client.run(`PRAGMA busy_timeout = ${busyTimeout}`);
   }
+  if (diskFullReported(client) && !roomToWrite(db)) return "database disk is full";
   return null;
+}
+
+/**
+ * After a write failed for lack of space: whether a row needing a fresh page fits now (written and rolled
+ * back), so /ready recovers as soon as space is back, without waiting for a client's write.
+ */
+function roomToWrite(db: Db): boolean {
+  const client = db.$client;
+  try {
+    client.run("BEGIN IMMEDIATE");
+    client.run("INSERT INTO audit_events (type, actor, detail) VALUES ('login.failed', 'anonymous', zeroblob(16384))");
+    client.run("ROLLBACK");
+    noteWriteSucceeded(client);
+    return true;
+  } catch {
+    if (client.inTransaction) client.run("ROLLBACK");
+    return false;
+  }
 }
 
 export function readinessRoutes({ db, path }: { db: Db; path: string }) {
@@ -78,7 +108,13 @@ export function readinessRoutes({ db, path }: { db: Db; path: string }) {
         200: t.Object({ status: t.Literal("ready") }),
         503: t.Object({ status: t.Literal("unavailable"), detail: t.String() }),
       },
-      detail: { summary: "Readiness: the database answers, is current and writable", tags: ["health"] },
+      detail: {
+        summary: "Readiness",
+        description:
+          "200 when the database file is the one opened at start, answers, has every migration applied and can take " +
+          "the write lock within 200 ms; otherwise 503 with the reason in words (no paths, no SQL).",
+        tags: ["health"],
+      },
     },
   );
 }

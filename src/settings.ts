@@ -20,6 +20,8 @@ export interface Settings {
   bodyLimitBytes: number;
   loginMaxFailures: number;
   loginMaxFailuresPerAddress: number;
+  /** Failures for one account across every address in a window; past it sign-in for that account answers 429. */
+  loginMaxFailuresPerAccount: number;
   loginWindowSeconds: number;
   /** The reverse proxy's address; only its X-Forwarded-For is believed. */
   trustedProxy: string | undefined;
@@ -81,6 +83,7 @@ export function parseSettings(env: Environment, cwd: string): Settings {
   const bodyLimitBytes = take("BODY_LIMIT_BYTES", integerIn(1024, 16 * 1024 * 1024), "65536");
   const loginMaxFailures = take("LOGIN_MAX_FAILURES", integerIn(1, 1000), "5");
   const loginMaxFailuresPerAddress = take("LOGIN_MAX_FAILURES_PER_ADDRESS", integerIn(1, 100_000), "30");
+  const loginMaxFailuresPerAccount = take("LOGIN_MAX_FAILURES_PER_ACCOUNT", integerIn(1, 100_000), "50");
   const loginWindowSeconds = take("LOGIN_WINDOW_SECONDS", integerIn(1, 86_400), "900");
   const trustedProxy = take("TRUSTED_PROXY", parseAddress, undefined);
   const logLevel = take("LOG_LEVEL", oneOf(LOG_LEVELS), "info");
@@ -100,6 +103,7 @@ export function parseSettings(env: Environment, cwd: string): Settings {
     bodyLimitBytes: bodyLimitBytes!,
     loginMaxFailures: loginMaxFailures!,
     loginMaxFailuresPerAddress: loginMaxFailuresPerAddress!,
+    loginMaxFailuresPerAccount: loginMaxFailuresPerAccount!,
     loginWindowSeconds: loginWindowSeconds!,
     trustedProxy,
     logLevel: logLevel!,
@@ -125,7 +129,12 @@ export function parseDatabaseUrl(raw: string, cwd: string): string {
 }
 
 function parseSecretKey(raw: string): string {
-  if (KNOWN_PUBLIC_SECRETS.has(raw)) throw new Error("is the original's public default; set a random value");
+  if (KNOWN_PUBLIC_SECRETS.has(raw)) {
+    throw new Error(
+      "is the Python moxie's published default, so anyone can sign tokens with it; set a random value " +
+        "(openssl rand -hex 32); sessions signed with the old key end, so everyone signs in again once",
+    );
+  }
   if (raw.length < MIN_SECRET_KEY_LENGTH) {
     throw new Error(`must be at least ${MIN_SECRET_KEY_LENGTH} characters (try: openssl rand -hex 32)`);
   }

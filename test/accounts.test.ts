@@ -17,7 +17,7 @@ import {
   type TestResponse,
 } from "./helpers.ts";
 
-const PUBLIC_KEYS = ["created_at", "email", "id", "is_active", "name", "role"];
+const PUBLIC_KEYS = ["created_at", "email", "id", "is_active", "last_login_at", "name", "role"];
 const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 
 /** Every response any test here receives is checked for leaks (hashes, traces, SQL), plus the given secrets. */
@@ -199,6 +199,7 @@ describe("GET /admin/users", () => {
       role: "agent",
       is_active: true,
       created_at: "2021-03-01T00:00:00.000Z",
+      last_login_at: null,
     });
   });
 
@@ -326,6 +327,7 @@ describe("admin: one account", () => {
         role: "agent",
         is_active: true,
         created_at: row.createdAt,
+        last_login_at: null,
       });
     });
 
@@ -823,7 +825,7 @@ describe("admin lockout rules", () => {
     expect(() => setActive(ctx.db, "cli", a.id, false)).toThrow(AdminLockoutError);
     expect(() => setActive(ctx.db, "cli", a.id, false)).toThrow(/last active admin/);
     expect(() => updateUser(ctx.db, "cli", a.id, { role: "agent" })).toThrow(/last active admin/);
-    expect(() => updateUser(ctx.db, b.id, a.id, { role: "agent", name: "Nope" })).toThrow(/last active admin/);
+    expect(() => updateUser(ctx.db, "cli", a.id, { role: "agent", name: "Nope" })).toThrow(/last active admin/);
     expect(snapshot()).toEqual(before);
   });
 
@@ -933,7 +935,7 @@ describe("PUT /auth/password", () => {
     }
   });
 
-  test("→ 204 empty; the token used and every older token → 401; old password refused; new one works", async () => {
+  test("→ 200 with a fresh token for this session; the token used and every older token → 401; old password refused; new one works", async () => {
     const request = leakChecked(ctx, [user.password]);
     const earlier = await signIn(ctx.request, user);
     const used = await signIn(ctx.request, user);
@@ -942,7 +944,11 @@ describe("PUT /auth/password", () => {
       token: used,
       body: { current_password: user.password, new_password: newPassword },
     });
-    expectEmpty204(response);
+    expect(response.status).toBe(200);
+    expect(response.json).toEqual({ access_token: expect.any(String), token_type: "bearer", expires_in: expect.any(Number) });
+    const kept = await request("GET", "/auth/me", { token: response.json.access_token });
+    expect(kept.status).toBe(200);
+    expect(kept.json.id).toBe(user.id);
 
     for (const token of [used, earlier]) {
       const me = await request("GET", "/auth/me", { token });

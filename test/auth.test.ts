@@ -116,6 +116,7 @@ describe("GET /auth/me", () => {
       email: "admin@test.com",
       role: "admin",
       is_active: true,
+      last_login_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/),
       created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/),
     });
     expectNoLeak(response.text);

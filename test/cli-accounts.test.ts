@@ -81,9 +81,12 @@ describe("moxie users", () => {
         role: r.role,
         is_active: r.is_active === 1,
         created_at: r.created_at,
+        last_login_at: null,
       })),
     );
-    for (const entry of listed) expect(Object.keys(entry).sort()).toEqual(["created_at", "email", "id", "is_active", "name", "role"]);
+    for (const entry of listed) {
+      expect(Object.keys(entry).sort()).toEqual(["created_at", "email", "id", "is_active", "last_login_at", "name", "role"]);
+    }
   });
 
   test("on an empty (fresh) database: just the header and 0 accounts", async () => {

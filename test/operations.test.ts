@@ -107,7 +107,7 @@ describe("audit trail", () => {
       ]),
     );
     const unknown = events.find((event) => event.reason === "unknown_email");
-    expect(unknown).toMatchObject({ email: "Nobody@Example.com", userId: null, ip: expect.any(String) });
+    expect(unknown).toMatchObject({ email: "nobody@example.com", userId: null, ip: expect.any(String) });
     const reset = events.find((event) => event.type === "password.reset");
     expect(reset).toMatchObject({ actorUserId: admin.id, userId: id });
   });

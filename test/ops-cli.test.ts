@@ -294,7 +294,8 @@ describe("moxie restore", () => {
     const lines = result.stdout.trim().split("\n");
     expect(lines[0]).toBe(`Restored ${ws.db} from ${join(ws.dir, "b.db")} (1 user)`);
     expect(lines[1]).toMatch(/^Previous database kept as .+\/moxie\.db\.before-restore-\d{8}T\d{6}Z$/);
-    expect(lines.at(-1)).toBe(`Database is up to date (${TAGS.length} migrations)`);
+    expect(lines.at(-2)).toBe(`Database is up to date (${TAGS.length} migrations)`);
+    expect(lines.at(-1)).toBe("Signed everyone out (1 account): tokens issued before the restore no longer work; sign in again");
 
     expect(emails(ws.db)).toEqual(["admin@ops.test"]);
     expect(mode(ws.db)).toBe(0o600);
@@ -505,7 +506,7 @@ describe("moxie audit", () => {
     const events = JSON.parse(json.stdout) as Array<Record<string, unknown>>;
     expect(events).toHaveLength(1);
     expect(Object.keys(events[0]!).sort()).toEqual(
-      ["actor", "actor_user_id", "created_at", "email", "id", "ip", "reason", "type", "user_id"].sort(),
+      ["actor", "actor_user_id", "changes", "count", "created_at", "email", "id", "ip", "reason", "type", "user_id"].sort(),
     );
     expect(events[0]).toMatchObject({ type: "user.created", actor: "cli", user_id: 1, actor_user_id: null });
 

@@ -1,5 +1,12 @@
 import { describe, expect, test } from "bun:test";
-import { HashingBusyError, HashingGate, hashPassword, spendVerifyTime, verifyPasswordHash } from "../src/auth/password.ts";
+import {
+  HashingBusyError,
+  HashingGate,
+  hashPassword,
+  PasswordWorkInProgressError,
+  spendVerifyTime,
+  verifyPasswordHash,
+} from "../src/auth/password.ts";
 import { PWDLIB_HASH, PWDLIB_PASSWORD } from "./helpers.ts";
 
 describe("password hashing", () => {
@@ -48,7 +55,7 @@ describe("HashingGate", () => {
         await new Promise<void>((resolve) => releases.push(resolve));
         running--;
         return "done";
-      }, refusable);
+      }, refusable ? "anonymous" : "operator");
     const accepted = [work(), work(), work()]; // two run, one waits
     const refused = work();
     await expect(refused).rejects.toBeInstanceOf(HashingBusyError);
@@ -64,5 +71,28 @@ describe("HashingGate", () => {
     expect(peak).toBe(2);
     // After the burst the gate is free again.
     expect(await gate.run(async () => "again")).toBe("again");
+  });
+});
+
+describe("HashingGate: signed-in work", () => {
+  test("one operation per account at a time; signed-in work holds at most half the queue; sign-in keeps its share", async () => {
+    const gate = new HashingGate(1, 4);
+    const releases: Array<() => void> = [];
+    const hold = () => new Promise<void>((resolve) => releases.push(resolve));
+    const running = gate.run(hold, "operator"); // occupies the only slot
+    // Account 7 holds its one operation; a second one is refused at once, before any hashing.
+    const first = gate.exclusive(7, () => gate.run(async () => "seven", { account: 7 }));
+    await expect(gate.exclusive(7, async () => "again")).rejects.toBeInstanceOf(PasswordWorkInProgressError);
+    expect(gate.busyWith(7)).toBe(true);
+    // Half the queue (2) for signed-in work: account 8 waits, account 9 is refused with 503's error.
+    const second = gate.run(async () => "eight", { account: 8 });
+    await expect(gate.run(async () => "nine", { account: 9 })).rejects.toBeInstanceOf(HashingBusyError);
+    // Sign-in still has room behind them.
+    const signIns = [gate.run(async () => "in-1", "anonymous"), gate.run(async () => "in-2", "anonymous")];
+    await expect(gate.run(async () => "in-3", "anonymous")).rejects.toBeInstanceOf(HashingBusyError);
+    releases.shift()!();
+    await running;
+    expect(await Promise.all([first, second, ...signIns])).toEqual(["seven", "eight", "in-1", "in-2"]);
+    expect(gate.busyWith(7)).toBe(false);
   });
 });

@@ -30,6 +30,7 @@ describe("settings", () => {
       bodyLimitBytes: 65536,
       loginMaxFailures: 5,
       loginMaxFailuresPerAddress: 30,
+      loginMaxFailuresPerAccount: 50,
       loginWindowSeconds: 900,
       trustedProxy: undefined,
       logLevel: "info",

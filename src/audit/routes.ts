@@ -1,14 +1,14 @@
 // /admin/audit: the admin reads who did what to which account, newest first.
 import { Elysia, t } from "elysia";
-import type { AuthGuard } from "../auth/guard.ts";
+import { ADMIN_RESPONSES, type AuthGuard } from "../auth/guard.ts";
 import type { Db } from "../db/index.ts";
 import { AUDIT_ACTORS, AUDIT_EVENT_TYPES } from "../db/schema.ts";
-import { ErrorModel } from "../users/model.ts";
+import { documented } from "../http/openapi.ts";
 import { listEvents, toPublicEvent } from "./service.ts";
 
 export const AuditEventModel = t.Object({
-  id: t.Integer(),
-  created_at: t.String(),
+  id: t.Integer({ minimum: 1 }),
+  created_at: t.String({ format: "date-time" }),
   type: t.String({ enum: [...AUDIT_EVENT_TYPES] }),
   actor: t.String({ enum: [...AUDIT_ACTORS] }),
   actor_user_id: t.Nullable(t.Integer()),
@@ -16,20 +16,44 @@ export const AuditEventModel = t.Object({
   email: t.Nullable(t.String()),
   ip: t.Nullable(t.String()),
   reason: t.Nullable(t.String()),
+  /** How many attempts the row stands for: refused sign-ins in one window share a row. */
+  count: t.Integer({ minimum: 1 }),
+  /** What an edit changed, field by field (`{"role": {"from": "agent", "to": "admin"}}`); never a password. */
+  changes: t.Nullable(t.Record(t.String(), t.Object({ from: t.Unknown(), to: t.Unknown() }))),
 });
 
+/** A page of audit events; X-Total-Count has the number of matches. */
+export const AuditEventListModel = t.Array(AuditEventModel);
+
 const AuditQuery = t.Object({
-  user_id: t.Optional(t.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, error: "user_id must be a positive whole number" })),
+  user_id: t.Optional(
+    t.Integer({
+      minimum: 1,
+      maximum: Number.MAX_SAFE_INTEGER,
+      error: "user_id must be a positive whole number",
+      description: "Only events about this account.",
+    }),
+  ),
   // A union of literals, not t.String({ enum }) (TypeBox does not check `enum` on strings) and not
   // t.UnionEnum (its implicit default would filter every unfiltered request by the first type).
   type: t.Optional(
     t.Union(
       AUDIT_EVENT_TYPES.map((type) => t.Literal(type)),
-      { error: `type must be one of ${AUDIT_EVENT_TYPES.join(", ")}` },
+      { error: `type must be one of ${AUDIT_EVENT_TYPES.join(", ")}`, description: "Only events of this type." },
     ),
   ),
-  limit: t.Optional(t.Integer({ minimum: 1, maximum: 1000, default: 100, error: "limit must be a whole number from 1 to 1000" })),
-  offset: t.Optional(t.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0, error: "offset must be a whole number from 0" })),
+  limit: t.Optional(
+    t.Integer({ minimum: 1, maximum: 1000, default: 100, error: "limit must be a whole number from 1 to 1000", description: "Page size." }),
+  ),
+  offset: t.Optional(
+    t.Integer({
+      minimum: 0,
+      maximum: Number.MAX_SAFE_INTEGER,
+      default: 0,
+      error: "offset must be a whole number from 0",
+      description: "How many matches to skip.",
+    }),
+  ),
 });
 
 export function auditRoutes({ db, guard }: { db: Db; guard: AuthGuard }) {
@@ -48,8 +72,19 @@ export function auditRoutes({ db, guard }: { db: Db; guard: AuthGuard }) {
     {
       admin: true,
       query: AuditQuery,
-      response: { 200: t.Array(AuditEventModel), 401: ErrorModel, 403: ErrorModel, 422: ErrorModel },
-      detail: { summary: "Audit events, newest first; X-Total-Count has the number of matches", tags: ["admin"], security: [{ bearer: [] }] },
+      response: {
+        200: documented(AuditEventListModel, { description: "A page of audit events.", headers: ["X-Total-Count"] }),
+        ...ADMIN_RESPONSES,
+      },
+      detail: {
+        summary: "List audit events",
+        description:
+          "Who did what to which account, newest first: sign-ins (refused ones with the reason), sign-outs, password " +
+          "changes and resets, and every account change by an admin or at the host (moxie CLI). Filter by account " +
+          "and event type; page with limit and offset. X-Total-Count has the number of matches before paging.",
+        tags: ["admin"],
+        security: [{ bearer: [] }],
+      },
     },
   );
 }

@@ -3,9 +3,23 @@ import { Elysia } from "elysia";
 import { getTableColumns } from "drizzle-orm";
 import type { Db } from "../db/index.ts";
 import { users, type User } from "../db/schema.ts";
+import { documented } from "../http/openapi.ts";
+import { ErrorModel } from "../users/model.ts";
 import { bearerTokenFrom, type TokenService } from "./tokens.ts";
 
 export const BEARER_CHALLENGE = { "www-authenticate": "Bearer" };
+
+/** The guards' refusals as routes declare them: `response: { 200: X, ...SIGNED_IN_RESPONSES }`. */
+export const SIGNED_IN_RESPONSES = {
+  401: documented(ErrorModel, {
+    description: "Not signed in: no bearer token, or one that is invalid, expired or revoked, or of an inactive account.",
+    headers: ["WWW-Authenticate"],
+  }),
+};
+export const ADMIN_RESPONSES = {
+  ...SIGNED_IN_RESPONSES,
+  403: documented(ErrorModel, { description: "Signed in, but the account is not an admin." }),
+};
 
 /**
  * `{ auth: true }` admits a request with a valid token of an active account; `{ admin: true }` also needs

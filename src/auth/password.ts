@@ -15,20 +15,27 @@ export function normalizePassword(password: string): string {
 }
 
 /**
- * `anonymous` work (sign-in) may be refused with HashingBusyError when the queue is full; work for a
- * signed-in account or an operator waits its turn instead.
+ * Who the password work is for, which decides what happens when the machine is busy:
+ * - "anonymous" (sign-in) may be refused with HashingBusyError when the whole queue is full;
+ * - `{ account }` (a signed-in account's own or admin work) holds at most one operation per account at a time
+ *   (a second answers PasswordWorkInProgressError) and may use only its share of the queue;
+ * - "operator" (the CLI at the host) waits its turn.
  */
+export type HashingFor = "anonymous" | "operator" | { account: number };
+
 export interface HashingOptions {
-  anonymous?: boolean;
+  for?: HashingFor;
 }
 
-export async function hashPassword(password: string): Promise<string> {
-  return hashingGate.run(() =>
-    Bun.password.hash(normalizePassword(password), {
-      algorithm: "argon2id",
-      memoryCost: ARGON2_MEMORY_KIB,
-      timeCost: ARGON2_TIME_COST,
-    }),
+export async function hashPassword(password: string, options: HashingOptions = {}): Promise<string> {
+  return hashingGate.run(
+    () =>
+      Bun.password.hash(normalizePassword(password), {
+        algorithm: "argon2id",
+        memoryCost: ARGON2_MEMORY_KIB,
+        timeCost: ARGON2_TIME_COST,
+      }),
+    options.for,
   );
 }
 
@@ -40,7 +47,7 @@ export async function verifyPasswordHash(hash: string, password: string, options
     } catch {
       return false; // a malformed stored hash matches nothing
     }
-  }, options.anonymous);
+  }, options.for);
 }
 
 let dummyHash: Promise<string> | undefined;
@@ -64,39 +71,90 @@ export class HashingBusyError extends Error {
   override name = "HashingBusyError";
 }
 
+/** Raised when a signed-in account starts a second password operation while one is running; the edge answers 429. */
+export class PasswordWorkInProgressError extends Error {
+  override name = "PasswordWorkInProgressError";
+  constructor() {
+    super("Another password operation of this account is still running; try again in a moment");
+  }
+}
+
 /**
- * At most one argon2 operation per core at once, with a short queue behind them. Unbounded, a login flood
- * fills Bun's thread pool and every other request waits behind 64 MiB hashes.
+ * At most one argon2 operation per core at once, with one bounded queue behind them. Unbounded, a flood fills
+ * Bun's thread pool and every other request waits behind 64 MiB hashes. Signed-in accounts queue separately
+ * from sign-in, may hold at most half of the queue and one operation each, and the two lines are served in
+ * turn: no signed-in user can starve sign-in, and a login flood cannot starve a password change forever.
  */
 export class HashingGate {
   private running = 0;
-  private readonly waiting: Array<() => void> = [];
+  private readonly signInLine: Array<() => void> = [];
+  private readonly accountLine: Array<() => void> = [];
+  private readonly busyAccounts = new Set<number>();
+  private accountTurn = false;
 
   constructor(
     readonly concurrency: number,
     readonly maxQueue: number,
   ) {}
 
-  /** True when refusable work would be refused right now: the caller can answer 503 before any other work. */
-  get saturated(): boolean {
-    return this.running >= this.concurrency && this.waiting.length >= this.maxQueue;
+  /** How many signed-in operations may wait at once: half the queue, at least one. */
+  get accountShare(): number {
+    return Math.max(1, Math.floor(this.maxQueue / 2));
   }
 
-  /** Runs `work` when a slot is free; with `refusable`, throws HashingBusyError instead of queueing past maxQueue. */
-  async run<T>(work: () => Promise<T>, refusable = false): Promise<T> {
+  private get waiting(): number {
+    return this.signInLine.length + this.accountLine.length;
+  }
+
+  /** True when sign-in work would be refused right now: the caller can answer 503 before any other work. */
+  get saturated(): boolean {
+    return this.running >= this.concurrency && this.waiting >= this.maxQueue;
+  }
+
+  /** True while `account` has a password operation running: a new one would be refused. */
+  busyWith(account: number): boolean {
+    return this.busyAccounts.has(account);
+  }
+
+  /**
+   * Runs `fn` as the one password operation of `account` (which may hash more than once); a second one
+   * started meanwhile gets PasswordWorkInProgressError at once, before any hashing.
+   */
+  async exclusive<T>(account: number, fn: () => Promise<T>): Promise<T> {
+    if (this.busyAccounts.has(account)) throw new PasswordWorkInProgressError();
+    this.busyAccounts.add(account);
+    try {
+      return await fn();
+    } finally {
+      this.busyAccounts.delete(account);
+    }
+  }
+
+  /** Runs `work` when a slot is free, or throws HashingBusyError past the queue bound of `who` (see HashingFor). */
+  async run<T>(work: () => Promise<T>, who: HashingFor = "operator"): Promise<T> {
+    const forAccount = typeof who === "object";
     if (this.running >= this.concurrency) {
-      if (refusable && this.waiting.length >= this.maxQueue) throw new HashingBusyError("password hashing is saturated");
-      await new Promise<void>((resolve) => this.waiting.push(resolve));
+      if (forAccount && this.accountLine.length >= this.accountShare) throw new HashingBusyError("password hashing is saturated");
+      if (who === "anonymous" && this.saturated) throw new HashingBusyError("password hashing is saturated");
+      await new Promise<void>((resolve) => (forAccount ? this.accountLine : this.signInLine).push(resolve));
     } else {
       this.running++;
     }
     try {
       return await work();
     } finally {
-      const next = this.waiting.shift();
-      if (next) next(); // hand our slot straight to the next waiter
-      else this.running--;
+      this.handOver();
     }
+  }
+
+  /** Gives our slot straight to the next waiter, taking the two lines in turn. */
+  private handOver(): void {
+    this.accountTurn = !this.accountTurn;
+    const first = this.accountTurn ? this.accountLine : this.signInLine;
+    const second = this.accountTurn ? this.signInLine : this.accountLine;
+    const next = first.shift() ?? second.shift();
+    if (next) next();
+    else this.running--;
   }
 }
 

@@ -1,25 +1,42 @@
-// Login throttling: failures are counted per (email, client address) and per address, in memory.
+// Login throttling, in memory: failures per (email, address), per address, and per account across addresses.
+// An attempt takes its place in every counter when it arrives, before any hashing, so a burst of concurrent
+// guesses is checked at most up to the limit; a success gives its place back.
 
 export interface ThrottleLimits {
   /** Failures for one email from one address before that pair is refused. */
-  maxFailuresPerAccount: number;
+  maxFailuresPerPair: number;
   /** Failures from one address across all emails (password spraying). */
   maxFailuresPerAddress: number;
+  /** Failures for one email across all addresses (a guesser with many addresses). */
+  maxFailuresPerAccount: number;
   windowMs: number;
 }
 
 export const DEFAULT_THROTTLE_LIMITS: ThrottleLimits = {
-  maxFailuresPerAccount: 5,
+  maxFailuresPerPair: 5,
   maxFailuresPerAddress: 30,
+  maxFailuresPerAccount: 50,
   windowMs: 15 * 60 * 1000,
 };
 
 /** Keys tracked at most; past it the oldest are forgotten, so a flood of made-up emails cannot exhaust memory. */
 const MAX_TRACKED_KEYS = 100_000;
 
+/** A place taken in the counters: it stays a failure unless given back. */
+export interface Attempt {
+  /** The password was right: the place is given back and the (email, address) pair starts afresh. */
+  succeeded(): void;
+  /** No password was checked after all (the server was busy): the place is given back. */
+  withdrawn(): void;
+}
+
+export type Reservation = { refused: true; retryAfterSeconds: number } | ({ refused: false } & Attempt);
+
 /**
- * Sliding-window failure counter. `retryAfterSeconds` says how long a refused key must wait (0 = allowed);
- * a refused attempt is answered 429 before any password work, the right password included.
+ * Sliding-window counters. `reserve` either refuses (with how long to wait) or counts the attempt as a failure
+ * at once. `clearedAt` (ms since the epoch) is when the account was last unlocked, had its password set or was
+ * activated, as recorded in the database: account failures up to then are ignored, so an admin's unlock or
+ * `moxie set-password` in another process takes effect without reaching this memory.
  */
 export class LoginThrottle {
   private readonly failures = new Map<string, number[]>();
@@ -29,26 +46,34 @@ export class LoginThrottle {
     private readonly now: () => number = Date.now,
   ) {}
 
-  retryAfterSeconds(email: string, address: string): number {
-    const wait = Math.max(
-      this.waitFor(accountKey(email, address), this.limits.maxFailuresPerAccount),
-      this.waitFor(addressKey(address), this.limits.maxFailuresPerAddress),
-    );
-    return Math.ceil(wait / 1000);
+  reserve(email: string, address: string, clearedAt = 0): Reservation {
+    const keys: Array<[string, number, number]> = [
+      [pairKey(email, address), this.limits.maxFailuresPerPair, clearedAt],
+      [addressKey(address), this.limits.maxFailuresPerAddress, 0],
+      [accountKey(email), this.limits.maxFailuresPerAccount, clearedAt],
+    ];
+    const wait = Math.max(...keys.map(([key, max, since]) => this.waitFor(key, max, since)));
+    if (wait > 0) return { refused: true, retryAfterSeconds: Math.ceil(wait / 1000) };
+    const at = this.now();
+    for (const [key] of keys) this.push(key, at);
+    let settled = false;
+    const giveBack = () => {
+      if (settled) return;
+      settled = true;
+      for (const [key] of keys) this.remove(key, at);
+    };
+    return {
+      refused: false,
+      succeeded: () => {
+        giveBack();
+        this.failures.delete(keys[0]![0]);
+      },
+      withdrawn: giveBack,
+    };
   }
 
-  recordFailure(email: string, address: string): void {
-    this.push(accountKey(email, address));
-    this.push(addressKey(address));
-  }
-
-  /** A success clears the pair; the address keeps its count, so one good account does not launder spraying. */
-  recordSuccess(email: string, address: string): void {
-    this.failures.delete(accountKey(email, address));
-  }
-
-  private waitFor(key: string, max: number): number {
-    const times = this.recent(key);
+  private waitFor(key: string, max: number, since: number): number {
+    const times = this.recent(key).filter((time) => time > since);
     if (times.length < max) return 0;
     return Math.max(1, times[times.length - max]! + this.limits.windowMs - this.now());
   }
@@ -63,11 +88,11 @@ export class LoginThrottle {
     return kept;
   }
 
-  private push(key: string): void {
+  private push(key: string, at: number): void {
     const times = this.recent(key);
-    times.push(this.now());
+    times.push(at);
     // Only the newest `max` matter; keep the list short.
-    const cap = Math.max(this.limits.maxFailuresPerAccount, this.limits.maxFailuresPerAddress);
+    const cap = Math.max(this.limits.maxFailuresPerPair, this.limits.maxFailuresPerAddress, this.limits.maxFailuresPerAccount);
     this.failures.delete(key); // re-insert to mark it most recent for eviction order
     this.failures.set(key, times.slice(-cap));
     if (this.failures.size > MAX_TRACKED_KEYS) {
@@ -75,7 +100,16 @@ export class LoginThrottle {
       if (oldest !== undefined) this.failures.delete(oldest);
     }
   }
+
+  private remove(key: string, at: number): void {
+    const times = this.failures.get(key);
+    if (!times) return;
+    const index = times.lastIndexOf(at);
+    if (index !== -1) times.splice(index, 1);
+    if (times.length === 0) this.failures.delete(key);
+  }
 }
 
-const accountKey = (email: string, address: string) => `a\u0000${address}\u0000${email}`;
+const pairKey = (email: string, address: string) => `p\u0000${address}\u0000${email}`;
 const addressKey = (address: string) => `i\u0000${address}`;
+const accountKey = (email: string) => `a\u0000${email}`;

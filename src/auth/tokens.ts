@@ -1,5 +1,6 @@
 // Access tokens: HS256 JWTs signed by @elysiajs/jwt and checked here synchronously, strictly.
 import type { jwt as JwtPlugin } from "@elysiajs/jwt";
+import { parseStrictJson } from "../http/json.ts";
 
 export const ACCESS_TOKEN_TTL_SECONDS = 8 * 60 * 60;
 /** Tokens longer than this are refused unparsed; ours are about 150 bytes. */
@@ -79,14 +80,19 @@ export function createTokenService(secret: string, now: () => number = Date.now)
     if (!header || header.alg !== "HS256" || "crit" in header) return null;
     if (header.typ !== undefined && header.typ !== "JWT") return null;
 
-    // Synchronous HMAC: WebCrypto's async verify would queue behind argon2 in Bun's thread pool.
-    const expected = new Bun.CryptoHasher("sha256", key).update(`${headerPart}.${payloadPart}`).digest();
-    const given = Buffer.from(signaturePart, "base64url");
-    if (!constantTimeEqual(given, expected)) return null;
+    // Synchronous HMAC: WebCrypto's async verify would queue behind argon2 in Bun's thread pool. The encoded
+    // strings are compared, not the decoded bytes: base64url's spare low bits in the last character would
+    // otherwise let other spellings of one signature verify too. Only the canonical one does.
+    const expected = new Bun.CryptoHasher("sha256", key).update(`${headerPart}.${payloadPart}`).digest("base64url");
+    if (!constantTimeEqual(Buffer.from(signaturePart, "latin1"), Buffer.from(expected, "latin1"))) return null;
 
     const payload = parseJsonObject(payloadPart);
     if (!payload) return null;
-    const { sub, iat, exp, ver = 0 } = payload;
+    const { sub, exp, nbf, ver = 0 } = payload;
+    // The Python original signed exactly {sub, exp}, always for 8 hours: a token of that shape, and only that
+    // one, counts as issued at exp - 8 h, so the checks below still hold its exp to 8 hours from now.
+    const original = payload.iat === undefined && Object.keys(payload).length === 2 && Number.isSafeInteger(exp);
+    const iat = original ? (exp as number) - ACCESS_TOKEN_TTL_SECONDS : payload.iat;
     if (typeof sub !== "string" || !POSITIVE_INTEGER.test(sub)) return null;
     if (!Number.isSafeInteger(iat) || !Number.isSafeInteger(exp)) return null;
     if (!Number.isSafeInteger(ver) || (ver as number) < 0) return null;
@@ -94,6 +100,8 @@ export function createTokenService(secret: string, now: () => number = Date.now)
     const expiresAt = exp as number;
     const nowSeconds = now() / 1000;
     if (issuedAt > nowSeconds + CLOCK_SKEW_SECONDS) return null;
+    // A "not before" is honoured (ours carry none): a token not yet valid is no token.
+    if (nbf !== undefined && (!Number.isSafeInteger(nbf) || (nbf as number) > nowSeconds + CLOCK_SKEW_SECONDS)) return null;
     if (expiresAt <= nowSeconds) return null;
     if (expiresAt - issuedAt > ACCESS_TOKEN_TTL_SECONDS || expiresAt <= issuedAt) return null;
     const userId = Number(sub);
@@ -112,9 +120,10 @@ function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
   return difference === 0;
 }
 
+/** A segment as a JSON object, read strictly: a duplicate key (`alg` twice) or a prototype key is refused. */
 function parseJsonObject(segment: string): Record<string, unknown> | null {
   try {
-    const value: unknown = JSON.parse(Buffer.from(segment, "base64url").toString("utf8"));
+    const value: unknown = parseStrictJson(Buffer.from(segment, "base64url").toString("utf8"));
     return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
   } catch {
     return null;

@@ -1,6 +1,5 @@
 // Account commands for an operator at the host: the first admin, a forgotten password, the list.
 import { ValidationError } from "elysia";
-import { recordEvent } from "../audit/service.ts";
 import type { Db } from "../db/index.ts";
 import { describeValidationFailure } from "../http/errors.ts";
 import { normalizePassword } from "../auth/password.ts";
@@ -12,11 +11,14 @@ import {
   EmailTakenError,
   getUserByEmail,
   listUsers,
+  PasswordRaceError,
   setActive,
   setPassword,
   toPublicUser,
+  unlockUser,
   UserNotFoundError,
 } from "../users/service.ts";
+import { InvalidEmailError } from "../users/email.ts";
 import { CommandError, UsageError } from "./errors.ts";
 import { printTable } from "./table.ts";
 import { readNewPassword } from "./prompt.ts";
@@ -35,7 +37,6 @@ export async function createAdmin(
   checkPassword(password);
   const db = openDb();
   const user = await asCommandError(() => createUser(db, account));
-  recordEvent(db, { type: "user.created", actor: "cli", userId: user.id });
   print(`Created admin #${user.id} ${user.email}`);
 }
 
@@ -45,16 +46,20 @@ export async function setPasswordCommand(db: Db, input: { email: string; passwor
   const password = normalizePassword(input.password ?? (await readNewPassword()));
   checkInput(SetPasswordModel, { password });
   checkPassword(password);
-  await setPassword(db, user.id, password);
-  recordEvent(db, { type: "password.reset", actor: "cli", userId: user.id });
-  print(`Password set for #${user.id} ${user.email}; its earlier sessions are signed out`);
+  await asCommandError(() => setPassword(db, "cli", user.id, password));
+  print(`Password set for #${user.id} ${user.email}; its earlier sessions are signed out and its sign-in throttle is cleared`);
 }
 
 /** Activates or deactivates by email, under the same last-admin rule as the API. */
 export async function setActiveCommand(db: Db, email: string, active: boolean, print: Print): Promise<void> {
   const user = await asCommandError(async () => setActive(db, "cli", getUserByEmail(db, email).id, active));
-  recordEvent(db, { type: active ? "user.activated" : "user.deactivated", actor: "cli", userId: user.id });
-  print(`${active ? "Activated" : "Deactivated"} #${user.id} ${user.email}`);
+  print(`${active ? "Activated" : "Deactivated"} #${user.id} ${user.email}${active ? "; its sign-in throttle is cleared" : ""}`);
+}
+
+/** Clears an account's sign-in throttle; a running server sees it at the account's next sign-in attempt. */
+export async function unlockCommand(db: Db, email: string, print: Print): Promise<void> {
+  const user = await asCommandError(async () => unlockUser(db, "cli", getUserByEmail(db, email).id));
+  print(`Unlocked #${user.id} ${user.email}: its sign-in throttle is cleared`);
 }
 
 export function listUsersCommand(db: Db, json: boolean, print: Print): void {
@@ -87,9 +92,15 @@ async function asCommandError<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (error instanceof EmailTakenError || error instanceof UserNotFoundError || error instanceof AdminLockoutError) {
+    if (
+      error instanceof EmailTakenError ||
+      error instanceof UserNotFoundError ||
+      error instanceof AdminLockoutError ||
+      error instanceof PasswordRaceError
+    ) {
       throw new CommandError(error.message);
     }
+    if (error instanceof InvalidEmailError) throw new UsageError(error.message);
     throw error;
   }
 }

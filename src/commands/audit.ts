@@ -2,6 +2,7 @@
 import { inArray } from "drizzle-orm";
 import { listEvents, pruneEvents, toPublicEvent } from "../audit/service.ts";
 import type { Db } from "../db/index.ts";
+import { toIsoUtc } from "../db/dates.ts";
 import { AUDIT_EVENT_TYPES, users, type AuditEvent, type AuditEventType } from "../db/schema.ts";
 import { UsageError } from "./errors.ts";
 import { printTable } from "./table.ts";
@@ -79,7 +80,7 @@ function printEvents(events: AuditEvent[], emails: Map<number, string>, print: P
   printTable(
     ["TIME", "TYPE", "ACTOR", "USER", "EMAIL", "IP", "REASON"],
     events.map((e) => [
-      e.createdAt,
+      toIsoUtc(e.createdAt),
       e.type,
       e.actor === "user" && e.actorUserId !== null ? `user #${e.actorUserId}` : e.actor,
       e.userId === null ? "-" : `#${e.userId}`,

@@ -7,7 +7,9 @@ import { dirname, join, resolve } from "node:path";
 import type { Db } from "../db/index.ts";
 import { EMBEDDED_MIGRATIONS } from "../db/migrations.ts";
 import type { Settings } from "../settings.ts";
+import { refusalMessage, type MigrationOutcome } from "../db/adopt.ts";
 import { CommandError } from "./errors.ts";
+import { describeOutcome } from "./migrate.ts";
 import {
   fileTimestamp,
   hasTable,
@@ -21,9 +23,10 @@ import {
   settingsFor,
 } from "./dbfile.ts";
 import { acquireServeLock, serveLockHolder } from "./serve-lock.ts";
+import { signEveryoneOut } from "../users/service.ts";
 
 type Print = (line: string) => void;
-type Bootstrap = () => { settings: Settings; db: Db };
+type Bootstrap = () => { settings: Settings; db: Db; migration: MigrationOutcome };
 
 /** `moxie-backup-20261125T153000Z.db`. */
 export function defaultBackupName(date = new Date()): string {
@@ -92,23 +95,21 @@ export async function restoreCommand(
   const staging = `${databasePath}.restoring-${stamp}-${process.pid}`;
   let keptAs: string | undefined;
   let users: number;
-  let migratedFrom: string[];
   try {
-    // 1. The backup must be sound and a moxie database this version can run (the same or an older schema).
+    // 1. The backup must be sound, and a moxie database this version can run (the same or an older schema) or
+    //    one the Python original left.
     const backup = openExisting(source);
     try {
       const problems = integrityProblems(backup);
       if (problems.length > 0) throw new CommandError(`${source} fails the integrity check: ${problems[0]}`);
-      if (!hasTable(backup, "users") || !hasTable(backup, "__drizzle_migrations")) {
-        throw new CommandError(`${source} is not a moxie database (no users or __drizzle_migrations table)`);
-      }
       const state = schemaState(backup);
+      if (state.database.kind === "unknown") throw new CommandError(`${refusalMessage(source, state.database)}; nothing was restored`);
+      if (state.database.kind === "empty") throw new CommandError(`${source} is an empty database (no tables); nothing was restored`);
       if (state.unknown.length > 0) throw new CommandError(`refusing ${source}: ${newerSchemaMessage(source, state)}`);
-      if (!isEmbeddedPrefix(state)) {
+      if (state.database.kind === "moxie" && !isEmbeddedPrefix(state)) {
         throw new CommandError(`${source} records migrations that do not match this moxie's; it cannot be restored by this version`);
       }
-      migratedFrom = state.applied.map((m) => m.tag);
-      users = (backup.query("SELECT count(*) AS n FROM users").get() as { n: number }).n;
+      users = hasTable(backup, "users") ? (backup.query("SELECT count(*) AS n FROM users").get() as { n: number }).n : 0;
 
       // 2. Copy it beside the database (same filesystem, so the final rename is atomic), owner-only.
       mkdirSync(dirname(databasePath), { recursive: true, mode: 0o700 });
@@ -141,10 +142,18 @@ export async function restoreCommand(
     throw new CommandError(`restore failed: ${describe(error)}${keptAs ? ` (the previous database is at ${keptAs})` : ""}`);
   }
 
-  // 5. Bring its schema up to this version's.
+  // 5. Bring its schema up to this version's (adopting an original-era backup), and sign everyone out: the
+  //    backup's token versions would otherwise revive tokens revoked since it was taken.
+  let migration: MigrationOutcome;
+  let signedOut: number;
   try {
-    const { db } = options.bootstrap();
-    db.$client.close();
+    const { db, migration: outcome } = options.bootstrap();
+    migration = outcome;
+    try {
+      signedOut = signEveryoneOut(db, keptAs ? tokenVersionsIn(keptAs) : new Map());
+    } finally {
+      db.$client.close();
+    }
   } catch (error) {
     throw new CommandError(
       `restored ${databasePath} but could not migrate it: ${describe(error)}` + (keptAs ? `; the previous database is at ${keptAs}` : ""),
@@ -155,10 +164,24 @@ export async function restoreCommand(
 
   print(`Restored ${databasePath} from ${source} (${plural(users, "user")})`);
   print(keptAs ? `Previous database kept as ${keptAs}` : "There was no previous database");
-  const applied = new Set(migratedFrom);
-  const newlyApplied = EMBEDDED_MIGRATIONS.filter((m) => !applied.has(m.tag));
-  for (const migration of newlyApplied) print(`Applied ${migration.tag}`);
+  for (const line of describeOutcome(migration)) print(line);
   print(`Database is up to date (${plural(EMBEDDED_MIGRATIONS.length, "migration")})`);
+  print(`Signed everyone out (${plural(signedOut, "account")}): tokens issued before the restore no longer work; sign in again`);
+}
+
+/** Each account's token version in the database a restore replaced; empty when it cannot be read. */
+function tokenVersionsIn(path: string): Map<number, number> {
+  try {
+    const client = openExisting(path);
+    try {
+      const rows = client.query("SELECT id, token_version FROM users").all() as Array<{ id: number; token_version: number }>;
+      return new Map(rows.map((row) => [row.id, row.token_version]));
+    } finally {
+      client.close();
+    }
+  } catch {
+    return new Map();
+  }
 }
 
 /** Opens the copy on its own and requires `integrity_check` to say ok and the users table to be readable. */

@@ -5,10 +5,10 @@ import { existsSync, statSync } from "node:fs";
 import packageJson from "../../package.json" with { type: "json" };
 import { BUSY_TIMEOUT_MS } from "../db/index.ts";
 import { EMBEDDED_MIGRATIONS, type EmbeddedMigration } from "../db/migrations.ts";
+import { MIGRATIONS_TABLE, planMigrations, type DatabaseKind } from "../db/adopt.ts";
 import { loadSettings, SettingsError, type Settings } from "../settings.ts";
 import { CommandError, UsageError } from "./errors.ts";
 
-const MIGRATIONS_TABLE = "__drizzle_migrations";
 
 /** The settings in effect for `cwd`, reported the way bootstrap reports them, without opening the database. */
 export function settingsFor(cwd: string): Settings {
@@ -67,6 +67,10 @@ export interface RecordedMigration {
 }
 
 export interface SchemaState {
+  /** moxie's, the Python original's (to be adopted), empty, or something moxie refuses. */
+  database: DatabaseKind;
+  /** For an original-era file: the migrations adoption records as applied without running them. */
+  baseline: EmbeddedMigration[];
   /** The rows of __drizzle_migrations, oldest first; [] when the table does not exist. */
   recorded: RecordedMigration[];
   /** Embedded migrations the file records, in journal order. */
@@ -80,6 +84,7 @@ export interface SchemaState {
 }
 
 export function schemaState(client: Database): SchemaState {
+  const plan = planMigrations(client);
   const recorded = hasTable(client, MIGRATIONS_TABLE)
     ? (client.query(`SELECT hash, created_at FROM ${MIGRATIONS_TABLE} ORDER BY created_at, id`).all() as Array<{
         hash: string;
@@ -94,6 +99,9 @@ export function schemaState(client: Database): SchemaState {
     if (row && row.hash !== migration.hash) mismatched.push({ migration, recorded: row });
   }
   return {
+    database: plan.database,
+    // Adoption records these without running them; they are also in `pending`.
+    baseline: plan.baseline,
     recorded,
     applied: EMBEDDED_MIGRATIONS.filter((m) => byTime.has(m.folderMillis)),
     pending: EMBEDDED_MIGRATIONS.filter((m) => !byTime.has(m.folderMillis)),

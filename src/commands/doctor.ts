@@ -1,10 +1,15 @@
 // `moxie doctor`: what this moxie would run with, and what about it needs an operator's attention.
 // Reads only: the database is opened without being created or migrated, and the signing key is never printed.
+import { emailCollisions } from "../users/email.ts";
 import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import packageJson from "../../package.json" with { type: "json" };
 import { generatedSecretPath } from "../auth/secret.ts";
+import type { Database } from "bun:sqlite";
+import { migrateClient, refusalMessage, sqliteReason } from "../db/adopt.ts";
+import { readStoredDate, UNREADABLE_DATE } from "../db/dates.ts";
 import { EMBEDDED_MIGRATIONS } from "../db/migrations.ts";
+import { describeRevision } from "./migrate.ts";
 import { MIN_SECRET_KEY_LENGTH, type Settings } from "../settings.ts";
 import { CommandError } from "./errors.ts";
 import { hasTable, humanSize, integrityProblems, openExisting, plural, schemaState, settingsFor } from "./dbfile.ts";
@@ -131,12 +136,25 @@ function inspectDatabase(dbPath: string, print: Print, warnings: string[]): void
     print(`  journal mode  ${journal}${journal === "wal" ? "" : " (becomes wal when the server starts)"}`);
 
     const state = schemaState(client);
+    const database = state.database;
     const latest = state.applied.at(-1)?.tag ?? "none";
     let schema = `${state.applied.length}/${EMBEDDED_MIGRATIONS.length} migrations applied (latest ${latest})`;
-    if (state.pending.length > 0 && state.unknown.length === 0) {
+    if (database.kind === "original") {
+      schema = `left by the Python moxie (${describeRevision(database.revision)}); adopted at the next start or by \`moxie migrate\``;
+    } else if (state.pending.length > 0 && state.unknown.length === 0) {
       schema += `; ${state.pending.length} pending, applied at the next start or by \`moxie migrate\``;
     }
     print(`  schema        ${schema}`);
+    if (database.kind === "unknown") {
+      warnings.push(`moxie cannot use this database: ${refusalMessage(dbPath, database)}; check DATABASE_URL`);
+    } else if (state.pending.length > 0 && state.unknown.length === 0) {
+      // Try the migration for real and roll it back: "applied at the next start" must be a start that works.
+      try {
+        migrateClient(client, dbPath, { dryRun: true });
+      } catch (error) {
+        warnings.push(`the database cannot be migrated, so the next start would fail: ${sqliteReason(error)}`);
+      }
+    }
     if (state.unknown.length > 0) {
       warnings.push(
         `the database records ${plural(state.unknown.length, "migration")} this moxie ${packageJson.version} does not know: ` +
@@ -159,8 +177,23 @@ function inspectDatabase(dbPath: string, print: Print, warnings: string[]): void
         )
         .get() as { users: number; admins: number; active: number };
       print(`  users         ${counts.users} (${counts.active} active, ${plural(counts.admins, "active admin")})`);
+      const unreadable = unreadableDates(client);
+      if (unreadable.length > 0) {
+        warnings.push(
+          `moxie cannot read ${plural(unreadable.length, "stored date")} of accounts (${unreadable.slice(0, 3).join("; ")}); ` +
+            `they are shown as ${UNREADABLE_DATE}: correct them in the form 2026-11-30T05:53:04.000Z`,
+        );
+      }
       if (counts.admins === 0) {
         warnings.push("there is no active admin: create one with `moxie create-admin --email EMAIL --name NAME`");
+      }
+      // Accounts whose emails are one address spelled twice (look-alikes stored before normalization): never merged
+      // automatically; an operator decides which one stays.
+      for (const { normalized, ids } of emailCollisions(client.query("SELECT id, email FROM users ORDER BY id").all() as Array<{ id: number; email: string }>)) {
+        warnings.push(
+          `accounts ${ids.map((id) => `#${id}`).join(", ")} have emails that are one address (${normalized}); ` +
+            "change or deactivate all but one (moxie never merges accounts)",
+        );
       }
     } else {
       print("  users         no users table yet");
@@ -169,6 +202,22 @@ function inspectDatabase(dbPath: string, print: Print, warnings: string[]): void
   } finally {
     client.close();
   }
+}
+
+/** "users #3 created_at '30/11/2026'" for each stored date of an account that toIsoUtc cannot read. */
+function unreadableDates(client: Database): string[] {
+  const columns = ["created_at", "password_changed_at", "last_login_at"].filter((column) =>
+    (client.query("SELECT name FROM pragma_table_info('users')").all() as Array<{ name: string }>).some((row) => row.name === column),
+  );
+  const found: string[] = [];
+  for (const row of client.query(`SELECT id, ${columns.join(", ")} FROM users`).all() as Array<Record<string, unknown>>) {
+    for (const column of columns) {
+      const value = row[column];
+      if (value === null || (column !== "created_at" && value === undefined)) continue;
+      if (readStoredDate(value) === null) found.push(`users #${String(row.id)} ${column} ${JSON.stringify(String(value)).slice(0, 40)}`);
+    }
+  }
+  return found;
 }
 
 function describeSettings(settings: Settings, secretPath: string): Array<[string, string]> {
@@ -187,6 +236,7 @@ function describeSettings(settings: Settings, secretPath: string): Array<[string
     ["BODY_LIMIT_BYTES", String(settings.bodyLimitBytes)],
     ["LOGIN_MAX_FAILURES", String(settings.loginMaxFailures)],
     ["LOGIN_MAX_FAILURES_PER_ADDRESS", String(settings.loginMaxFailuresPerAddress)],
+    ["LOGIN_MAX_FAILURES_PER_ACCOUNT", String(settings.loginMaxFailuresPerAccount)],
     ["LOGIN_WINDOW_SECONDS", String(settings.loginWindowSeconds)],
     ["TRUSTED_PROXY", settings.trustedProxy ?? "(not set)"],
     ["LOG_LEVEL", settings.logLevel],

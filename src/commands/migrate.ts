@@ -3,7 +3,8 @@ import { existsSync } from "node:fs";
 import type { Db } from "../db/index.ts";
 import { EMBEDDED_MIGRATIONS } from "../db/migrations.ts";
 import type { Settings } from "../settings.ts";
-import { CommandError } from "./errors.ts";
+import { ORIGINAL_TABLES, refusalMessage, type MigrationOutcome } from "../db/adopt.ts";
+import { CommandError, UsageError } from "./errors.ts";
 import { newerSchemaMessage, openExisting, plural, schemaState, settingsFor, type SchemaState } from "./dbfile.ts";
 
 type Print = (line: string) => void;
@@ -37,26 +38,33 @@ function readSchemaState(dbPath: string): SchemaState | undefined {
 }
 
 export async function migrateCommand(
-  options: { cwd: string; status: boolean; bootstrap: () => { settings: Settings; db: Db } },
+  options: { cwd: string; status: boolean; bootstrap: () => { settings: Settings; db: Db; migration: MigrationOutcome } },
   print: Print,
 ): Promise<void> {
   const { databasePath } = settingsFor(options.cwd);
   if (options.status) return printStatus(databasePath, print);
 
   assertSchemaNotNewer(databasePath);
-  const before = existsSync(databasePath) ? readSchemaState(databasePath) : undefined;
-  const { db } = options.bootstrap();
+  const { db, migration } = options.bootstrap();
   let after: SchemaState;
   try {
     after = schemaState(db.$client);
   } finally {
     db.$client.close();
   }
-  const wasApplied = new Set(before?.applied.map((m) => m.tag) ?? []);
-  for (const migration of after.applied) {
-    if (!wasApplied.has(migration.tag)) print(`Applied ${migration.tag}`);
-  }
+  for (const line of describeOutcome(migration)) print(line);
   print(`Database is up to date (${plural(after.applied.length, "migration")})`);
+}
+
+/** What a migration run did, one line each: the adoption first, then each migration applied. */
+export function describeOutcome(outcome: MigrationOutcome): string[] {
+  const lines: string[] = [];
+  if (outcome.adopted) {
+    const baseline = outcome.baseline.length > 0 ? `${outcome.baseline.join(", ")} recorded as applied (its users table kept as it is)` : "its users table created";
+    lines.push(`Adopted the Python moxie's database: ${baseline}; ${ORIGINAL_TABLES.join(", ")} left untouched`);
+  }
+  for (const tag of outcome.applied) lines.push(`Applied ${tag}`);
+  return lines;
 }
 
 function printStatus(databasePath: string, print: Print): void {
@@ -73,20 +81,36 @@ function printStatus(databasePath: string, print: Print): void {
   } finally {
     client.close();
   }
+  const database = state.database;
+  if (database.kind === "unknown") throw new UsageError(`DATABASE_URL: ${refusalMessage(databasePath, database)}; moxie cannot use it`);
   const mismatched = new Set(state.mismatched.map((entry) => entry.migration.tag));
-  print(`Database ${databasePath}`);
+  const baseline = new Set(state.baseline.map((m) => m.tag));
+  print(database.kind === "original" ? `Database ${databasePath} (left by the Python moxie, ${describeRevision(database.revision)})` : `Database ${databasePath}`);
   for (const migration of EMBEDDED_MIGRATIONS) {
     const applied = state.applied.includes(migration);
     const note = mismatched.has(migration.tag) ? "  (recorded with a different hash than this build's)" : "";
-    print(`  ${applied ? "applied" : "pending"}  ${migration.tag}${note}`);
+    if (baseline.has(migration.tag)) print(`  adopt    ${migration.tag}  (the original's users table, kept as it is)`);
+    else print(`  ${applied ? "applied" : "pending"}  ${migration.tag}${note}`);
   }
   for (const row of state.unknown) {
     print(`  unknown  a migration from ${new Date(row.createdAt).toISOString()} (hash ${row.hash.slice(0, 12)}…)`);
   }
   if (state.unknown.length > 0) throw new CommandError(newerSchemaMessage(databasePath, state));
-  const pending = state.pending.length;
+  const pending = state.pending.length - state.baseline.length;
+  if (database.kind === "original") {
+    print(
+      `0 of ${EMBEDDED_MIGRATIONS.length} migrations applied; \`moxie migrate\` (or the first start) adopts it in one transaction: ` +
+        (state.baseline.length > 0 ? `records ${[...baseline].join(", ")} as applied, ` : "") +
+        `applies ${plural(pending, "migration")}, and leaves ${ORIGINAL_TABLES.join(", ")} untouched`,
+    );
+    return;
+  }
   print(
     `${state.applied.length} of ${EMBEDDED_MIGRATIONS.length} migrations applied` +
       (pending === 0 ? "; up to date" : `; ${pending} pending: run \`moxie migrate\` (the server also applies them at start)`),
   );
+}
+
+export function describeRevision(revision: string | null): string {
+  return revision === null ? "no single alembic revision" : `alembic revision ${revision}`;
 }

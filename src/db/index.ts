@@ -4,7 +4,7 @@ import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 import type { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core";
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
-import { EMBEDDED_MIGRATIONS } from "./migrations.ts";
+import { migrateClient, type MigrationOutcome } from "./adopt.ts";
 import * as schema from "./schema.ts";
 
 export type Db = BunSQLiteDatabase<typeof schema> & { $client: Database };
@@ -13,17 +13,18 @@ export type Executor = BaseSQLiteDatabase<"sync", unknown, typeof schema>;
 
 /** How long a writer waits for another process's lock before SQLITE_BUSY. */
 export const BUSY_TIMEOUT_MS = 5000;
-const MIGRATIONS_TABLE = "__drizzle_migrations";
 
 export class DatabaseOpenError extends Error {
   override name = "DatabaseOpenError";
 }
 
 /**
- * Opens (creating if needed) the database at `path` and applies pending migrations.
- * The directory and file are created owner-only: they hold password hashes.
+ * Opens (creating if needed) the database at `path` and brings its schema up to date: moxie's own file, a new
+ * one, or one the Python original left (adopted in place). The directory and file are created owner-only: they
+ * hold password hashes. Throws DatabaseOpenError when the file cannot be opened, UnknownDatabaseError for a file
+ * that is neither moxie's nor the original's, MigrationError when a migration fails; then nothing was written.
  */
-export function openDatabase(path: string): Db {
+export function openDatabase(path: string, options: { onMigrated?: (outcome: MigrationOutcome) => void } = {}): Db {
   let client: Database;
   try {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
@@ -31,10 +32,6 @@ export function openDatabase(path: string): Db {
     closeSync(openSync(path, "a", 0o600));
     client = new Database(path, { create: true, strict: true });
     client.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    client.run("PRAGMA journal_mode = WAL");
-    // In WAL mode NORMAL syncs at checkpoints, not at each commit: a process crash (kill -9) loses nothing
-    // committed; an OS crash or power cut may lose the last commits. FULL was 16x slower per write here.
-    client.run("PRAGMA synchronous = NORMAL");
     // Up to 32 MB of page cache and 128 MB of memory-mapped reads: the 1000-row admin list at 100k users
     // went from 4.8 ms to about 1.5 ms (bench/results/scaling.md); small databases do not notice.
     client.run("PRAGMA cache_size = -32000");
@@ -43,32 +40,24 @@ export function openDatabase(path: string): Db {
   } catch (error) {
     throw new DatabaseOpenError(`cannot open database ${path}: ${(error as Error).message}`);
   }
-  const db = drizzle({ client, schema }) as Db;
-  applyMigrations(db);
-  return db;
+  let outcome: MigrationOutcome;
+  try {
+    // Before WAL is switched on: that PRAGMA writes the file's header, and a file moxie refuses, or fails to
+    // migrate, must stay byte for byte as it was.
+    outcome = migrateClient(client, path);
+    client.run("PRAGMA journal_mode = WAL");
+    // In WAL mode NORMAL syncs at checkpoints, not at each commit: a process crash (kill -9) loses nothing
+    // committed; an OS crash or power cut may lose the last commits. FULL was 16x slower per write here.
+    client.run("PRAGMA synchronous = NORMAL");
+  } catch (error) {
+    client.close();
+    throw error;
+  }
+  options.onMigrated?.(outcome);
+  return drizzle({ client, schema }) as Db;
 }
 
-/** Applies the embedded migrations not yet recorded; a no-op when the schema is current. */
+/** Applies the embedded migrations not yet recorded (adopting an original-era file); a no-op when current. */
 export function applyMigrations(db: Db): string[] {
-  const applied = appliedMigrationTimes(db.$client);
-  const pending = EMBEDDED_MIGRATIONS.filter((m) => !applied.has(m.folderMillis));
-  if (pending.length === 0) return [];
-  // drizzle's dialect migrator keeps the same bookkeeping table drizzle-kit reads; it runs in one transaction.
-  const dialect = (db as unknown as { dialect: { migrate: Function } }).dialect;
-  const session = (db as unknown as { session: unknown }).session;
-  dialect.migrate(
-    pending.map((m) => ({ sql: m.statements, bps: true, folderMillis: m.folderMillis, hash: m.hash })),
-    session,
-    { migrationsTable: MIGRATIONS_TABLE },
-  );
-  return pending.map((m) => m.tag);
-}
-
-function appliedMigrationTimes(client: Database): Set<number> {
-  const exists = client
-    .query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?")
-    .get(MIGRATIONS_TABLE);
-  if (!exists) return new Set();
-  const rows = client.query(`SELECT created_at FROM ${MIGRATIONS_TABLE}`).all() as { created_at: number }[];
-  return new Set(rows.map((row) => Number(row.created_at)));
+  return migrateClient(db.$client, db.$client.filename).applied;
 }

@@ -6,7 +6,7 @@ export const ROLES = ["admin", "agent"] as const;
 export type Role = (typeof ROLES)[number];
 
 /** UTC instant as ISO 8601 text with milliseconds, e.g. 2026-11-25T15:14:25.123Z. Sorts as it reads. */
-const utcNow = sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`;
+export const utcNow = sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`;
 
 export const users = sqliteTable("users", {
   id: integer("id").primaryKey({ autoIncrement: true }),
@@ -15,7 +15,8 @@ export const users = sqliteTable("users", {
   passwordHash: text("password_hash").notNull(),
   role: text("role", { enum: ROLES }).notNull().default("agent"),
   isActive: integer("is_active", { mode: "boolean" }).notNull().default(true),
-  createdAt: text("created_at").notNull().default(utcNow),
+  // Also set by every insert, not left to the column default: the Python original's users table has none.
+  createdAt: text("created_at").notNull().default(utcNow).$defaultFn(() => utcNow),
   /** Bumped on every password change and logout; a token carrying an older value is refused. */
   tokenVersion: integer("token_version").notNull().default(0),
   passwordChangedAt: text("password_changed_at"),
@@ -23,8 +24,9 @@ export const users = sqliteTable("users", {
   lastLoginAt: text("last_login_at"),
 }, (table) => [
   check("users_role_known", sql`${table.role} IN ('admin', 'agent')`),
-  // The admin list is ordered oldest first.
-  index("users_created_at_id_idx").on(table.createdAt, table.id),
+  // The admin list is ordered oldest first by the instant, not the text: the Python original's rows say
+  // `2026-11-30 05:53:04.778602`, moxie's `2026-11-30T05:53:04.778Z` (see src/db/dates.ts).
+  index("users_created_instant_id_idx").on(sql`julianday(${table.createdAt})`, table.id),
 ]);
 
 export type User = typeof users.$inferSelect;
@@ -36,10 +38,14 @@ export const AUDIT_EVENT_TYPES = [
   "logout",
   "password.changed",
   "password.reset",
+  /** A wrong current password at PUT /auth/password (or a refused one: see `count`). */
+  "password.change_failed",
   "user.created",
   "user.updated",
   "user.deactivated",
   "user.activated",
+  /** An admin cleared the account's sign-in throttle. */
+  "user.unlocked",
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

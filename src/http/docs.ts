@@ -1,29 +1,189 @@
-// The API description: /openapi.json (OpenAPI 3) and an interactive page at /docs, as the original had.
-import { openapi } from "@elysiajs/openapi";
+// The API description: /openapi.json (OpenAPI 3.1, built from the routes themselves) and an interactive
+// page at /docs, as the original had. The viewer is a pinned Swagger UI embedded in the binary, so /docs
+// works on a host without internet; its pages carry their own Content-Security-Policy (this origin only).
+import { Elysia } from "elysia";
 import packageJson from "../../package.json" with { type: "json" };
+import { AuditEventListModel, AuditEventModel } from "../audit/routes.ts";
+import { LoginModel, TokenModel } from "../auth/routes.ts";
+import {
+  AccountChangesModel,
+  ChangeOwnPasswordModel,
+  ErrorModel,
+  NewAccountModel,
+  PublicUserModel,
+  RoleModel,
+  SetPasswordModel,
+  UserListModel,
+} from "../users/model.ts";
+import { buildOpenApiDocument, type RouteLike } from "./openapi.ts";
+import viewerScriptPath from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "file" };
+import viewerStylePath from "swagger-ui-dist/swagger-ui.css" with { type: "file" };
+import pageHtmlText from "./docs/index.html" with { type: "text" };
+import startScriptPath from "./docs/init.js" with { type: "file" };
+
+// bun-types declares every *.html import as an HTMLBundle; with `type: "text"` Bun gives the file's text.
+const pageHtml = pageHtmlText as unknown as string;
 
 export const OPENAPI_PATH = "/openapi.json";
 export const DOCS_PATH = "/docs";
 
-export function apiDocs() {
-  return openapi({
-    path: DOCS_PATH,
-    specPath: OPENAPI_PATH,
-    documentation: {
-      info: {
-        title: "moxie",
-        version: packageJson.version,
-        description: "Accounts and sign-in for the leasing team. Every error body is an object with one field, detail.",
-      },
-      tags: [
-        { name: "auth", description: "Sign in, the current account, own password" },
-        { name: "admin", description: "Account management (admin role)" },
-        { name: "health", description: "Liveness" },
-      ],
-      components: {
-        securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
+/**
+ * Swagger UI sets element styles from script (allowed by style-src 'self': they are not markup) and shows
+ * its icons as data: images. Nothing else is loaded from anywhere but this origin; "try it" calls this API.
+ */
+export const DOCS_CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+].join("; ");
+
+const DESCRIPTION = `Accounts and sign-in for the leasing team.
+
+Sign in with \`POST /auth/login\`; send the \`access_token\` it returns as \`Authorization: Bearer <token>\`.
+Tokens last \`expires_in\` seconds; a password change or a logout revokes every older token of the account.
+The \`/admin\` routes need an account with the admin role.
+
+Request bodies are JSON (\`Content-Type: application/json\`). Every error answer is \`{"detail": "<one sentence>"}\`,
+which never repeats a submitted value. Lists are paged with \`limit\` and \`offset\` and give the number of matches
+in \`X-Total-Count\`. Times are ISO 8601 in UTC with a \`Z\`, e.g. \`2026-11-30T05:53:04.778Z\`. Every answer carries an
+\`X-Request-Id\` (yours, if you sent a well-formed one), also written to the server log.`;
+
+/** The shapes the document names; wherever a route uses one, the document refers to it. */
+const NAMED_SCHEMAS = {
+  User: PublicUserModel,
+  UserList: UserListModel,
+  Role: RoleModel,
+  NewUser: NewAccountModel,
+  UserChanges: AccountChangesModel,
+  SetPassword: SetPasswordModel,
+  ChangeOwnPassword: ChangeOwnPasswordModel,
+  Login: LoginModel,
+  Token: TokenModel,
+  AuditEvent: AuditEventModel,
+  AuditEventList: AuditEventListModel,
+  Error: ErrorModel,
+};
+
+/** The OpenAPI document for these routes (the app's own, at request time). */
+export function openApiDocument(routes: readonly RouteLike[]) {
+  return buildOpenApiDocument(routes, {
+    info: { title: "moxie", version: packageJson.version, description: DESCRIPTION },
+    tags: [
+      { name: "auth", description: "Sign in, the signed-in account, your own password, sign out." },
+      { name: "admin", description: "The admin runs the team's accounts and reads the audit trail." },
+      { name: "health", description: "Liveness and readiness probes for the process supervisor." },
+    ],
+    schemas: NAMED_SCHEMAS,
+    securitySchemes: {
+      bearer: {
+        type: "http",
+        scheme: "bearer",
+        bearerFormat: "JWT",
+        description: "The access_token from POST /auth/login.",
       },
     },
-    exclude: { paths: [DOCS_PATH, OPENAPI_PATH] },
+    exclude: (path) => path === OPENAPI_PATH || path === DOCS_PATH || path.startsWith(`${DOCS_PATH}/`),
   });
+}
+
+interface Asset {
+  body: Blob | string;
+  contentType: string;
+  etag: string;
+}
+
+async function fileAsset(path: string, contentType: string): Promise<Asset> {
+  const bytes = await Bun.file(path).bytes();
+  return { body: new Blob([bytes], { type: contentType }), contentType, etag: `"${Bun.hash(bytes).toString(36)}"` };
+}
+
+/** True when the request's If-None-Match names `etag` (a list, or `*`). */
+function notModified(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (!ifNoneMatch) return false;
+  return ifNoneMatch
+    .split(",")
+    .map((tag) => tag.trim().replace(/^W\//, ""))
+    .some((tag) => tag === etag || tag === "*");
+}
+
+const hidden = { detail: { hide: true } };
+
+/**
+ * Every route of the app this plugin is part of. Elysia points a plugin's getGlobalRoutes at its parent's
+ * when the plugin is used (its own openapi plugin reads the routes the same way); the method is protected
+ * in the types only.
+ */
+function everyRoute(plugin: Elysia<any, any, any, any, any, any, any>): RouteLike[] {
+  return (plugin as unknown as { getGlobalRoutes(): RouteLike[] }).getGlobalRoutes();
+}
+
+export function apiDocs() {
+  // Built on first request, when every route is registered; the routes do not change after start.
+  let document: string | undefined;
+  // The viewer is 2 MB: read from the binary's embedded files on first use, not at every start.
+  const assets = new Map<string, Promise<Asset>>();
+  const asset = (path: string, contentType: string) => {
+    let loaded = assets.get(path);
+    if (!loaded) assets.set(path, (loaded = fileAsset(path, contentType)));
+    return loaded;
+  };
+
+  const docs = new Elysia({ name: "api-docs" });
+  const serve = async (
+    load: Promise<Asset>,
+    set: { headers: Record<string, unknown>; status?: unknown },
+    ifNoneMatch: string | undefined,
+  ) => {
+    const file = await load;
+    set.headers["content-type"] = file.contentType;
+    set.headers["content-security-policy"] = DOCS_CONTENT_SECURITY_POLICY;
+    set.headers["cache-control"] = "no-cache";
+    set.headers.etag = file.etag;
+    if (notModified(ifNoneMatch, file.etag)) {
+      set.status = 304;
+      return "";
+    }
+    return file.body;
+  };
+
+  return docs
+    .get(
+      OPENAPI_PATH,
+      ({ set }) => {
+        document ??= JSON.stringify(openApiDocument(everyRoute(docs)));
+        set.headers["content-type"] = "application/json; charset=utf-8";
+        return document;
+      },
+      hidden,
+    )
+    // Elysia answers /docs and /docs/ alike; the page names its files by absolute path, so both work.
+    .get(
+      DOCS_PATH,
+      ({ set }) => {
+        set.headers["content-type"] = "text/html; charset=utf-8";
+        set.headers["content-security-policy"] = DOCS_CONTENT_SECURITY_POLICY;
+        return pageHtml;
+      },
+      hidden,
+    )
+    .get(
+      `${DOCS_PATH}/swagger-ui-bundle.js`,
+      ({ set, headers }) => serve(asset(viewerScriptPath, "text/javascript; charset=utf-8"), set, headers["if-none-match"]),
+      hidden,
+    )
+    .get(
+      `${DOCS_PATH}/swagger-ui.css`,
+      ({ set, headers }) => serve(asset(viewerStylePath, "text/css; charset=utf-8"), set, headers["if-none-match"]),
+      hidden,
+    )
+    .get(
+      `${DOCS_PATH}/init.js`,
+      ({ set, headers }) => serve(asset(startScriptPath, "text/javascript; charset=utf-8"), set, headers["if-none-match"]),
+      hidden,
+    );
 }

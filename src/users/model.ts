@@ -2,6 +2,7 @@
 import { t } from "elysia";
 import { ROLES } from "../db/schema.ts";
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "../auth/password.ts";
+import { documentedAs } from "../http/openapi.ts";
 
 export const EMAIL_MAX_LENGTH = 254;
 export const NAME_MAX_LENGTH = 100;
@@ -12,13 +13,18 @@ export const RoleModel = t.Union([t.Literal(ROLES[0]), t.Literal(ROLES[1])]);
 
 /** What any response may say about a user; declared as `response`, it strips anything else (the hash). */
 export const PublicUserModel = t.Object({
-  id: t.Integer(),
+  id: t.Integer({ minimum: 1 }),
   name: t.String(),
   email: t.String(),
   role: RoleModel,
   is_active: t.Boolean(),
   created_at: t.String({ format: "date-time" }),
+  /** The last successful sign-in, or null before the first. */
+  last_login_at: t.Nullable(t.String({ format: "date-time" })),
 });
+
+/** A page of accounts; X-Total-Count has the number of matches. */
+export const UserListModel = t.Array(PublicUserModel);
 
 /** Surrounding blanks are allowed (they are trimmed before storing), so " A@x.co" is a duplicate, not a typo. */
 export const EmailModel = t.String({
@@ -37,37 +43,57 @@ export const NewPasswordModel = t.String({ minLength: PASSWORD_MIN_LENGTH, maxLe
 
 export const ErrorModel = t.Object({ detail: t.String() });
 
-export const NewAccountModel = t.Object({
-  name: NameModel,
-  email: EmailModel,
-  password: NewPasswordModel,
-  role: t.Optional(RoleModel),
-});
+export const NewAccountModel = t.Object(
+  {
+    name: NameModel,
+    email: EmailModel,
+    password: NewPasswordModel,
+    role: t.Optional(RoleModel),
+  },
+  { examples: [{ name: "Avery Agent", email: "avery@example.com", password: "a long passphrase", role: "agent" }] },
+);
 
 /** Path ids: positive and safe; anything else is a 422 before the database is asked. */
 export const UserIdParams = t.Object({
   // Plain decimal digits only: Elysia's numeric coercion would also take 0x1, 1e0, +1 and " 1".
-  id: t.String({ pattern: "^[1-9][0-9]{0,15}$", error: "id must be a positive whole number" }),
+  id: documentedAs(t.String({ pattern: "^[1-9][0-9]{0,15}$", error: "id must be a positive whole number" }), {
+    type: "integer",
+    minimum: 1,
+    description: "The account's id.",
+  }),
 });
 
 export const UserListQuery = t.Object({
   role: t.Optional(RoleModel),
-  is_active: t.Optional(t.Boolean({ error: "is_active must be true or false" })),
-  q: t.Optional(t.String({ maxLength: 100, error: "q must be at most 100 characters" })),
-  limit: t.Optional(t.Integer({ minimum: 1, maximum: 1000, default: 1000, error: "limit must be a whole number from 1 to 1000" })),
+  is_active: t.Optional(t.Boolean({ error: "is_active must be true or false", description: "Only active (true) or inactive (false) accounts." })),
+  q: t.Optional(
+    t.String({ maxLength: 100, error: "q must be at most 100 characters", description: "Text found in the name or the email (ASCII letters in any case)." }),
+  ),
+  limit: t.Optional(
+    t.Integer({ minimum: 1, maximum: 1000, default: 1000, error: "limit must be a whole number from 1 to 1000", description: "Page size." }),
+  ),
   offset: t.Optional(
-    t.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0, error: "offset must be a whole number from 0" }),
+    t.Integer({
+      minimum: 0,
+      maximum: Number.MAX_SAFE_INTEGER,
+      default: 0,
+      error: "offset must be a whole number from 0",
+      description: "How many matches to skip.",
+    }),
   ),
 });
 
 export const AccountChangesModel = t.Object(
   { name: t.Optional(NameModel), email: t.Optional(EmailModel), role: t.Optional(RoleModel) },
-  { minProperties: 1, error: "Give at least one of name, email, role" },
+  { minProperties: 1, error: "Give at least one of name, email, role", examples: [{ name: "Avery Agent-Smith" }] },
 );
 
-export const SetPasswordModel = t.Object({ password: NewPasswordModel });
+export const SetPasswordModel = t.Object({ password: NewPasswordModel }, { examples: [{ password: "another long passphrase" }] });
 
-export const ChangeOwnPasswordModel = t.Object({
-  current_password: t.String({ maxLength: PASSWORD_MAX_LENGTH * 4 }),
-  new_password: NewPasswordModel,
-});
+export const ChangeOwnPasswordModel = t.Object(
+  {
+    current_password: t.String({ maxLength: PASSWORD_MAX_LENGTH * 4 }),
+    new_password: NewPasswordModel,
+  },
+  { examples: [{ current_password: "a long passphrase", new_password: "a new long passphrase" }] },
+);

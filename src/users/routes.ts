@@ -1,10 +1,9 @@
 // /admin/users: the admin runs the team's accounts. Every route here is behind the admin guard.
 import { Elysia, t } from "elysia";
-import type { AuthGuard } from "../auth/guard.ts";
-import { recordEvent } from "../audit/service.ts";
+import { ADMIN_RESPONSES, type AuthGuard } from "../auth/guard.ts";
 import type { Db } from "../db/index.ts";
-import type { AuditEventType } from "../db/schema.ts";
 import type { AddressOf } from "../http/client-address.ts";
+import { documented } from "../http/openapi.ts";
 import {
   AccountChangesModel,
   ErrorModel,
@@ -12,20 +11,45 @@ import {
   PublicUserModel,
   SetPasswordModel,
   UserIdParams,
+  UserListModel,
   UserListQuery,
 } from "./model.ts";
-import { createUser, getUser, listUsers, setActive, setPassword, toPublicUser, updateUser } from "./service.ts";
+import {
+  createUser,
+  getUser,
+  listUsers,
+  setActive,
+  setPassword,
+  toPublicUser,
+  unlockUser,
+  updateUser,
+  type ActingUser,
+} from "./service.ts";
 
-const errors = { 401: ErrorModel, 403: ErrorModel, 404: ErrorModel, 409: ErrorModel, 422: ErrorModel };
 const tags = ["admin"];
+// Each route lists the answers it can give itself; the body reader's, validation's and 500 are added by
+// the document builder (src/http/openapi.ts), which knows which routes those mechanisms apply to.
+const notFound = { 404: documented(ErrorModel, { description: "No account has this id." }) };
+const emailTaken = documented(ErrorModel, { description: "Another account already has this email." });
+const anotherPasswordOperation = documented(ErrorModel, {
+  description: "Another password operation of yours (a create or a reset) is still running.",
+  headers: ["Retry-After"],
+});
+const passwordRule = documented(ErrorModel, {
+  description: "The body does not match the schema, or the password breaks a rule (too short, too common, ...).",
+});
 
 export function adminUserRoutes({ db, guard, addressOf }: { db: Db; guard: AuthGuard; addressOf: AddressOf }) {
   return new Elysia({ prefix: "/admin/users" })
     .use(guard)
-    // Every change here is recorded with the admin who made it.
+    // Every change is made as the admin who asked, as their token saw them: the service checks again, in the
+    // write's transaction, that they are still an active admin at that token version, and records the event.
     .resolve(({ request, server }) => ({
-      audit: (type: AuditEventType, user: { id: number }, target: number) =>
-        recordEvent(db, { type, actor: "user", actorUserId: user.id, userId: target, ip: addressOf(request, server) }),
+      actorOf: (user: { id: number; tokenVersion: number }): ActingUser => ({
+        id: user.id,
+        tokenVersion: user.tokenVersion,
+        ip: addressOf(request, server),
+      }),
     }))
     .guard({ admin: true, detail: { tags, security: [{ bearer: [] }] } }, (app) =>
       app
@@ -44,80 +68,143 @@ export function adminUserRoutes({ db, guard, addressOf }: { db: Db; guard: AuthG
           },
           {
             query: UserListQuery,
-            response: { 200: t.Array(PublicUserModel), ...errors },
-            detail: { summary: "List accounts, oldest first; X-Total-Count has the number of matches" },
+            response: { 200: documented(UserListModel, { description: "A page of accounts.", headers: ["X-Total-Count"] }), ...ADMIN_RESPONSES },
+            detail: {
+              summary: "List accounts",
+              description:
+                "Accounts oldest first, filtered by role, active state and text in the name or email, a page at a time " +
+                "(limit and offset). X-Total-Count has the number of matches before paging, so a client can page " +
+                "without counting.",
+            },
           },
         )
         .post(
           "",
-          async ({ body, status, user, audit }) => {
-            const created = await createUser(db, body);
-            audit("user.created", user, created.id);
+          async ({ body, status, user, actorOf }) => {
+            const created = await createUser(db, body, actorOf(user));
             return status(201, toPublicUser(created));
           },
           {
             body: NewAccountModel,
-            response: { 201: PublicUserModel, ...errors },
-            detail: { summary: "Create an account (role defaults to agent)" },
+            response: { 201: PublicUserModel, ...ADMIN_RESPONSES, 409: emailTaken, 422: passwordRule, 429: anotherPasswordOperation },
+            detail: {
+              summary: "Create an account",
+              description:
+                "Creates an active account that can sign in at once with the password given. The role defaults to agent. " +
+                "Emails are compared without surrounding blanks and in any case, so a second account with the same email " +
+                "is refused with 409. Recorded in the audit trail as user.created.",
+            },
           },
         )
         .get("/:id", ({ params }) => toPublicUser(getUser(db, Number(params.id))), {
           params: UserIdParams,
-          response: { 200: PublicUserModel, ...errors },
-          detail: { summary: "One account" },
+          response: { 200: PublicUserModel, ...ADMIN_RESPONSES, ...notFound },
+          detail: { summary: "Read one account", description: "The account with this id, active or not." },
         })
         .patch(
           "/:id",
-          ({ params, body, user, audit }) => {
-            const updated = updateUser(db, user.id, Number(params.id), body);
-            audit("user.updated", user, updated.id);
-            return toPublicUser(updated);
-          },
+          ({ params, body, user, actorOf }) => toPublicUser(updateUser(db, actorOf(user), Number(params.id), body)),
           {
             params: UserIdParams,
             body: AccountChangesModel,
-            response: { 200: PublicUserModel, ...errors },
-            detail: { summary: "Change name, email or role" },
+            response: {
+              200: PublicUserModel,
+              ...ADMIN_RESPONSES,
+              ...notFound,
+              409: documented(ErrorModel, {
+                description: "Another account has this email, or the change would demote yourself or the last active admin.",
+              }),
+            },
+            detail: {
+              summary: "Edit an account",
+              description:
+                "Changes any of name, email and role; fields left out stay as they are. An admin cannot demote themselves, " +
+                "and nobody can demote the last active admin (409), so the team is never left without one. The new role " +
+                "applies from the account's next request. Recorded in the audit trail as user.updated.",
+            },
           },
         )
         .patch(
           "/:id/deactivate",
-          ({ params, user, audit }) => {
-            const changed = setActive(db, user.id, Number(params.id), false);
-            audit("user.deactivated", user, changed.id);
-            return toPublicUser(changed);
-          },
+          ({ params, user, actorOf }) => toPublicUser(setActive(db, actorOf(user), Number(params.id), false)),
           {
             params: UserIdParams,
-            response: { 200: PublicUserModel, ...errors },
-            detail: { summary: "Deactivate an account; its tokens stop working at once (idempotent)" },
+            response: {
+              200: PublicUserModel,
+              ...ADMIN_RESPONSES,
+              ...notFound,
+              409: documented(ErrorModel, { description: "The account is yours, or the last active admin." }),
+            },
+            detail: {
+              summary: "Deactivate an account",
+              description:
+                "The account can no longer sign in and every token it holds stops working at once; nothing is deleted. " +
+                "Deactivating an inactive account changes nothing and answers 200 (idempotent). You cannot deactivate " +
+                "yourself or the last active admin (409). Recorded in the audit trail as user.deactivated.",
+            },
           },
         )
         .patch(
           "/:id/activate",
-          ({ params, user, audit }) => {
-            const changed = setActive(db, user.id, Number(params.id), true);
-            audit("user.activated", user, changed.id);
-            return toPublicUser(changed);
-          },
+          ({ params, user, actorOf }) => toPublicUser(setActive(db, actorOf(user), Number(params.id), true)),
           {
             params: UserIdParams,
-            response: { 200: PublicUserModel, ...errors },
-            detail: { summary: "Reactivate an account (idempotent)" },
+            response: { 200: PublicUserModel, ...ADMIN_RESPONSES, ...notFound },
+            detail: {
+              summary: "Reactivate an account",
+              description:
+                "The account can sign in again with its password, at once: its sign-in throttle is cleared too; tokens " +
+                "issued before it was deactivated stay revoked. Activating an active account changes nothing and answers " +
+                "200 (idempotent). Recorded in the audit trail as user.activated.",
+            },
           },
         )
         .put(
           "/:id/password",
-          async ({ params, body, status, user, audit }) => {
-            await setPassword(db, Number(params.id), body.password);
-            audit("password.reset", user, Number(params.id));
+          async ({ params, body, status, user, actorOf }) => {
+            await setPassword(db, actorOf(user), Number(params.id), body.password);
             return status(204, undefined);
           },
           {
             params: UserIdParams,
             body: SetPasswordModel,
-            response: { 204: t.Void(), ...errors },
-            detail: { summary: "Set an account's password; its older tokens stop working" },
+            response: {
+              204: t.Void(),
+              ...ADMIN_RESPONSES,
+              403: documented(ErrorModel, {
+                description: "Signed in, but not an admin; or the account is your own (change your own password with PUT /auth/password).",
+              }),
+              ...notFound,
+              409: documented(ErrorModel, { description: "The account's password changed meanwhile; nothing was changed." }),
+              422: passwordRule,
+              429: anotherPasswordOperation,
+            },
+            detail: {
+              summary: "Set another account's password",
+              description:
+                "Replaces the password without asking for the old one (for an agent who forgot theirs). Every token the " +
+                "account held stops working, so its sessions must sign in again, and its sign-in throttle is cleared. The " +
+                "password rules are those of account creation. For your own password use PUT /auth/password (403 here). " +
+                "Recorded in the audit trail as password.reset.",
+            },
+          },
+        )
+        .post(
+          "/:id/unlock",
+          ({ params, status, user, actorOf }) => {
+            unlockUser(db, actorOf(user), Number(params.id));
+            return status(204, undefined);
+          },
+          {
+            params: UserIdParams,
+            response: { 204: t.Void(), ...ADMIN_RESPONSES, ...notFound },
+            detail: {
+              summary: "Clear an account's sign-in throttle",
+              description:
+                "Lets the account try to sign in again at once after too many failures (429); its password and tokens " +
+                "are unchanged. Setting a password or activating the account does the same. Recorded in the audit trail " +
+                "as user.unlocked.",
+            },
           },
         ),
     );

@@ -1,9 +1,16 @@
 // Accounts as plain functions over the database: no HTTP here, so the API and the CLI share every rule.
-import { and, asc, count, eq, or, sql, type SQL } from "drizzle-orm";
+// Every change goes through writeAs: the actor is read again inside the write's own transaction.
+import { and, asc, count, desc, eq, inArray, or, sql, type SQL } from "drizzle-orm";
 import type { Db, Executor } from "../db/index.ts";
-import { users, type Role, type User } from "../db/schema.ts";
-import { hashPassword, normalizePassword, verifyPasswordHash } from "../auth/password.ts";
+import { instantOf, toIsoUtc, toIsoUtcOrNull } from "../db/dates.ts";
+import { noteWriteSucceeded, translateDatabaseError } from "../db/errors.ts";
+import { auditEvents, users, utcNow, type AuditEventType, type Role, type User } from "../db/schema.ts";
+import { recordEvent, type Changes } from "../audit/service.ts";
+import { hashingGate, hashPassword, normalizePassword, verifyPasswordHash, type HashingFor } from "../auth/password.ts";
 import { newPasswordProblem } from "../auth/password-policy.ts";
+import { normalizeEmail, storedEmailKey } from "./email.ts";
+
+export { normalizeEmail } from "./email.ts";
 
 /** The fields any caller may see: never the hash. */
 export interface PublicUser {
@@ -13,6 +20,18 @@ export interface PublicUser {
   role: Role;
   is_active: boolean;
   created_at: string;
+  last_login_at: string | null;
+}
+
+/**
+ * Who makes a change: the operator at the host (`moxie ...`), or a signed-in account as its token saw it
+ * (id and token version) with the address the request came from.
+ */
+export type Actor = "cli" | ActingUser;
+export interface ActingUser {
+  id: number;
+  tokenVersion: number;
+  ip?: string | null;
 }
 
 export class EmailTakenError extends Error {
@@ -46,9 +65,22 @@ export class PasswordRuleError extends Error {
   override name = "PasswordRuleError";
 }
 
-/** Emails are stored and looked up trimmed and lower-cased, so `Admin@Test.com ` is admin@test.com. */
-export function normalizeEmail(email: string): string {
-  return email.trim().toLowerCase();
+/** The acting account was deactivated or signed out (token version bumped) before its change landed: 401. */
+export class ActorRevokedError extends Error {
+  override name = "ActorRevokedError";
+}
+
+/** The acting account no longer has the role the change needs (demoted meanwhile), or may not do it at all: 403. */
+export class ActorForbiddenError extends Error {
+  override name = "ActorForbiddenError";
+}
+
+/** Someone else set the password (or signed the account out) between this request's arrival and its write: 409. */
+export class PasswordRaceError extends Error {
+  override name = "PasswordRaceError";
+  constructor() {
+    super("The account's password or sessions changed while this request waited; nothing was changed, try again");
+  }
 }
 
 export function toPublicUser(user: User): PublicUser {
@@ -58,8 +90,57 @@ export function toPublicUser(user: User): PublicUser {
     email: user.email,
     role: user.role,
     is_active: user.isActive,
-    created_at: user.createdAt,
+    created_at: toIsoUtc(user.createdAt),
+    last_login_at: toIsoUtcOrNull(user.lastLoginAt),
   };
+}
+
+/** Records an audit event inside the write, as the actor; `userId` is the account concerned. */
+type Audit = (event: { type: AuditEventType; userId: number; changes?: Changes; reason?: string }) => void;
+
+/**
+ * The one way a change is made. In one IMMEDIATE transaction (so no other writer slips in between the check
+ * and the write): the acting account is read again and must still be active, at the token version its
+ * request carried and, for `need: "admin"`, an admin; then `work` runs with an `audit` that writes the event
+ * in the same transaction. Either the change and its event commit together or nothing does.
+ * A busy database (after the busy timeout) and a full disk become DatabaseBusyError / DatabaseFullError.
+ */
+export function writeAs<T>(db: Db, actor: Actor, need: "admin" | "self", work: (tx: Executor, audit: Audit) => T): T {
+  try {
+    const result = db.transaction(
+      (tx) => {
+        if (actor !== "cli") {
+          const row = findUserById(tx, actor.id);
+          if (!row || !row.isActive) throw new ActorRevokedError("Account inactive or not found");
+          if (row.tokenVersion !== actor.tokenVersion) throw new ActorRevokedError("Invalid or expired token");
+          if (need === "admin" && row.role !== "admin") throw new ActorForbiddenError("Admin access required");
+        }
+        const audit: Audit = (event) =>
+          recordEvent(tx, {
+            ...event,
+            actor: actor === "cli" ? "cli" : "user",
+            actorUserId: actor === "cli" ? null : actor.id,
+            ip: actor === "cli" ? null : (actor.ip ?? null),
+          });
+        return work(tx, audit);
+      },
+      { behavior: "immediate" },
+    );
+    noteWriteSucceeded(db.$client);
+    return result;
+  } catch (error) {
+    throw translateDatabaseError(db.$client, error);
+  }
+}
+
+/** Who password hashing runs for: the acting account's share of the queue, or the operator's. */
+function hashingFor(actor: Actor): HashingFor {
+  return actor === "cli" ? "operator" : { account: actor.id };
+}
+
+/** One password operation per signed-in account at a time; the operator is not limited. */
+function asOnePasswordOperation<T>(actor: Actor, fn: () => Promise<T>): Promise<T> {
+  return actor === "cli" ? fn() : hashingGate.exclusive(actor.id, fn);
 }
 
 export interface NewAccount {
@@ -75,22 +156,18 @@ function assertAllowedPassword(password: string, field = "password"): void {
   if (problem) throw new PasswordRuleError(problem);
 }
 
-/** Creates an active account; throws EmailTakenError when the normalized email exists. */
-export async function createUser(db: Db, input: NewAccount): Promise<User> {
+/** Creates an active account, recorded as `user.created`; throws EmailTakenError when the normalized email exists. */
+export async function createUser(db: Db, input: NewAccount, actor: Actor = "cli"): Promise<User> {
   assertAllowedPassword(input.password);
-  const passwordHash = await hashPassword(input.password);
-  return withUniqueEmail(input.email, () =>
-    db
-      .insert(users)
-      .values({
-        name: input.name.trim(),
-        email: normalizeEmail(input.email),
-        passwordHash,
-        role: input.role ?? "agent",
-      })
-      .returning()
-      .get(),
-  );
+  const email = normalizeEmail(input.email);
+  const passwordHash = await asOnePasswordOperation(actor, () => hashPassword(input.password, { for: hashingFor(actor) }));
+  return writeAs(db, actor, "admin", (tx, audit) => {
+    const created = withUniqueEmail(email, () =>
+      tx.insert(users).values({ name: input.name.trim(), email, passwordHash, role: input.role ?? "agent" }).returning().get(),
+    );
+    audit({ type: "user.created", userId: created.id });
+    return created;
+  });
 }
 
 const byEmail = new WeakMap<Executor, { get(values: { email: string }): User | undefined }>();
@@ -132,7 +209,7 @@ export interface UserFilter {
 
 export const LIST_LIMIT_MAX = 1000;
 
-/** Accounts oldest first (created_at, then id), with the number of matches before paging. */
+/** Accounts oldest first (the instant created_at names, then id), with the number of matches before paging. */
 export function listUsers(db: Db, filter: UserFilter = {}): { users: User[]; total: number } {
   const conditions: SQL[] = [];
   if (filter.role) conditions.push(eq(users.role, filter.role));
@@ -147,7 +224,8 @@ export function listUsers(db: Db, filter: UserFilter = {}): { users: User[]; tot
     .select()
     .from(users)
     .where(where)
-    .orderBy(asc(users.createdAt), asc(users.id))
+    // The same expression as users_created_instant_id_idx, so the index serves the order and the page.
+    .orderBy(instantOf(users.createdAt), asc(users.id))
     .limit(filter.limit ?? LIST_LIMIT_MAX)
     .offset(filter.offset ?? 0)
     .all();
@@ -162,48 +240,80 @@ export interface AccountChanges {
 }
 
 /**
- * Changes name, email or role. `actorId` is who asks: an admin may not demote themselves, and nobody
- * may demote the last active admin.
+ * Changes name, email or role, recorded as `user.updated` with what changed (from → to). An admin may not
+ * demote themselves, and nobody may demote the last active admin.
  */
-export function updateUser(db: Db, actorId: number | "cli", id: number, changes: AccountChanges): User {
-  return db.transaction(
-    (tx) => {
-      const user = getUser(tx, id);
-      if (changes.role === "agent" && user.role === "admin" && user.isActive) {
-        guardAdminRemoval(tx, actorId, user, "demote");
-      }
-      const values: Partial<User> = {};
-      if (changes.name !== undefined) values.name = changes.name.trim();
-      if (changes.email !== undefined) values.email = normalizeEmail(changes.email);
-      if (changes.role !== undefined) values.role = changes.role;
-      if (Object.keys(values).length === 0) return user;
-      return withUniqueEmail(changes.email ?? user.email, () =>
-        tx.update(users).set(values).where(eq(users.id, id)).returning().get()!,
-      );
-    },
-    { behavior: "immediate" },
-  );
+export function updateUser(db: Db, actor: Actor, id: number, changes: AccountChanges): User {
+  const email = changes.email === undefined ? undefined : normalizeEmail(changes.email);
+  return writeAs(db, actor, "admin", (tx, audit) => {
+    const user = getUser(tx, id);
+    if (changes.role === "agent" && user.role === "admin" && user.isActive) {
+      guardAdminRemoval(tx, actor, user, "demote");
+    }
+    const wanted: Partial<Pick<User, "name" | "email" | "role">> = {};
+    if (changes.name !== undefined) wanted.name = changes.name.trim();
+    if (email !== undefined) wanted.email = email;
+    if (changes.role !== undefined) wanted.role = changes.role;
+    const changed: Changes = {};
+    for (const [field, to] of Object.entries(wanted) as Array<[keyof typeof wanted, string]>) {
+      if (user[field] !== to) changed[field] = { from: user[field], to };
+    }
+    if (Object.keys(changed).length === 0) return user;
+    const updated = withUniqueEmail(email ?? user.email, () =>
+      tx.update(users).set(wanted).where(eq(users.id, id)).returning().get()!,
+    );
+    audit({ type: "user.updated", userId: id, changes: changed });
+    return updated;
+  });
 }
 
 /**
- * Activates or deactivates; idempotent. Deactivation also bumps the token version, so reactivating an
- * account does not bring its old tokens back to life.
+ * Activates or deactivates; idempotent, and recorded either way (activating also clears the account's sign-in
+ * throttle). Deactivation bumps the token version, so reactivating does not bring old tokens back to life.
  */
-export function setActive(db: Db, actorId: number | "cli", id: number, active: boolean): User {
-  return db.transaction(
-    (tx) => {
-      const user = getUser(tx, id);
-      if (user.isActive === active) return user;
-      if (!active && user.role === "admin") guardAdminRemoval(tx, actorId, user, "deactivate");
+export function setActive(db: Db, actor: Actor, id: number, active: boolean): User {
+  return writeAs(db, actor, "admin", (tx, audit) => {
+    let user = getUser(tx, id);
+    if (user.isActive !== active) {
+      if (!active && user.role === "admin") guardAdminRemoval(tx, actor, user, "deactivate");
       const revoke = active ? {} : { tokenVersion: sql`${users.tokenVersion} + 1` };
-      return tx.update(users).set({ isActive: active, ...revoke }).where(eq(users.id, id)).returning().get()!;
-    },
-    { behavior: "immediate" },
-  );
+      user = tx.update(users).set({ isActive: active, ...revoke }).where(eq(users.id, id)).returning().get()!;
+    }
+    audit({ type: active ? "user.activated" : "user.deactivated", userId: id });
+    return user;
+  });
 }
 
-function guardAdminRemoval(db: Executor, actorId: number | "cli", user: User, verb: "demote" | "deactivate"): void {
-  if (actorId === user.id) {
+/** Clears the account's sign-in throttle (recorded as `user.unlocked`, which the throttle reads). */
+export function unlockUser(db: Db, actor: Actor, id: number): User {
+  return writeAs(db, actor, "admin", (tx, audit) => {
+    const user = getUser(tx, id);
+    audit({ type: "user.unlocked", userId: id });
+    return user;
+  });
+}
+
+/** Events after which an account's earlier sign-in failures no longer count. */
+const THROTTLE_CLEARING_EVENTS: AuditEventType[] = ["user.unlocked", "user.activated"];
+
+/**
+ * When the account's sign-in throttle was last cleared (ms since the epoch, 0 for never): its password was
+ * set, it was activated or an admin unlocked it. Read from the database at each check, so the CLI (another
+ * process) clears it as surely as the API.
+ */
+export function throttleClearedAt(db: Executor, user: Pick<User, "id" | "passwordChangedAt">): number {
+  const unlocked = db
+    .select({ at: auditEvents.createdAt })
+    .from(auditEvents)
+    .where(and(eq(auditEvents.userId, user.id), inArray(auditEvents.type, THROTTLE_CLEARING_EVENTS)))
+    .orderBy(desc(auditEvents.createdAt))
+    .limit(1)
+    .get()?.at;
+  return Math.max(0, ...[user.passwordChangedAt, unlocked].map((at) => (at ? Date.parse(at) || 0 : 0)));
+}
+
+function guardAdminRemoval(db: Executor, actor: Actor, user: User, verb: "demote" | "deactivate"): void {
+  if (actor !== "cli" && actor.id === user.id) {
     throw new AdminLockoutError(`You cannot ${verb} your own account; ask another admin`);
   }
   const activeAdmins =
@@ -213,34 +323,147 @@ function guardAdminRemoval(db: Executor, actorId: number | "cli", user: User, ve
   }
 }
 
-/**
- * Sets a new password and revokes every token issued before it (by bumping the token version).
- * Used by the admin, by the account itself and by `moxie set-password`.
- */
-export async function setPassword(db: Db, id: number, password: string, field = "password"): Promise<void> {
-  assertAllowedPassword(password, field);
-  const passwordHash = await hashPassword(password);
-  const changed = db
+/** Writes the new hash if the token version is still `expected`; returns the new version, or throws PasswordRaceError. */
+function compareAndSetPassword(tx: Executor, id: number, expected: number, passwordHash: string): number {
+  const changed = tx
     .update(users)
-    .set({ passwordHash, tokenVersion: sql`${users.tokenVersion} + 1`, passwordChangedAt: sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))` })
-    .where(eq(users.id, id))
-    .returning({ id: users.id })
+    .set({ passwordHash, tokenVersion: sql`${users.tokenVersion} + 1`, passwordChangedAt: utcNow })
+    .where(and(eq(users.id, id), eq(users.tokenVersion, expected)))
+    .returning({ tokenVersion: users.tokenVersion })
     .get();
-  if (!changed) throw new UserNotFoundError(`id ${id}`);
+  if (!changed) {
+    if (!findUserById(tx, id)) throw new UserNotFoundError(`id ${id}`);
+    throw new PasswordRaceError();
+  }
+  return changed.tokenVersion;
 }
 
-/** The account's own change: needs the current password, and the new one must differ from it. */
-export async function changeOwnPassword(db: Db, user: User, currentPassword: string, newPassword: string): Promise<void> {
-  if (!(await verifyPasswordHash(user.passwordHash, currentPassword))) throw new WrongPasswordError();
-  if (normalizePassword(newPassword) === normalizePassword(currentPassword)) {
-    throw new PasswordRuleError("new_password must differ from the current password");
+/**
+ * Sets another account's password (an admin, or `moxie set-password`) and revokes every token issued before
+ * it. Compare-and-set on the token version seen at arrival: if the account's password or sessions changed
+ * while the new hash was computed, nothing is written (PasswordRaceError). An admin's own password goes
+ * through changeOwnPassword, with the current one.
+ */
+export async function setPassword(db: Db, actor: Actor, id: number, password: string): Promise<void> {
+  if (actor !== "cli" && actor.id === id) {
+    throw new ActorForbiddenError("Change your own password with PUT /auth/password, which asks for the current one");
   }
-  await setPassword(db, user.id, newPassword, "new_password");
+  assertAllowedPassword(password);
+  const expected = getUser(db, id).tokenVersion;
+  const passwordHash = await asOnePasswordOperation(actor, () => hashPassword(password, { for: hashingFor(actor) }));
+  writeAs(db, actor, "admin", (tx, audit) => {
+    compareAndSetPassword(tx, id, expected, passwordHash);
+    audit({ type: "password.reset", userId: id });
+  });
+}
+
+/**
+ * The account's own change: needs the current password, and the new one must differ from it. The write is
+ * compare-and-set on the session's token version, so a reset or logout that landed meanwhile wins (the
+ * session is revoked: ActorRevokedError). Returns the new token version, for this session's fresh token.
+ */
+export async function changeOwnPassword(db: Db, actor: ActingUser, currentPassword: string, newPassword: string): Promise<number> {
+  const passwordHash = await hashingGate.exclusive(actor.id, async () => {
+    const user = getUser(db, actor.id);
+    if (!(await verifyPasswordHash(user.passwordHash, currentPassword, { for: hashingFor(actor) }))) {
+      throw new WrongPasswordError();
+    }
+    if (normalizePassword(newPassword) === normalizePassword(currentPassword)) {
+      throw new PasswordRuleError("new_password must differ from the current password");
+    }
+    assertAllowedPassword(newPassword, "new_password");
+    return hashPassword(newPassword, { for: hashingFor(actor) });
+  });
+  return writeAs(db, actor, "self", (tx, audit) => {
+    const version = compareAndSetPassword(tx, actor.id, actor.tokenVersion, passwordHash);
+    audit({ type: "password.changed", userId: actor.id });
+    return version;
+  });
 }
 
 /** "Log out everywhere": every token of this account issued until now stops working. */
-export function revokeTokens(db: Db, id: number): void {
-  db.update(users).set({ tokenVersion: sql`${users.tokenVersion} + 1` }).where(eq(users.id, id)).run();
+export function revokeTokens(db: Db, actor: ActingUser): void {
+  writeAs(db, actor, "self", (tx, audit) => {
+    tx.update(users).set({ tokenVersion: sql`${users.tokenVersion} + 1` }).where(eq(users.id, actor.id)).run();
+    audit({ type: "logout", userId: actor.id });
+  });
+}
+
+export type SignInOutcome = { ok: true; user: User } | { ok: false; reason: "inactive" | "changed" };
+
+/**
+ * Completes a sign-in whose password matched `verifiedHash`: in one transaction the account is read again
+ * (it may have been deactivated or given a new password while the hash was checked), `last_login_at` is set
+ * and `login.succeeded` recorded. The token is issued from the row read here.
+ */
+export function completeSignIn(db: Db, id: number, verifiedHash: string, ip: string | null, typedEmail: string): SignInOutcome {
+  try {
+    const outcome = db.transaction(
+      (tx): SignInOutcome => {
+        const user = findUserById(tx, id);
+        if (!user || user.passwordHash !== verifiedHash) return { ok: false, reason: "changed" };
+        if (!user.isActive) return { ok: false, reason: "inactive" };
+        const signedIn = tx
+          .update(users)
+          .set({ lastLoginAt: utcNow })
+          .where(eq(users.id, id))
+          .returning()
+          .get()!;
+        recordEvent(tx, { type: "login.succeeded", actor: "user", actorUserId: id, userId: id, email: typedEmail, ip });
+        return { ok: true, user: signedIn };
+      },
+      { behavior: "immediate" },
+    );
+    noteWriteSucceeded(db.$client);
+    return outcome;
+  } catch (error) {
+    throw translateDatabaseError(db.$client, error);
+  }
+}
+
+/**
+ * After a restore: every token issued before it stops working. Each account's token version is set past both
+ * its restored value and its value in the database the restore replaced (`previous`, id → version), so no
+ * token issued since the backup was taken comes back to life. Returns how many accounts were signed out.
+ */
+export function signEveryoneOut(db: Db, previous: Map<number, number> = new Map()): number {
+  return db.transaction(
+    (tx) => {
+      const rows = tx.select({ id: users.id, tokenVersion: users.tokenVersion }).from(users).all();
+      for (const row of rows) {
+        const next = Math.max(row.tokenVersion, previous.get(row.id) ?? 0) + 1;
+        tx.update(users).set({ tokenVersion: next }).where(eq(users.id, row.id)).run();
+      }
+      return rows.length;
+    },
+    { behavior: "immediate" },
+  );
+}
+
+/**
+ * Brings stored emails from before the NFKC/invisible-character rules to their one spelling, in one
+ * transaction. A row whose new spelling another account already has is left as it is: accounts are never
+ * merged silently (`moxie doctor` lists them). Returns how many rows changed.
+ */
+export function normalizeStoredEmails(db: Db): number {
+  const rows = db.select({ id: users.id, email: users.email }).from(users).all();
+  const needed = rows.filter((row) => storedEmailKey(row.email) !== row.email);
+  if (needed.length === 0) return 0;
+  const owners = new Map<string, number>();
+  for (const row of rows) owners.set(storedEmailKey(row.email), (owners.get(storedEmailKey(row.email)) ?? 0) + 1);
+  return db.transaction(
+    (tx) => {
+      let changed = 0;
+      for (const row of needed) {
+        const key = storedEmailKey(row.email);
+        if (owners.get(key) !== 1) continue; // a collision: leave both spellings for an operator
+        tx.update(users).set({ email: key }).where(eq(users.id, row.id)).run();
+        changed++;
+      }
+      return changed;
+    },
+    { behavior: "immediate" },
+  );
 }
 
 /** Runs a write that may hit the unique email index; two concurrent writers of one email cannot both win. */
@@ -248,7 +471,7 @@ function withUniqueEmail<T>(email: string, write: () => T): T {
   try {
     return write();
   } catch (error) {
-    if (isUniqueViolation(error)) throw new EmailTakenError(normalizeEmail(email));
+    if (isUniqueViolation(error)) throw new EmailTakenError(email);
     throw error;
   }
 }

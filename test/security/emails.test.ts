@@ -1,0 +1,51 @@
+// Issue 11 (10), for emails already stored: rows from before the NFKC rules get their one spelling at start;
+// two rows that are one address are never merged, and `moxie doctor` names them.
+import { describe, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
+import { openDatabase } from "../../src/db/index.ts";
+import { normalizeStoredEmails } from "../../src/users/service.ts";
+import { emailCollisions } from "../../src/users/email.ts";
+import { tempDir } from "../helpers.ts";
+import { runCli } from "../support/processes.ts";
+import { join } from "node:path";
+
+const HASH = "$argon2id$v=19$m=65536,t=2,p=1$c2FsdHNhbHRzYWx0$2b7l0k1x0h0b7l0k1x0h0b7l0k1x0h0b7l0k1x0h0b4";
+
+function seeded(rows: string[]): { path: string; dir: string } {
+  const dir = tempDir();
+  const path = join(dir, "moxie.db");
+  openDatabase(path).$client.close();
+  const raw = new Database(path);
+  for (const [i, email] of rows.entries()) {
+    raw.query("INSERT INTO users (name, email, password_hash, role) VALUES (?, ?, ?, ?)").run(`User ${i}`, email, HASH, i === 0 ? "admin" : "agent");
+  }
+  raw.close();
+  return { path, dir };
+}
+
+describe("stored emails", () => {
+  test("look-alikes stored before the rules: the lone ones are normalized, the colliding pair is left and reported", async () => {
+    const { path, dir } = seeded([
+      "admin@x.co",
+      "AGENT@X.CO", // alone: becomes agent@x.co
+      "\uff42ob@x.co", // fullwidth b, alone: becomes bob@x.co
+      "jos\u00e9@x.co", // composed …
+      "jose\u0301@x.co", // … and decomposed: one address, two accounts
+      "zero\u200b@x.co", // invisible character, alone: becomes zero@x.co
+    ]);
+    const db = openDatabase(path);
+    expect(normalizeStoredEmails(db)).toBe(3);
+    const emails = (db.$client.query("SELECT email FROM users ORDER BY id").all() as Array<{ email: string }>).map((r) => r.email);
+    expect(emails).toEqual(["admin@x.co", "agent@x.co", "bob@x.co", "jos\u00e9@x.co", "jose\u0301@x.co", "zero@x.co"]);
+    expect(emailCollisions(db.$client.query("SELECT id, email FROM users ORDER BY id").all() as Array<{ id: number; email: string }>)).toEqual([
+      { normalized: "jos\u00e9@x.co", ids: [4, 5] },
+    ]);
+    // Idempotent: a second start changes nothing.
+    expect(normalizeStoredEmails(db)).toBe(0);
+    db.$client.close();
+
+    const doctor = await runCli(["doctor"], { cwd: dir, env: { DATABASE_URL: path, SECRET_KEY: "doctor-emails-key-0123456789abcdef-XYZ" } });
+    expect(doctor.code).toBe(1);
+    expect(doctor.stdout).toContain("accounts #4, #5 have emails that are one address");
+  }, 30_000);
+});
