@@ -1250,10 +1250,12 @@ const EVENT_NAMES: Record<string, string> = {
   logout: "Signed out",
   "password.changed": "Changed own password",
   "password.reset": "Password set by admin",
+  "password.change_failed": "Password change refused",
   "user.created": "Account created",
   "user.updated": "Account edited",
   "user.deactivated": "Account deactivated",
   "user.activated": "Account reactivated",
+  "user.unlocked": "Sign-in unlocked",
 };
 
 const REASONS: Record<string, string> = {
@@ -1261,6 +1263,7 @@ const REASONS: Record<string, string> = {
   unknown_email: "unknown email",
   inactive: "account inactive",
   throttled: "too many attempts",
+  busy: "server busy",
 };
 
 const CHANGE_FIELDS: Record<string, string> = { name: "Name", email: "Email", role: "Role", is_active: "Status" };

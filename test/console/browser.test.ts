@@ -1203,11 +1203,11 @@ describe("admin console in Chromium, on the compiled binary", () => {
     180_000,
   );
 
-  // Everything here depends on fields other helpers add server-side (the shared contract in HELPERS-COMMON.md):
-  // the user's last_login_at, the audit event's changes and count, and PUT /auth/password answering 200 with a
-  // fresh token. On a server without them this test fails; the console itself degrades quietly (test above).
+  // Everything here depends on the server's side of the shared contract: the user's last_login_at, the audit
+  // event's changes and count, PUT /auth/password answering 200 with a fresh token, and the unlock route.
+  // On a server without them this test fails; the console itself degrades quietly there (test above).
   test(
-    "server contract (needs the other helpers' server changes): last signed in, edit changes, counted refusals, 200 token, unlock",
+    "server contract: last signed in, what an edit changed, counted refusals, the 200 token of a password change, unlock",
     async () => {
       if (!browser) throw new Error("the browser did not start");
       const { url, dbPath } = await startConsoleServer();
@@ -1288,6 +1288,8 @@ describe("admin console in Chromium, on the compiled binary", () => {
         await page.locator("#toast", { hasText: "Nora Never can sign in again now" }).waitFor();
         expect((await login(url, "nora@example.com", COLLEAGUE_PASSWORD)).status).toBe(200);
         await eventually("focus is back on the row", async () => (await focusedDescription(page)) === "Edit Nora Never");
+        await page.getByRole("link", { name: "Activity of Nora Never" }).click();
+        await page.locator("#activity-body .event", { hasText: "Sign-in unlocked" }).waitFor();
       });
 
       await step("no CSP refusal, page error or token in a URL", pages, async () => {
