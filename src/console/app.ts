@@ -710,7 +710,11 @@ function syncControls(): void {
   field<HTMLSelectElement>(filtersForm, "status").value = place.status;
   const type = field<HTMLSelectElement>(activityFilters, "type");
   type.value = place.type;
-  if (type.value !== place.type) type.value = "";
+  // A type this console does not know (an edited URL) would only earn a refusal from the server: drop it.
+  if (type.value !== place.type) {
+    type.value = "";
+    remember({ type: "" }, "replace");
+  }
 }
 
 // Back and Forward: show the place the URL names; focus moves only when the tab changes.

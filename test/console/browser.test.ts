@@ -916,7 +916,15 @@ describe("admin console in Chromium, on the compiled binary", () => {
         expect(await page.locator("#tab-activity").getAttribute("aria-current")).toBe("page");
       });
 
-      await step("signing out forgets the place; an expired session keeps it", pages, async () => {
+      await step("an address with an unknown event type or page shows the activity anyway", pages, async () => {
+        await page.goto(`${url}/console/?tab=activity&type=made.up&apage=999`);
+        await page.locator("#activity-body tr").first().waitFor();
+        expect(await page.locator("#activity-error").isVisible()).toBe(false);
+        expect(new URL(page.url()).searchParams.get("type")).toBeNull();
+        expect(await page.locator("#activity-page-label").innerText()).toMatch(/^Page (\d+) of \1$/);
+      });
+
+      await step("signing out forgets the place", pages, async () => {
         await page.getByRole("button", { name: "Sign out" }).click();
         await page.locator("#signin-form").waitFor();
         expect(new URL(page.url()).search).toBe("");
