@@ -4,7 +4,16 @@ import type { Db } from "../db/index.ts";
 import { EMBEDDED_MIGRATIONS } from "../db/migrations.ts";
 import type { Settings } from "../settings.ts";
 import { CommandError } from "./errors.ts";
-import { newerSchemaMessage, openExisting, plural, schemaState, settingsFor, type SchemaState } from "./dbfile.ts";
+import {
+  newerSchemaMessage,
+  noDatabaseError,
+  openExisting,
+  plural,
+  schemaState,
+  settingsFor,
+  type SchemaState,
+  type Where,
+} from "./dbfile.ts";
 
 type Print = (line: string) => void;
 
@@ -37,11 +46,14 @@ function readSchemaState(dbPath: string): SchemaState | undefined {
 }
 
 export async function migrateCommand(
-  options: { cwd: string; status: boolean; bootstrap: () => { settings: Settings; db: Db } },
+  options: { where: Where; status: boolean; bootstrap: () => { settings: Settings; db: Db } },
   print: Print,
 ): Promise<void> {
-  const { databasePath } = settingsFor(options.cwd);
-  if (options.status) return printStatus(databasePath, print);
+  const chosen = settingsFor(options.where);
+  const { databasePath } = chosen.settings;
+  if (options.status) return printStatus(databasePath, chosen.databaseChoice, print);
+  // Migrating a file that is not there would create an empty database where the operator expected theirs.
+  if (!existsSync(databasePath)) throw noDatabaseError(chosen);
 
   assertSchemaNotNewer(databasePath);
   const before = existsSync(databasePath) ? readSchemaState(databasePath) : undefined;
@@ -59,11 +71,14 @@ export async function migrateCommand(
   print(`Database is up to date (${plural(after.applied.length, "migration")})`);
 }
 
-function printStatus(databasePath: string, print: Print): void {
+function printStatus(databasePath: string, choice: string, print: Print): void {
   if (!existsSync(databasePath)) {
-    print(`Database ${databasePath} does not exist yet`);
+    print(`Database ${databasePath} does not exist yet (${choice})`);
     for (const migration of EMBEDDED_MIGRATIONS) print(`  pending  ${migration.tag}`);
-    print(`0 of ${EMBEDDED_MIGRATIONS.length} migrations applied; \`moxie migrate\` (or the first start) creates it`);
+    print(
+      `0 of ${EMBEDDED_MIGRATIONS.length} migrations applied; \`moxie serve\` or \`moxie create-admin\` creates it ` +
+        "(or point moxie at an existing one with --env-file or DATABASE_URL)",
+    );
     return;
   }
   const client = openExisting(databasePath);
