@@ -110,7 +110,11 @@ describe("moxie create-admin", () => {
     const result = await runCli(createAdminArgs(" Admin@Test.com "), { cwd });
     expect(result.code).toBe(0);
     expect(result.stderr).toBe("");
-    expect(result.stdout.trim()).toMatch(/^Created admin #1 admin@test\.com$/);
+    // A new database is never a surprise: its full path, and which setting chose it, come first.
+    expect(result.stdout.trim().split("\n")).toEqual([
+      `Created database ${join(cwd, "moxie.db")} (the default ./moxie.db in the working directory ${cwd}: DATABASE_URL is not set and there is no ./.env)`,
+      "Created admin #1 admin@test.com",
+    ]);
     for (const output of [result.stdout, result.stderr]) {
       expect(output).not.toContain(PASSWORD);
       expect(output).not.toContain("$argon2");
@@ -261,13 +265,13 @@ describe("moxie create-admin", () => {
       await proc.stdin.flush();
       screen = screen.replace(prompt, `<${index}>`);
     }
-    // `script` passes the child's exit status on (-e) once its input ends.
-    await Bun.sleep(200);
-    proc.stdin.end();
+    // The terminal stays open, as an operator's does: create-admin must end by itself once it has its answers
+    // (`script` ends with it and passes its exit status on, -e). 15 s only detects a hang; it is no speed limit.
     const code = await Promise.race([proc.exited, Bun.sleep(15_000).then(() => "timeout" as const)]);
+    proc.stdin.end();
     if (code === "timeout") {
       proc.kill("SIGKILL");
-      throw new Error(`create-admin on a terminal did not finish; the screen showed: ${JSON.stringify(screen)}`);
+      throw new Error(`create-admin on a terminal did not end with its input still open; the screen showed: ${JSON.stringify(screen)}`);
     }
     return { code, screen };
   }
@@ -280,7 +284,7 @@ describe("moxie create-admin", () => {
     expect(screen).not.toContain(PASSWORD);
     const [user] = usersIn(join(cwd, "moxie.db"));
     expect(await Bun.password.verify(PASSWORD, user!.password_hash)).toBe(true);
-  });
+  }, 40_000);
 
   test("on a terminal, two different answers: exit 2, nothing written", async () => {
     const cwd = tempDir();
@@ -289,7 +293,7 @@ describe("moxie create-admin", () => {
     expect(screen).toContain("do not match");
     expect(screen).not.toContain(PASSWORD);
     expect(usersIn(join(cwd, "moxie.db"))).toEqual([]);
-  });
+  }, 40_000);
 
   test("a database held by another writer past the busy timeout: 'busy', exit 1, nothing written", async () => {
     const cwd = tempDir();
@@ -306,7 +310,7 @@ describe("moxie create-admin", () => {
       holder.close();
     }
     expect(usersIn(join(cwd, "moxie.db")).map((user) => user.email)).toEqual(["first@test.com"]);
-  });
+  }, 30_000); // waits out the 5 s busy timeout, on top of two spawns
 });
 
 describe("moxie settings", () => {
