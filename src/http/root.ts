@@ -1,5 +1,5 @@
 // GET /: someone who opens the server's address finds where to go instead of a bare 404.
-// A pointer, not part of the API: hidden from /openapi.json, and it names only what this server serves.
+// It names only what this server serves: no console or docs link when they are turned off.
 import { Elysia } from "elysia";
 import { CONSOLE_PATH } from "../console/routes.ts";
 import type { Settings } from "../settings.ts";
@@ -13,5 +13,7 @@ export function rootRoute(settings: Pick<Settings, "docs" | "console">) {
     links.openapi = OPENAPI_PATH;
   }
   links.health = "/health";
-  return new Elysia().get("/", () => links, { detail: { hide: true } });
+  return new Elysia().get("/", () => links, {
+    detail: { summary: "Where to go: the console, the API docs and the health check (those enabled)", tags: ["health"] },
+  });
 }
