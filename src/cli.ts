@@ -137,7 +137,8 @@ const COMMANDS: Record<string, Command> = {
     usage: "moxie migrate [--status]\n\n" +
       "Applies the migrations this moxie carries that the database lacks and prints each one.\n" +
       "--status lists every migration as applied or pending and changes nothing.\n" +
-      "A database written by a newer moxie is refused (exit 1).",
+      "A missing database is refused, not created (serve and create-admin create one);\n" +
+      "so is a database written by a newer moxie (exit 1).",
     options: { status: { type: "boolean" } },
     async run({ values, where, bootstrap }) {
       await migrateCommand({ where, status: values.status === true, bootstrap: () => bootstrap({ create: false }) }, print);

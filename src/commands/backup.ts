@@ -253,10 +253,13 @@ export const BACKUP_USAGE =
   "Writes a consistent copy of the database while the server keeps running, checks it with\n" +
   "PRAGMA integrity_check, and prints its path and size. PATH defaults to\n" +
   "moxie-backup-<UTC time>.db beside the database; a directory gets that name inside it.\n" +
-  "An existing file is never overwritten. The copy is readable by its owner only.";
+  "An existing file, or a directory that does not exist, is refused as bad input (exit 2):\n" +
+  "nothing is ever overwritten. The copy is readable by its owner only.";
 
 export const RESTORE_USAGE =
   "moxie restore PATH\n\n" +
   "Replaces the database with the backup at PATH; the server must be stopped first.\n" +
   "Checks the backup (integrity, and a schema no newer than this moxie's), keeps the current\n" +
-  "database as <database>.before-restore-<UTC time>, then applies any newer migrations.";
+  "database as <database>.before-restore-<UTC time>, then applies any newer migrations.\n" +
+  "With no database yet (recovery on a new machine) it writes one where the settings say,\n" +
+  "and prints that path and the setting that chose it.";
