@@ -29,6 +29,8 @@ interface Command {
     positionals: string[];
     /** The directory and settings file settings are read from, for commands that skip bootstrap. */
     where: Where;
+    /** where.cwd. */
+    cwd: string;
     bootstrap: Bootstrap;
   }): Promise<void>;
 }
@@ -50,7 +52,8 @@ interface Running {
   chosen: Chosen;
 }
 
-type Bootstrap = (options: BootstrapOptions) => Running;
+/** Without options: an existing database only (the safe default for a command that reads or changes accounts). */
+type Bootstrap = (options?: BootstrapOptions) => Running;
 
 const COMMANDS: Record<string, Command> = {
   serve: {
@@ -224,7 +227,7 @@ function usage(): string {
 }
 
 function bootstrapFor(where: Where): Bootstrap {
-  return ({ create, listening = false, overrides = {} }) => {
+  return ({ create, listening = false, overrides = {} } = { create: false }) => {
     const chosen = settingsFor(where, listening);
     const settings = { ...chosen.settings, ...overrides };
     const log = createLogger({ level: settings.logLevel, format: settings.logFormat });
@@ -327,7 +330,7 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
       console.log(`Usage: ${command.usage}`);
       return 0;
     }
-    await command.run({ values, positionals, where, bootstrap: bootstrapFor(where) });
+    await command.run({ values, positionals, where, cwd, bootstrap: bootstrapFor(where) });
     return 0;
   } catch (error) {
     if (error instanceof UsageError || error instanceof CommandError) {
