@@ -37,8 +37,10 @@ function listenError(host: string, port: number, error: unknown): CommandError {
       "or one of the addresses `ip -brief address` lists";
   } else if (code === "EACCES" || code === "EPERM") {
     reason =
-      `permission denied: port ${port} is below 1024, which needs root or the CAP_NET_BIND_SERVICE capability; ` +
-      "listen on a higher port (the default is 8000) behind a reverse proxy";
+      port > 0 && port < 1024
+        ? `permission denied: port ${port} is below 1024, which needs root or the CAP_NET_BIND_SERVICE capability; ` +
+          "listen on a higher port (the default is 8000) behind a reverse proxy"
+        : "permission denied: the system does not let this user listen there (a sandbox or security policy)";
   } else {
     reason = (error as Error).message ?? String(error);
   }
