@@ -21,7 +21,8 @@ const PASSWORD = "ops-Admin-pass-42";
 const FUTURE_HASH = "f".repeat(64);
 const TAGS = EMBEDDED_MIGRATIONS.map((m) => m.tag);
 
-// Every test spawns moxie; on a loaded machine one spawn can take half a second.
+// Every test spawns moxie; on a loaded machine one spawn can take half a second, so each test has an explicit
+// 60 s timeout (setDefaultTimeout in test/setup.ts reaches only the first file of a multi-file run).
 
 /**
  * Built once and copied into each workspace, so tests do not pay for a create-admin (argon2) each:
@@ -40,7 +41,7 @@ beforeAll(async () => {
   const empty = openDatabase(EMPTY_DB);
   empty.$client.run("PRAGMA wal_checkpoint(TRUNCATE)");
   empty.$client.close();
-});
+}, 60_000);
 
 /** A workspace whose moxie.db is a copy of `template` (0600, like moxie's own). */
 function seeded(template: () => string): ReturnType<typeof workspace> {
@@ -136,7 +137,7 @@ describe("moxie backup", () => {
     expect(mode(path)).toBe(0o600);
     expect(integrity(path)).toEqual(["ok"]);
     expect(emails(path)).toEqual(["admin@ops.test"]);
-  });
+  }, 60_000);
 
   test("PATH names the file; an existing file is never overwritten (bad input, exit 2); a directory gets the default name", async () => {
     const ws = seeded(adminDb);
@@ -161,7 +162,7 @@ describe("moxie backup", () => {
     const dirTarget = await cli(["backup", into], ws);
     expect(dirTarget.code).toBe(0);
     expect(readdirSync(into)).toEqual([expect.stringMatching(/^moxie-backup-\d{8}T\d{6}Z\.db$/)]);
-  });
+  }, 60_000);
 
   test("fails and leaves no file: no database (1), a missing directory (bad input, 2), a database that is not SQLite (1)", async () => {
     const ws = workspace();
@@ -188,7 +189,7 @@ describe("moxie backup", () => {
 
     const extra = await cli(["backup", "a.db", "b.db"], ws);
     expect(extra.code).toBe(2);
-  });
+  }, 60_000);
 
   test("is consistent while the running server keeps writing: holds every user confirmed before it started", async () => {
     const ws = seeded(adminDb);
@@ -237,7 +238,7 @@ describe("moxie backup", () => {
 
     expect(await stopServer(server)).toBe(0);
     expect(emails(ws.db)).toHaveLength(TOTAL + 1);
-  });
+  }, 60_000);
 });
 
 describe("serve lock", () => {
@@ -266,7 +267,7 @@ describe("serve lock", () => {
     writeFileSync(serveLockPath(db), "999999999\n"); // someone else's now: release must not remove it
     again();
     expect(existsSync(serveLockPath(db))).toBe(true);
-  });
+  }, 60_000);
 });
 
 describe("moxie restore", () => {
@@ -284,7 +285,7 @@ describe("moxie restore", () => {
     expect(readdirSync(ws.dir).sort()).toEqual(before);
     expect(readFileSync(ws.db).equals(bytes)).toBe(true);
     expect(readFileSync(serveLockPath(ws.db), "utf8")).toBe(`${process.pid}\n`);
-  });
+  }, 60_000);
 
   test("puts the backup in place, keeps the previous database as .before-restore-<UTC>, owner-only", async () => {
     const ws = seeded(adminDb);
@@ -306,7 +307,7 @@ describe("moxie restore", () => {
     expect(emails(kept)).toEqual(["admin@ops.test", "later@ops.test"]);
     expect(readdirSync(ws.dir).filter((name) => name.includes("restoring"))).toEqual([]);
     expect(existsSync(serveLockPath(ws.db))).toBe(false);
-  });
+  }, 60_000);
 
   test("a backup from an older schema (the foundation release) is restored and migrated forward", async () => {
     const ws = workspace();
@@ -321,7 +322,7 @@ describe("moxie restore", () => {
     expect(migrationRows(ws.db).map((r) => r.hash)).toEqual(EMBEDDED_MIGRATIONS.map((m) => m.hash));
     expect(emails(ws.db)).toEqual(emails(FIXTURE));
     expect(readFileSync(old).equals(readFileSync(FIXTURE))).toBe(true);
-  });
+  }, 60_000);
 
   test("refuses a backup from a newer moxie, a damaged file and a non-moxie database, changing nothing", async () => {
     const ws = seeded(adminDb);
@@ -347,7 +348,7 @@ describe("moxie restore", () => {
     }
     expect(readdirSync(ws.dir).sort()).toEqual(before);
     expect(readFileSync(ws.db).equals(live)).toBe(true);
-  });
+  }, 60_000);
 });
 
 describe("moxie migrate", () => {
@@ -380,7 +381,7 @@ describe("moxie migrate", () => {
     const after = await cli(["migrate", "--status"], ws);
     for (const tag of TAGS) expect(after.stdout).toContain(`applied  ${tag}`);
     expect(after.stdout).toContain("up to date");
-  });
+  }, 60_000);
 
   test("migrate with no database refuses (exit 1), says where it looked and why, and creates nothing", async () => {
     const ws = workspace();
@@ -391,7 +392,7 @@ describe("moxie migrate", () => {
     expect(result.stderr).toContain("--env-file");
     expect(result.stdout).toBe("");
     expect(readdirSync(ws.dir)).toEqual([]);
-  });
+  }, 60_000);
 
   test("a database written by a newer moxie is refused (exit 1) by migrate, --status and assertSchemaNotNewer", async () => {
     const ws = seeded(emptyDb);
@@ -416,7 +417,7 @@ describe("moxie migrate", () => {
     copyFileSync(FIXTURE, join(ws.dir, "old.db"));
     expect(() => assertSchemaNotNewer(join(ws.dir, "old.db"))).not.toThrow();
     expect(() => assertSchemaNotNewer(ADMIN_DB)).not.toThrow();
-  });
+  }, 60_000);
 });
 
 describe("moxie doctor", () => {
@@ -435,7 +436,7 @@ describe("moxie doctor", () => {
     expect(result.stdout).toContain("1 (1 active, 1 active admin)");
     expect(result.stdout).toContain("No problems.");
     expect(result.stdout).not.toContain("Advice");
-  });
+  }, 60_000);
 
   test("problems (exit 1): a 0644 database, no active admin and a readable .env; never prints the key", async () => {
     const ws = seeded(emptyDb);
@@ -452,7 +453,7 @@ describe("moxie doctor", () => {
     expect(result.stdout).toContain("there is no active admin");
     expect(result.stdout).toContain(".env sets SECRET_KEY and is readable by group or other");
     expect(result.stdout + result.stderr).not.toContain(SECRET);
-  });
+  }, 60_000);
 
   test("a generated key is named by path, never shown; a missing database is reported, not created", async () => {
     const ws = workspace();
@@ -474,7 +475,7 @@ describe("moxie doctor", () => {
     expect(result.stdout + result.stderr).not.toContain(key);
     expect(result.stderr).toContain("doctor found 1 problem");
     expect(result.code).toBe(1);
-  });
+  }, 60_000);
 
   test("filesystemTypeOf finds the innermost mount, unescaping /proc/mounts", () => {
     const mounts = [
@@ -534,5 +535,5 @@ describe("moxie audit", () => {
     expect(prune.code).toBe(0);
     expect(prune.stdout).toBe("Pruned 1 audit event older than 30 days\n");
     expect(inspect(ws.db, (db) => db.query("SELECT count(*) AS n FROM audit_events").get())).toEqual({ n: 2 });
-  });
+  }, 60_000);
 });
