@@ -269,7 +269,8 @@ function inspectDatabase(dbPath: string, print: Print): Finding[] {
             "a newer moxie wrote it; upgrade moxie (this version refuses to serve or migrate it)",
         ),
       );
-    } else if (state.pending.length > 0) {
+    } else if (state.pending.length > 0 && database.kind !== "original") {
+      // An original-era file is said on the schema line: it is adopted, not migrated from nothing.
       findings.push(
         advice(`${plural(state.pending.length, "migration")} pending (${state.pending.map((m) => m.tag).join(", ")}): the next \`moxie serve\` applies them, or \`moxie migrate\``),
       );
