@@ -14,6 +14,7 @@ import { corsFor } from "./http/cors.ts";
 import { apiDocs } from "./http/docs.ts";
 import { errorHandling } from "./http/errors.ts";
 import { requestLog } from "./http/request-log.ts";
+import { rootRoute } from "./http/root.ts";
 import { SECURITY_HEADERS, securityHeaders } from "./http/security-headers.ts";
 import { silentLogger, type Logger } from "./log.ts";
 import type { Settings } from "./settings.ts";
@@ -47,6 +48,7 @@ export function createApp({ db, settings, tokens, log = silentLogger }: AppDepen
     .use(authRoutes({ db, tokens, guard, throttle, addressOf, refusalWindowMs: settings.loginWindowSeconds * 1000 }))
     .use(adminUserRoutes({ db, guard, addressOf }))
     .use(auditRoutes({ db, guard }))
+    .use(rootRoute(settings))
     .use(settings.console ? consoleRoutes() : new Elysia());
 }
 

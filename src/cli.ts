@@ -1,20 +1,21 @@
 #!/usr/bin/env bun
 // The binary's entry: parses argv, runs one shared bootstrap (settings → database → migrations), dispatches.
+import { existsSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import packageJson from "../package.json" with { type: "json" };
 import { openDatabase, DatabaseOpenError, type Db } from "./db/index.ts";
 import { MigrationError, UnknownDatabaseError, type MigrationOutcome } from "./db/adopt.ts";
 import { createLogger, type Logger } from "./log.ts";
-import { parseHost, parsePort, type Settings } from "./settings.ts";
+import { ENV_FILE_VARIABLE, parseHost, parsePort, type Settings } from "./settings.ts";
 import { createAdmin, listUsersCommand, setActiveCommand, setPasswordCommand, unlockCommand } from "./commands/accounts.ts";
 import { CommandError, UsageError } from "./commands/errors.ts";
 import { auditCommand, AUDIT_OPTIONS, AUDIT_USAGE } from "./commands/audit.ts";
 import { backupCommand, BACKUP_USAGE, restoreCommand, RESTORE_USAGE } from "./commands/backup.ts";
 import { doctorCommand, DOCTOR_USAGE } from "./commands/doctor.ts";
-import { settingsFor } from "./commands/dbfile.ts";
+import { noDatabaseError, settingsFor, type Chosen, type Where } from "./commands/dbfile.ts";
 import { assertSchemaNotNewer, migrateCommand } from "./commands/migrate.ts";
 import { acquireServeLock } from "./commands/serve-lock.ts";
-import { serve } from "./commands/serve.ts";
+import { checkCanListen, serve } from "./commands/serve.ts";
 import { normalizeStoredEmails } from "./users/service.ts";
 
 export const VERSION = packageJson.version;
@@ -28,27 +29,55 @@ interface Command {
   run(context: {
     values: Record<string, string | boolean | undefined>;
     positionals: string[];
-    /** The directory settings are read from (./.env, a relative DATABASE_URL), for commands that skip bootstrap. */
+    /** The directory and settings file settings are read from, for commands that skip bootstrap. */
+    where: Where;
+    /** where.cwd. */
     cwd: string;
     bootstrap: Bootstrap;
   }): Promise<void>;
 }
 
-type Bootstrap = (overrides?: Partial<Settings>) => { settings: Settings; db: Db; log: Logger; migration: MigrationOutcome };
+interface BootstrapOptions {
+  /** Create (and migrate) the database when there is none; otherwise a missing file is refused, untouched. */
+  create: boolean;
+  /** Only `serve` validates HOST and PORT. */
+  listening?: boolean;
+  overrides?: Partial<Settings>;
+}
+
+interface Running {
+  settings: Settings;
+  db: Db;
+  log: Logger;
+  /** True when this call created the database file. */
+  created: boolean;
+  chosen: Chosen;
+  /** What opening it did: adopted an original-era file, applied migrations. */
+  migration: MigrationOutcome;
+}
+
+/** Without options: an existing database only (the safe default for a command that reads or changes accounts). */
+type Bootstrap = (options?: BootstrapOptions) => Running;
 
 const COMMANDS: Record<string, Command> = {
   serve: {
     summary: "start the HTTP API",
     usage: "moxie serve [--host HOST] [--port PORT]",
     options: { host: { type: "string" }, port: { type: "string" } },
-    async run({ values, bootstrap }) {
+    async run({ values, where, bootstrap }) {
       // The flags go through the same checks as HOST and PORT: `--host ''` must not mean every interface.
       const overrides: Partial<Settings> = {};
       const host = parsedOption(values, "host", parseHost);
       const port = parsedOption(values, "port", parsePort);
       if (host !== undefined) overrides.host = host;
       if (port !== undefined) overrides.port = port;
-      const running = bootstrap(overrides);
+      const settings = { ...settingsFor(where, true).settings, ...overrides };
+      // Before anything is written: a start that cannot listen leaves no database or key file behind.
+      checkCanListen(settings.host, settings.port);
+      const running = bootstrap({ create: true, listening: true, overrides });
+      if (running.created) {
+        running.log.info("created a new database", { path: running.settings.databasePath, chosen_by: running.chosen.databaseChoice });
+      }
       if (running.migration.adopted) {
         running.log.info("adopted the Python moxie's database", {
           database: running.settings.databasePath,
@@ -74,7 +103,12 @@ const COMMANDS: Record<string, Command> = {
       const email = requireOption(values, "email");
       const name = requireOption(values, "name");
       const password = typeof values.password === "string" ? values.password : undefined;
-      await createAdmin(() => bootstrap().db, { email, name, password }, print);
+      const open = () => {
+        const running = bootstrap({ create: true });
+        if (running.created) print(`Created database ${running.settings.databasePath} (${running.chosen.databaseChoice})`);
+        return running.db;
+      };
+      await createAdmin(open, { email, name, password }, print);
     },
   },
   "set-password": {
@@ -85,7 +119,7 @@ const COMMANDS: Record<string, Command> = {
     async run({ values, bootstrap }) {
       const email = requireOption(values, "email");
       const password = typeof values.password === "string" ? values.password : undefined;
-      await setPasswordCommand(bootstrap().db, { email, password }, print);
+      await setPasswordCommand(bootstrap({ create: false }).db, { email, password }, print);
     },
   },
   users: {
@@ -93,7 +127,7 @@ const COMMANDS: Record<string, Command> = {
     usage: "moxie users [--json]",
     options: { json: { type: "boolean" } },
     async run({ values, bootstrap }) {
-      listUsersCommand(bootstrap().db, values.json === true, print);
+      listUsersCommand(bootstrap({ create: false }).db, values.json === true, print);
     },
   },
   deactivate: {
@@ -101,7 +135,7 @@ const COMMANDS: Record<string, Command> = {
     usage: "moxie deactivate --email EMAIL",
     options: { email: { type: "string" } },
     async run({ values, bootstrap }) {
-      await setActiveCommand(bootstrap().db, requireOption(values, "email"), false, print);
+      await setActiveCommand(bootstrap({ create: false }).db, requireOption(values, "email"), false, print);
     },
   },
   activate: {
@@ -109,7 +143,7 @@ const COMMANDS: Record<string, Command> = {
     usage: "moxie activate --email EMAIL",
     options: { email: { type: "string" } },
     async run({ values, bootstrap }) {
-      await setActiveCommand(bootstrap().db, requireOption(values, "email"), true, print);
+      await setActiveCommand(bootstrap({ create: false }).db, requireOption(values, "email"), true, print);
     },
   },
   unlock: {
@@ -125,10 +159,11 @@ const COMMANDS: Record<string, Command> = {
     usage: "moxie migrate [--status]\n\n" +
       "Applies the migrations this moxie carries that the database lacks and prints each one.\n" +
       "--status lists every migration as applied or pending and changes nothing.\n" +
-      "A database written by a newer moxie is refused (exit 1).",
+      "A missing database is refused, not created (serve and create-admin create one);\n" +
+      "so is a database written by a newer moxie (exit 1).",
     options: { status: { type: "boolean" } },
-    async run({ values, cwd, bootstrap }) {
-      await migrateCommand({ cwd, status: values.status === true, bootstrap }, print);
+    async run({ values, where, bootstrap }) {
+      await migrateCommand({ where, status: values.status === true, bootstrap: () => bootstrap({ create: false }) }, print);
     },
   },
   backup: {
@@ -136,9 +171,9 @@ const COMMANDS: Record<string, Command> = {
     usage: BACKUP_USAGE,
     options: {},
     positionals: true,
-    async run({ positionals, cwd }) {
+    async run({ positionals, where }) {
       if (positionals.length > 1) throw new UsageError(`backup takes at most one PATH\n\nUsage: ${BACKUP_USAGE}`);
-      await backupCommand({ cwd, target: positionals[0] }, print);
+      await backupCommand({ where, target: positionals[0] }, print);
     },
   },
   restore: {
@@ -146,18 +181,19 @@ const COMMANDS: Record<string, Command> = {
     usage: RESTORE_USAGE,
     options: {},
     positionals: true,
-    async run({ positionals, cwd, bootstrap }) {
+    async run({ positionals, where, bootstrap }) {
       const [source, ...extra] = positionals;
       if (source === undefined || extra.length > 0) throw new UsageError(`restore takes one PATH\n\nUsage: ${RESTORE_USAGE}`);
-      await restoreCommand({ cwd, source, bootstrap }, print);
+      // The restored file is in place by the time this runs; it only migrates it forward.
+      await restoreCommand({ where, source, bootstrap: () => bootstrap({ create: false }) }, print);
     },
   },
   doctor: {
-    summary: "check settings, database and file permissions (exit 1 on any warning)",
+    summary: "check settings, database and file permissions (exit 1 on a problem; advice is listed)",
     usage: DOCTOR_USAGE,
     options: {},
-    async run({ cwd }) {
-      await doctorCommand({ cwd }, print);
+    async run({ where }) {
+      await doctorCommand({ where }, print);
     },
   },
   audit: {
@@ -165,7 +201,7 @@ const COMMANDS: Record<string, Command> = {
     usage: AUDIT_USAGE,
     options: AUDIT_OPTIONS,
     async run({ values, bootstrap }) {
-      await auditCommand(values, () => bootstrap().db, print);
+      await auditCommand(values, () => bootstrap({ create: false }).db, print);
     },
   },
 };
@@ -201,15 +237,21 @@ function usage(): string {
     "Commands:",
     ...lines,
     "",
-    "Options: --help (also after a command), --version",
+    "Options: --help (also after a command), --version,",
+    `  --env-file FILE   read settings from FILE instead of ./.env (also ${ENV_FILE_VARIABLE}=FILE), e.g. a server's`,
+    "                    /etc/moxie/moxie.env, so the CLI uses the same database as the service",
     "Settings come from the environment and ./.env (see README): DATABASE_URL, SECRET_KEY, CORS_ORIGINS, HOST, PORT.",
+    "Only serve and create-admin create a new database; the other commands refuse and say where they looked.",
   ].join("\n");
 }
 
-function bootstrapFor(cwd: string): Bootstrap {
-  return (overrides = {}) => {
-    const settings = { ...settingsFor(cwd), ...overrides };
+function bootstrapFor(where: Where): Bootstrap {
+  return ({ create, listening = false, overrides = {} } = { create: false }) => {
+    const chosen = settingsFor(where, listening);
+    const settings = { ...chosen.settings, ...overrides };
     const log = createLogger({ level: settings.logLevel, format: settings.logFormat });
+    const existed = existsSync(settings.databasePath);
+    if (!existed && !create) throw noDatabaseError(chosen);
     // A database written by a newer moxie is refused before anything touches it.
     assertSchemaNotNewer(settings.databasePath);
     let migration: MigrationOutcome = { adopted: false, baseline: [], applied: [] };
@@ -217,10 +259,10 @@ function bootstrapFor(cwd: string): Bootstrap {
       const db = openDatabase(settings.databasePath, { onMigrated: (outcome) => (migration = outcome) });
       // Emails stored before the NFKC rules get their one spelling (collisions are left for `moxie doctor`).
       normalizeStoredEmails(db);
-      return { settings, db, log, migration };
+      return { settings, db, log, created: !existed, chosen, migration };
     } catch (error) {
       if (error instanceof DatabaseOpenError || error instanceof UnknownDatabaseError) {
-        throw new UsageError(`DATABASE_URL: ${error.message}`);
+        throw new UsageError(`DATABASE_URL: ${error.message} (${chosen.databaseChoice})`);
       }
       if (error instanceof MigrationError) throw new CommandError(error.message);
       throw error;
@@ -228,9 +270,67 @@ function bootstrapFor(cwd: string): Bootstrap {
   };
 }
 
+/**
+ * Takes `--env-file FILE` (or `--env-file=FILE`) out of the arguments, wherever it stands: it is global.
+ * Throws UsageError when it has no value or is given twice.
+ */
+export function takeEnvFile(args: string[]): { args: string[]; envFile: string | undefined } {
+  const rest: string[] = [];
+  let envFile: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--") {
+      rest.push(...args.slice(i));
+      break;
+    }
+    let value: string | undefined;
+    if (arg === "--env-file") {
+      value = args[++i];
+      if (value === undefined || value === "") throw new UsageError("--env-file needs a FILE (e.g. --env-file /etc/moxie/moxie.env)");
+    } else if (arg.startsWith("--env-file=")) {
+      value = arg.slice("--env-file=".length);
+      if (value === "") throw new UsageError("--env-file needs a FILE (e.g. --env-file=/etc/moxie/moxie.env)");
+    } else {
+      rest.push(arg);
+      continue;
+    }
+    if (envFile !== undefined) throw new UsageError("--env-file is given twice");
+    envFile = value;
+  }
+  return { args: rest, envFile };
+}
+
+/**
+ * `--prune-days -1` reaches parseArgs as an option followed by what looks like another option ("argument is
+ * ambiguous"); joined as `--prune-days=-1`, the command's own check can say what is wrong with the value.
+ */
+function joinNegativeValues(args: string[], options: Command["options"]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const next = args[i + 1];
+    const name = arg.startsWith("--") ? arg.slice(2) : undefined;
+    if (name !== undefined && options[name]?.type === "string" && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
+}
+
 /** Runs the command line `argv` (without the program name) and returns the exit code. */
 export async function main(argv: string[], cwd = process.cwd()): Promise<number> {
-  const [name, ...rest] = argv;
+  let taken: ReturnType<typeof takeEnvFile>;
+  try {
+    taken = takeEnvFile(argv);
+  } catch (error) {
+    console.error(`Error: ${(error as Error).message}`);
+    return 2;
+  }
+  const where: Where = { cwd, envFile: taken.envFile };
+  const [name, ...rest] = taken.args;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     console.log(usage());
     return name === undefined ? 2 : 0;
@@ -247,7 +347,7 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
   try {
     const { values, positionals } = (() => {
       try {
-        return parseArgs({ args: rest, options: { ...command.options, help: { type: "boolean", short: "h" } }, strict: true, allowPositionals: command.positionals ?? false });
+        return parseArgs({ args: joinNegativeValues(rest, command.options), options: { ...command.options, help: { type: "boolean", short: "h" } }, strict: true, allowPositionals: command.positionals ?? false });
       } catch (error) {
         throw new UsageError(`${(error as Error).message.split("\n")[0]}\n\nUsage: ${command.usage}`);
       }
@@ -256,7 +356,7 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
       console.log(`Usage: ${command.usage}`);
       return 0;
     }
-    await command.run({ values, positionals, cwd, bootstrap: bootstrapFor(cwd) });
+    await command.run({ values, positionals, where, cwd, bootstrap: bootstrapFor(where) });
     return 0;
   } catch (error) {
     if (error instanceof UsageError || error instanceof CommandError) {

@@ -1,6 +1,7 @@
 // The only reader of the environment: every setting is parsed and checked here, once, at start.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { isIP } from "node:net";
+import { userInfo } from "node:os";
 import { isAbsolute, resolve } from "node:path";
 import { LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
 
@@ -49,17 +50,76 @@ const KNOWN_PUBLIC_SECRETS = new Set(["change-me-in-production"]);
 
 export type Environment = Record<string, string | undefined>;
 
+/** Names the settings file to read instead of ./.env (as `--env-file PATH` does); for systemd units and shells. */
+export const ENV_FILE_VARIABLE = "MOXIE_ENV_FILE";
+/** Settings only `serve` uses: a command that never listens ignores a bad value (and uses the default). */
+export const LISTEN_SETTINGS = ["HOST", "PORT"] as const;
+
+export interface LoadOptions {
+  /** The settings file named by `--env-file` (relative to cwd); wins over MOXIE_ENV_FILE. */
+  envFile?: string;
+  /** False for commands that never listen: a bad HOST or PORT is not their problem. Default true. */
+  listening?: boolean;
+}
+
+/** Where the settings in effect came from, to tell an operator which one chose what. */
+export interface SettingsOrigin {
+  /** The settings file that was read (./.env or the named file), or undefined when there was none. */
+  file: string | undefined;
+  /** True when the file was named (--env-file or MOXIE_ENV_FILE) rather than found as ./.env. */
+  named: boolean;
+  /** Each variable that was set, and where: the process environment or the settings file. */
+  from: Record<string, "environment" | "file">;
+}
+
 /**
- * The settings in effect for a process started in `cwd`: the real environment wins over `.env`.
+ * The settings in effect for a process started in `cwd`: the real environment wins over the settings file,
+ * which is `--env-file`/MOXIE_ENV_FILE when named (and must then be readable), else `.env` in `cwd` if any.
  * Throws SettingsError naming every bad variable.
  */
-export function loadSettings(cwd: string, environment: Environment = process.env): Settings {
-  return parseSettings({ ...readDotEnv(cwd), ...definedOnly(environment) }, cwd);
+export function loadSettings(cwd: string, environment: Environment = process.env, options: LoadOptions = {}): Settings {
+  return loadSettingsWithOrigin(cwd, environment, options).settings;
+}
+
+export function loadSettingsWithOrigin(
+  cwd: string,
+  environment: Environment = process.env,
+  options: LoadOptions = {},
+): { settings: Settings; origin: SettingsOrigin } {
+  const real = definedOnly(environment);
+  const namedRaw = options.envFile ?? (real[ENV_FILE_VARIABLE]?.trim() || undefined);
+  let file: string | undefined;
+  let fromFile: Environment;
+  if (namedRaw !== undefined) {
+    const source = options.envFile !== undefined ? "--env-file" : ENV_FILE_VARIABLE;
+    file = resolve(cwd, namedRaw);
+    fromFile = readEnvFile(file, source);
+  } else {
+    const dotEnv = resolve(cwd, ".env");
+    fromFile = readDotEnv(cwd);
+    file = existsSync(dotEnv) ? dotEnv : undefined;
+  }
+  const from: SettingsOrigin["from"] = {};
+  // An empty value counts as unset (see parseSettings), so it chose nothing.
+  for (const [key, value] of Object.entries(fromFile)) if (value?.trim()) from[key] = "file";
+  for (const [key, value] of Object.entries(real)) if (value?.trim()) from[key] = "environment";
+  const settings = parseSettings({ ...fromFile, ...real }, cwd, { listening: options.listening });
+  return { settings, origin: { file, named: namedRaw !== undefined, from } };
+}
+
+/** Which setting chose the database file, in words, e.g. "DATABASE_URL in /etc/moxie/moxie.env". */
+export function databaseChoice(origin: SettingsOrigin, cwd: string): string {
+  const from = origin.from.DATABASE_URL;
+  if (from === "environment") return "DATABASE_URL in the environment";
+  if (from === "file") return `DATABASE_URL in ${origin.file}`;
+  const unset = origin.file ? `set neither in the environment nor in ${origin.file}` : "not set and there is no ./.env";
+  return `the default ./moxie.db in the working directory ${cwd}: DATABASE_URL is ${unset}`;
 }
 
 /** Parses already-merged variables; exported for tests, which pass their own. */
-export function parseSettings(env: Environment, cwd: string): Settings {
+export function parseSettings(env: Environment, cwd: string, options: { listening?: boolean } = {}): Settings {
   const problems: string[] = [];
+  const ignored = new Set<string>(options.listening === false ? LISTEN_SETTINGS : []);
   const take = <T>(key: string, parse: (raw: string) => T, fallback: string | undefined): T | undefined => {
     // An empty value (`SECRET_KEY=` in a .env template) means "not set".
     const given = env[key]?.trim();
@@ -68,6 +128,8 @@ export function parseSettings(env: Environment, cwd: string): Settings {
     try {
       return parse(raw.trim());
     } catch (error) {
+      // A command that never listens runs with the default rather than refusing over serve's setting.
+      if (ignored.has(key) && fallback !== undefined) return parse(fallback);
       problems.push(`${key}: ${(error as Error).message}`);
       return undefined;
     }
@@ -164,9 +226,18 @@ export function parseOrigins(raw: string): string[] {
   return origins;
 }
 
+/**
+ * The address to listen on: an IP address (IPv6 with or without brackets) or `localhost`. A host name would
+ * need DNS at start and could name another machine; an operator gives this machine's address instead.
+ */
 export function parseHost(raw: string): string {
-  if (raw === "" || /\s/.test(raw)) throw new Error("must be a host name or address");
-  return raw;
+  const bare = raw.startsWith("[") && raw.endsWith("]") ? raw.slice(1, -1) : raw;
+  if (bare.toLowerCase() === "localhost") return "localhost";
+  if (isIP(bare)) return bare;
+  throw new Error(
+    `'${raw}' is not an address to listen on: give an IP address of this machine ` +
+      "(127.0.0.1 for this machine only, 0.0.0.0 for every interface, ::1 or :: for IPv6) or localhost",
+  );
 }
 
 export function parsePort(raw: string): number {
@@ -217,6 +288,39 @@ export function readDotEnv(cwd: string): Environment {
   } catch {
     return {};
   }
+  return parseEnvText(text);
+}
+
+/** A settings file the operator named: it must exist and be readable, or nothing starts. */
+export function readEnvFile(path: string, source = "--env-file"): Environment {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why =
+      code === "ENOENT"
+        ? "no such file"
+        : code === "EACCES"
+          ? `permission denied for ${userName()} (the file must be readable by the user moxie runs as)`
+          : code === "EISDIR"
+            ? "it is a directory"
+            : (error as Error).message;
+    throw new SettingsError([`${source} ${path}: cannot read it: ${why}`]);
+  }
+  return parseEnvText(text);
+}
+
+function userName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return `uid ${process.getuid?.() ?? "?"}`;
+  }
+}
+
+/** `KEY=value` lines as systemd's EnvironmentFile and shells write them: comments, `export`, quotes. */
+function parseEnvText(text: string): Environment {
   const values: Environment = {};
   for (const line of text.split(/\r?\n/)) {
     const match = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);

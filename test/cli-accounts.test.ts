@@ -91,6 +91,8 @@ describe("moxie users", () => {
 
   test("on an empty (fresh) database: just the header and 0 accounts", async () => {
     const dir = tempDir();
+    // `users` never creates one (see test/operator.test.ts); a fresh database is what serve makes.
+    openDatabase(join(dir, "empty.db")).$client.close();
     const result = await runCli(["users"], { cwd: dir, env: { DATABASE_URL: `sqlite:///${join(dir, "empty.db")}` } });
     expect(result.code).toBe(0);
     expect(result.stdout.trimEnd().split("\n")).toEqual([expect.stringMatching(/^ID {2,}EMAIL {2,}NAME {2,}ROLE {2,}ACTIVE$/), "0 accounts"]);

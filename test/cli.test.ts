@@ -1,5 +1,6 @@
 // The command line as an operator meets it: `bun src/cli.ts ...` spawned in a temp directory with an
 // explicit environment, checked by exit code, stdout/stderr and the files it leaves behind.
+// Each test that spawns has an explicit timeout: setDefaultTimeout reaches only the first file of a run.
 import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -61,7 +62,7 @@ describe("moxie CLI: help, version, usage errors", () => {
     expect(result.code).toBe(0);
     expect(result.stdout.trim()).toBe(packageJson.version);
     expect(result.stderr).toBe("");
-  });
+  }, 30_000);
 
   test("--help prints usage listing the commands and exits 0", async () => {
     const cwd = tempDir();
@@ -72,7 +73,7 @@ describe("moxie CLI: help, version, usage errors", () => {
     expect(result.stdout).toContain("create-admin");
     expect(result.stderr).toBe("");
     expect(readdirSync(cwd)).toEqual([]);
-  });
+  }, 30_000);
 
   test("create-admin --help and serve --help print the command's usage and exit 0 without opening a database", async () => {
     const cwd = tempDir();
@@ -84,13 +85,13 @@ describe("moxie CLI: help, version, usage errors", () => {
     expect(serve.stdout).toContain("Usage: moxie serve");
     expect(serve.stdout).toContain("--port");
     expect(readdirSync(cwd)).toEqual([]);
-  });
+  }, 30_000);
 
   test("no arguments prints usage and exits 2", async () => {
     const result = await runCli([], { cwd: tempDir() });
     expect(result.code).toBe(2);
     expect(result.stdout + result.stderr).toContain("Usage: moxie <command>");
-  });
+  }, 30_000);
 
   test("an unknown command prints usage to stderr, exits 2 and creates nothing in cwd", async () => {
     const cwd = tempDir();
@@ -101,7 +102,7 @@ describe("moxie CLI: help, version, usage errors", () => {
     expect(result.stdout).toBe("");
     expect(result.stderr).not.toMatch(STACK_FRAME);
     expect(readdirSync(cwd)).toEqual([]);
-  });
+  }, 30_000);
 });
 
 describe("moxie create-admin", () => {
@@ -110,7 +111,11 @@ describe("moxie create-admin", () => {
     const result = await runCli(createAdminArgs(" Admin@Test.com "), { cwd });
     expect(result.code).toBe(0);
     expect(result.stderr).toBe("");
-    expect(result.stdout.trim()).toMatch(/^Created admin #1 admin@test\.com$/);
+    // A new database is never a surprise: its full path, and which setting chose it, come first.
+    expect(result.stdout.trim().split("\n")).toEqual([
+      `Created database ${join(cwd, "moxie.db")} (the default ./moxie.db in the working directory ${cwd}: DATABASE_URL is not set and there is no ./.env)`,
+      "Created admin #1 admin@test.com",
+    ]);
     for (const output of [result.stdout, result.stderr]) {
       expect(output).not.toContain(PASSWORD);
       expect(output).not.toContain("$argon2");
@@ -129,7 +134,7 @@ describe("moxie create-admin", () => {
     expect(row.password_hash).not.toContain(PASSWORD);
     expect(await Bun.password.verify(PASSWORD, row.password_hash)).toBe(true);
     expect(await Bun.password.verify("password124", row.password_hash)).toBe(false);
-  });
+  }, 30_000);
 
   test("without --password reads one line from a non-TTY stdin, without its line ending", async () => {
     const cwd = tempDir();
@@ -145,7 +150,7 @@ describe("moxie create-admin", () => {
     expect(row?.role).toBe("admin");
     expect(await Bun.password.verify("pw-from-stdin-1", row!.password_hash)).toBe(true);
     expect(await Bun.password.verify("pw-from-stdin-1\n", row!.password_hash)).toBe(false);
-  });
+  }, 30_000);
 
   test("a CRLF line on stdin stores the password without the carriage return", async () => {
     const cwd = tempDir();
@@ -156,7 +161,7 @@ describe("moxie create-admin", () => {
     expect(result.code).toBe(0);
     const row = usersIn(join(cwd, "moxie.db"))[0];
     expect(await Bun.password.verify("pw-from-stdin-2", row!.password_hash)).toBe(true);
-  });
+  }, 30_000);
 
   test("a too-short password on stdin is refused like --password: exit 2, no user", async () => {
     const cwd = tempDir();
@@ -166,7 +171,7 @@ describe("moxie create-admin", () => {
     expect(result.stderr).toMatch(/^Error: password\b/);
     expect(result.stderr).not.toContain("seven77");
     expect(usersIn(join(cwd, "moxie.db"))).toEqual([]);
-  });
+  }, 30_000);
 
   test("empty stdin and no --password: fails with a message and writes no user", async () => {
     const cwd = tempDir();
@@ -175,7 +180,7 @@ describe("moxie create-admin", () => {
     expectOneLineError(result.stderr);
     expect(result.stderr).toContain("--password");
     expect(usersIn(join(cwd, "moxie.db"))).toEqual([]);
-  });
+  }, 30_000);
 
   const invalid: Array<{ label: string; args: string[]; field: RegExp }> = [
     { label: "an invalid email", args: createAdminArgs("not-an-email"), field: /^Error: email\b/ },
@@ -202,7 +207,7 @@ describe("moxie create-admin", () => {
     expectOneLineError(result.stderr);
     expect(result.stderr).toContain("--email");
     expect(usersIn(join(cwd, "moxie.db"))).toEqual([]);
-  });
+  }, 30_000);
 
   test("a misspelled option (--emial): exit 2, the message names the option", async () => {
     const cwd = tempDir();
@@ -213,7 +218,7 @@ describe("moxie create-admin", () => {
     expect(result.stderr).toContain("Usage: moxie create-admin");
     expect(result.stderr).not.toMatch(STACK_FRAME);
     expect(usersIn(join(cwd, "moxie.db"))).toEqual([]);
-  });
+  }, 30_000);
 
   test("a duplicate email in another case: exit 1 with the exact message, still one user", async () => {
     const cwd = tempDir();
@@ -226,7 +231,7 @@ describe("moxie create-admin", () => {
     const rows = usersIn(join(cwd, "moxie.db"));
     expect(rows).toHaveLength(1);
     expect(rows[0]!.name).toBe("Admin");
-  });
+  }, 30_000);
 
   test("the database file is created owner-only (0600)", async () => {
     const cwd = tempDir();
@@ -234,7 +239,7 @@ describe("moxie create-admin", () => {
     const files = readdirSync(cwd).filter((name) => name.startsWith("moxie.db"));
     expect(files).toContain("moxie.db");
     for (const name of files) expect({ name, mode: mode(join(cwd, name)) }).toEqual({ name, mode: 0o600 });
-  });
+  }, 30_000);
 
   /**
    * Runs create-admin on a pseudo-terminal (util-linux `script`), answering each prompt as it appears.
@@ -261,13 +266,13 @@ describe("moxie create-admin", () => {
       await proc.stdin.flush();
       screen = screen.replace(prompt, `<${index}>`);
     }
-    // `script` passes the child's exit status on (-e) once its input ends.
-    await Bun.sleep(200);
-    proc.stdin.end();
+    // The terminal stays open, as an operator's does: create-admin must end by itself once it has its answers
+    // (`script` ends with it and passes its exit status on, -e). 15 s only detects a hang; it is no speed limit.
     const code = await Promise.race([proc.exited, Bun.sleep(15_000).then(() => "timeout" as const)]);
+    proc.stdin.end();
     if (code === "timeout") {
       proc.kill("SIGKILL");
-      throw new Error(`create-admin on a terminal did not finish; the screen showed: ${JSON.stringify(screen)}`);
+      throw new Error(`create-admin on a terminal did not end with its input still open; the screen showed: ${JSON.stringify(screen)}`);
     }
     return { code, screen };
   }
@@ -280,7 +285,7 @@ describe("moxie create-admin", () => {
     expect(screen).not.toContain(PASSWORD);
     const [user] = usersIn(join(cwd, "moxie.db"));
     expect(await Bun.password.verify(PASSWORD, user!.password_hash)).toBe(true);
-  });
+  }, 40_000);
 
   test("on a terminal, two different answers: exit 2, nothing written", async () => {
     const cwd = tempDir();
@@ -289,7 +294,7 @@ describe("moxie create-admin", () => {
     expect(screen).toContain("do not match");
     expect(screen).not.toContain(PASSWORD);
     expect(usersIn(join(cwd, "moxie.db"))).toEqual([]);
-  });
+  }, 40_000);
 
   test("a database held by another writer past the busy timeout: 'busy', exit 1, nothing written", async () => {
     const cwd = tempDir();
@@ -306,7 +311,7 @@ describe("moxie create-admin", () => {
       holder.close();
     }
     expect(usersIn(join(cwd, "moxie.db")).map((user) => user.email)).toEqual(["first@test.com"]);
-  });
+  }, 30_000); // waits out the 5 s busy timeout, on top of two spawns
 });
 
 describe("moxie settings", () => {
@@ -336,7 +341,7 @@ describe("moxie settings", () => {
     expectOneLineError(result.stderr);
     expect(result.stderr).toContain("SECRET_KEY");
     expect(result.stdout).not.toContain("moxie listening");
-  });
+  }, 30_000);
 
   test("PORT=abc with serve: exit 2 naming PORT, never listens", async () => {
     const cwd = tempDir();
@@ -346,7 +351,7 @@ describe("moxie settings", () => {
     expect(result.stderr).toContain("PORT");
     expect(result.stdout).not.toContain("listening");
     expect(readdirSync(cwd)).toEqual([]);
-  });
+  }, 30_000);
 
   test("serve --port 99999: exit 2 naming --port", async () => {
     const cwd = tempDir();
@@ -355,7 +360,7 @@ describe("moxie settings", () => {
     expectOneLineError(result.stderr);
     expect(result.stderr).toContain("--port");
     expect(result.stdout).not.toContain("listening");
-  });
+  }, 30_000);
 
   test("DATABASE_URL below a regular file: exit 2 naming DATABASE_URL", async () => {
     const cwd = tempDir();
@@ -365,7 +370,7 @@ describe("moxie settings", () => {
     expectOneLineError(result.stderr);
     expect(result.stderr).toContain("DATABASE_URL");
     expect(readdirSync(cwd)).toEqual(["afile"]);
-  });
+  }, 30_000);
 
   test("./.env in cwd is read: DATABASE_URL there decides where the database goes", async () => {
     const cwd = tempDir();
@@ -374,7 +379,7 @@ describe("moxie settings", () => {
     expect(result.code).toBe(0);
     expect(usersIn(join(cwd, "from-dotenv.db"))).toHaveLength(1);
     expect(existsSync(join(cwd, "moxie.db"))).toBe(false);
-  });
+  }, 30_000);
 
   test("the real environment wins over ./.env", async () => {
     const cwd = tempDir();
@@ -388,7 +393,7 @@ describe("moxie settings", () => {
     expect(result.code).toBe(0);
     expect(usersIn(join(cwd, "from-env.db"))).toHaveLength(1);
     expect(existsSync(join(cwd, "from-dotenv.db"))).toBe(false);
-  });
+  }, 30_000);
 
   test("DATABASE_URL naming a missing directory creates it and the database in it", async () => {
     const cwd = tempDir();
@@ -396,7 +401,7 @@ describe("moxie settings", () => {
     expect(result.code).toBe(0);
     expect(usersIn(join(cwd, "data/nested/app.db"))).toHaveLength(1);
     expect(mode(join(cwd, "data/nested/app.db"))).toBe(0o600);
-  });
+  }, 30_000);
 });
 
 describe("moxie serve", () => {
@@ -418,7 +423,7 @@ describe("moxie serve", () => {
     // The WAL was checkpointed away on a clean stop.
     const wal = join(cwd, "moxie.db-wal");
     if (existsSync(wal)) expect(statSync(wal).size).toBe(0);
-  });
+  }, 30_000);
 
   test("without SECRET_KEY: generates <db>.secret (0600) once, logs it once, and reuses it after a restart", async () => {
     const cwd = tempDir();
@@ -460,7 +465,7 @@ describe("moxie serve", () => {
     const thirdUrl = await listeningUrl(third);
     expect((await fetch(`${thirdUrl}/auth/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
     expect(await stop(third)).toBe(0);
-  });
+  }, 30_000);
 
   test("a second serve on the same port exits non-zero saying the address is in use; the first keeps serving", async () => {
     const cwd = tempDir();
@@ -481,7 +486,7 @@ describe("moxie serve", () => {
     expect(health.status).toBe(200);
     expect(first.proc.exitCode).toBeNull();
     expect(await stop(first)).toBe(0);
-  });
+  }, 30_000);
 
   test("--port on the command line wins over PORT in the environment", async () => {
     const cwd = tempDir();
@@ -490,7 +495,7 @@ describe("moxie serve", () => {
     const url = await listeningUrl(server);
     expect(url).toBe(`http://127.0.0.1:${port}`);
     expect(await stop(server)).toBe(0);
-  });
+  }, 30_000);
 
   test("PORT from ./.env is honoured when serve has no --port", async () => {
     const cwd = tempDir();
@@ -501,7 +506,7 @@ describe("moxie serve", () => {
     expect(url).toBe(`http://127.0.0.1:${port}`);
     expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
     expect(await stop(server)).toBe(0);
-  });
+  }, 30_000);
 
   test("the database directory created by serve is owner-only", async () => {
     const cwd = tempDir();
@@ -511,5 +516,5 @@ describe("moxie serve", () => {
     expect(mode(join(cwd, "state/moxie.db"))).toBe(0o600);
     expect(mode(join(cwd, "state/moxie.db.secret"))).toBe(0o600);
     expect(await stop(server)).toBe(0);
-  });
+  }, 30_000);
 });

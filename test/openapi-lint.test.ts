@@ -14,7 +14,8 @@ const OFFLINE_ENV = { REDOCLY_TELEMETRY: "off", REDOCLY_SUPPRESS_UPDATE_NOTICE: 
 const ACCEPTED_WARNINGS = [
   // An internal tool with no licence to state; naming one would be invented.
   "info-license #/info",
-  // The probes take no input and need no sign-in: there is no 4xx they could give.
+  // The probes and the signpost at / take no input and need no sign-in: there is no 4xx they could give.
+  "operation-4xx-response #/paths/~1/get/responses",
   "operation-4xx-response #/paths/~1health/get/responses",
   "operation-4xx-response #/paths/~1ready/get/responses",
 ];

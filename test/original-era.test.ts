@@ -151,7 +151,7 @@ describe("a team switches: the original's database and .env, moxie started on th
   test("doctor, before the start, finds nothing wrong with the original's file and .env", async () => {
     const doctor = await moxie(["doctor"], ws.dir);
     expect(doctor.stdout).toContain("left by the Python moxie (alembic revision b89cce9ed1af); adopted at the next start");
-    expect(doctor.stdout).toContain("No warnings.");
+    expect(doctor.stdout).toContain("No problems.");
     expect(doctor.code).toBe(0);
     // The scraper's keys are ignored without a word.
     expect(doctor.stdout + doctor.stderr).not.toMatch(/GOOGLE|ANTHROPIC|SCRAPE_CONCURRENCY/);
@@ -286,7 +286,7 @@ describe("a team switches: the original's database and .env, moxie started on th
     const doctor = await moxie(["doctor"], ws.dir);
     expect(doctor.stdout).toContain(`${TAGS.length}/${TAGS.length} migrations applied`);
     expect(doctor.stdout).toContain("users         5 (");
-    expect(doctor.stdout).toContain("No warnings.");
+    expect(doctor.stdout).toContain("No problems.");
     expect(doctor.code).toBe(0);
     const users = await moxie(["users", "--json"], ws.dir);
     expect(users.code).toBe(0);

@@ -68,8 +68,8 @@ describe("README: Switching from the Python moxie", () => {
     expect(statSync(join(dir, "moxie.db")).mode & 0o077).toBe(0);
     expect(of("./moxie migrate --status")[0]).toContain("adopt    0000_users");
     const [doctorBefore, doctorAfter] = of("./moxie doctor");
-    expect(doctorBefore).toContain("No warnings.");
-    expect(doctorAfter).toContain("No warnings.");
+    expect(doctorBefore).toContain("No problems.");
+    expect(doctorAfter).toContain("No problems.");
     expect(doctorAfter).toContain("server        running");
     expect(JSON.parse(of("curl -s localhost")[0]!)).toEqual({ status: "ok" });
     const token = JSON.parse(of("curl -s localhost")[1]!).access_token as string;

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { loadSettings, parseSettings, SettingsError } from "../src/settings.ts";
+import { databaseChoice, loadSettings, loadSettingsWithOrigin, parseSettings, SettingsError } from "../src/settings.ts";
 import { tempDir } from "./helpers.ts";
 
 const GOOD_SECRET = "0123456789abcdef0123456789abcdef";
@@ -86,5 +86,51 @@ describe("settings", () => {
     const fromFile = loadSettings(dir, {});
     expect(fromFile).toMatchObject({ port: 9100, host: "0.0.0.0", secretKey: GOOD_SECRET, corsOrigins: ["https://a.example.com"] });
     expect(loadSettings(dir, { PORT: "9200" }).port).toBe(9200);
+  });
+
+  test("HOST is an IP address or localhost, checked like every other setting", () => {
+    for (const good of ["127.0.0.1", "0.0.0.0", "::1", "::", "[::1]", "localhost", "LOCALHOST", "192.168.1.20"]) {
+      expect(problemsOf({ HOST: good })).toEqual([]);
+    }
+    expect(parseSettings({ HOST: "[::1]" }, "/").host).toBe("::1");
+    for (const bad of ["not-a-host", "example.com", "127.0.0.1 0.0.0.0", "300.1.1.1", "http://127.0.0.1"]) {
+      expect(problemsOf({ HOST: bad })).toEqual([expect.stringMatching(/^HOST: '.*' is not an address to listen on/)]);
+    }
+  });
+
+  test("a command that never listens ignores a bad HOST or PORT (and runs with the defaults); the rest still count", () => {
+    const settings = parseSettings({ HOST: "nowhere", PORT: "eighty" }, "/", { listening: false });
+    expect(settings).toMatchObject({ host: "127.0.0.1", port: 8000 });
+    expect(() => parseSettings({ PORT: "eighty", SECRET_KEY: "short" }, "/", { listening: false })).toThrow(/SECRET_KEY/);
+    expect(() => parseSettings({ PORT: "eighty" }, "/")).toThrow(/PORT/);
+  });
+
+  test("a named settings file replaces ./.env, must be readable, and says which setting chose the database", () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, ".env"), "DATABASE_URL=./from-dotenv.db\n");
+    const named = join(tempDir(), "moxie.env");
+    writeFileSync(named, "DATABASE_URL=sqlite:////srv/moxie/moxie.db\nPORT=9300\n");
+
+    const viaFlag = loadSettingsWithOrigin(dir, {}, { envFile: named });
+    expect(viaFlag.settings).toMatchObject({ databasePath: "/srv/moxie/moxie.db", port: 9300 });
+    expect(viaFlag.origin).toEqual({ file: named, named: true, from: { DATABASE_URL: "file", PORT: "file" } });
+    expect(databaseChoice(viaFlag.origin, dir)).toBe(`DATABASE_URL in ${named}`);
+
+    const viaVariable = loadSettingsWithOrigin(dir, { MOXIE_ENV_FILE: named, PORT: "9400" });
+    expect(viaVariable.settings).toMatchObject({ databasePath: "/srv/moxie/moxie.db", port: 9400 });
+    expect(viaVariable.origin.from.PORT).toBe("environment");
+
+    const dotEnv = loadSettingsWithOrigin(dir, {});
+    expect(dotEnv.settings.databasePath).toBe(join(dir, "from-dotenv.db"));
+    expect(databaseChoice(dotEnv.origin, dir)).toBe(`DATABASE_URL in ${join(dir, ".env")}`);
+    expect(databaseChoice(loadSettingsWithOrigin(dir, { DATABASE_URL: "/x.db" }).origin, dir)).toBe("DATABASE_URL in the environment");
+    const bare = tempDir();
+    expect(databaseChoice(loadSettingsWithOrigin(bare, {}).origin, bare)).toBe(
+      `the default ./moxie.db in the working directory ${bare}: DATABASE_URL is not set and there is no ./.env`,
+    );
+
+    expect(() => loadSettings(dir, {}, { envFile: join(dir, "missing.env") })).toThrow(
+      new SettingsError([`--env-file ${join(dir, "missing.env")}: cannot read it: no such file`]),
+    );
   });
 });

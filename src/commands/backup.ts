@@ -8,7 +8,7 @@ import type { Db } from "../db/index.ts";
 import { EMBEDDED_MIGRATIONS } from "../db/migrations.ts";
 import type { Settings } from "../settings.ts";
 import { refusalMessage, type MigrationOutcome } from "../db/adopt.ts";
-import { CommandError } from "./errors.ts";
+import { CommandError, UsageError } from "./errors.ts";
 import { describeOutcome } from "./migrate.ts";
 import {
   fileTimestamp,
@@ -17,10 +17,12 @@ import {
   integrityProblems,
   isEmbeddedPrefix,
   newerSchemaMessage,
+  noDatabaseError,
   openExisting,
   plural,
   schemaState,
   settingsFor,
+  type Where,
 } from "./dbfile.ts";
 import { acquireServeLock, serveLockHolder } from "./serve-lock.ts";
 import { signEveryoneOut } from "../users/service.ts";
@@ -33,21 +35,26 @@ export function defaultBackupName(date = new Date()): string {
   return `moxie-backup-${fileTimestamp(date)}.db`;
 }
 
-export async function backupCommand(options: { cwd: string; target?: string }, print: Print): Promise<void> {
-  const { databasePath } = settingsFor(options.cwd);
-  if (!existsSync(databasePath)) throw new CommandError(`no database at ${databasePath}: nothing to back up`);
+export async function backupCommand(options: { where: Where; target?: string }, print: Print): Promise<void> {
+  const chosen = settingsFor(options.where);
+  const { databasePath } = chosen.settings;
+  if (!existsSync(databasePath)) throw noDatabaseError(chosen);
 
-  let target = options.target === undefined ? join(dirname(databasePath), defaultBackupName()) : resolve(options.cwd, options.target);
+  const cwd = options.where.cwd;
+  let target = options.target === undefined ? join(dirname(databasePath), defaultBackupName()) : resolve(cwd, options.target);
   if (options.target !== undefined && isDirectory(target)) target = join(target, defaultBackupName());
-  if (existsSync(target)) throw new CommandError(`${target} already exists; moxie never overwrites a file, choose another path`);
-  if (!existsSync(dirname(target))) throw new CommandError(`cannot write ${target}: directory ${dirname(target)} does not exist`);
+  // A PATH that names an existing file or a missing directory is bad input (exit 2), like a misspelled option.
+  if (existsSync(target)) throw new UsageError(`${target} already exists; moxie never overwrites a file, choose another path`);
+  if (!isDirectory(dirname(target))) {
+    throw new UsageError(`cannot write ${target}: the directory ${dirname(target)} does not exist (create it first, or name another)`);
+  }
 
   // Reserve the name (O_EXCL, owner-only) before SQLite writes into it; VACUUM INTO accepts an empty file.
   try {
     closeSync(openSync(target, "wx", 0o600));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "EEXIST") throw new CommandError(`${target} already exists; moxie never overwrites a file, choose another path`);
+    if (code === "EEXIST") throw new UsageError(`${target} already exists; moxie never overwrites a file, choose another path`);
     throw new CommandError(`cannot create ${target}: ${(error as Error).message}`);
   }
   try {
@@ -67,11 +74,12 @@ export async function backupCommand(options: { cwd: string; target?: string }, p
 }
 
 export async function restoreCommand(
-  options: { cwd: string; source: string; bootstrap: Bootstrap },
+  options: { where: Where; source: string; bootstrap: Bootstrap },
   print: Print,
 ): Promise<void> {
-  const { databasePath } = settingsFor(options.cwd);
-  const source = resolve(options.cwd, options.source);
+  const chosen = settingsFor(options.where);
+  const { databasePath } = chosen.settings;
+  const source = resolve(options.where.cwd, options.source);
   if (!existsSync(source)) throw new CommandError(`${source} does not exist`);
   if (!statSync(source).isFile()) throw new CommandError(`${source} is not a file`);
   if (existsSync(databasePath) && realpathSync(source) === realpathSync(databasePath)) {
@@ -163,7 +171,8 @@ export async function restoreCommand(
   }
 
   print(`Restored ${databasePath} from ${source} (${plural(users, "user")})`);
-  print(keptAs ? `Previous database kept as ${keptAs}` : "There was no previous database");
+  // On a new machine the path is the operator's first sight of where the service must look: say who chose it.
+  print(keptAs ? `Previous database kept as ${keptAs}` : `There was no previous database; wrote a new one at ${databasePath} (${chosen.databaseChoice})`);
   for (const line of describeOutcome(migration)) print(line);
   print(`Database is up to date (${plural(EMBEDDED_MIGRATIONS.length, "migration")})`);
   print(`Signed everyone out (${plural(signedOut, "account")}): tokens issued before the restore no longer work; sign in again`);
@@ -267,10 +276,13 @@ export const BACKUP_USAGE =
   "Writes a consistent copy of the database while the server keeps running, checks it with\n" +
   "PRAGMA integrity_check, and prints its path and size. PATH defaults to\n" +
   "moxie-backup-<UTC time>.db beside the database; a directory gets that name inside it.\n" +
-  "An existing file is never overwritten. The copy is readable by its owner only.";
+  "An existing file, or a directory that does not exist, is refused as bad input (exit 2):\n" +
+  "nothing is ever overwritten. The copy is readable by its owner only.";
 
 export const RESTORE_USAGE =
   "moxie restore PATH\n\n" +
   "Replaces the database with the backup at PATH; the server must be stopped first.\n" +
   "Checks the backup (integrity, and a schema no newer than this moxie's), keeps the current\n" +
-  "database as <database>.before-restore-<UTC time>, then applies any newer migrations.";
+  "database as <database>.before-restore-<UTC time>, then applies any newer migrations.\n" +
+  "With no database yet (recovery on a new machine) it writes one where the settings say,\n" +
+  "and prints that path and the setting that chose it.";

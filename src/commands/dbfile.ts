@@ -6,18 +6,50 @@ import packageJson from "../../package.json" with { type: "json" };
 import { BUSY_TIMEOUT_MS } from "../db/index.ts";
 import { EMBEDDED_MIGRATIONS, type EmbeddedMigration } from "../db/migrations.ts";
 import { MIGRATIONS_TABLE, planMigrations, type DatabaseKind } from "../db/adopt.ts";
-import { loadSettings, SettingsError, type Settings } from "../settings.ts";
+import { databaseChoice, loadSettingsWithOrigin, SettingsError, type Settings, type SettingsOrigin } from "../settings.ts";
 import { CommandError, UsageError } from "./errors.ts";
 
 
-/** The settings in effect for `cwd`, reported the way bootstrap reports them, without opening the database. */
-export function settingsFor(cwd: string): Settings {
+/** Where a command runs: its working directory and the settings file `--env-file` named, if any. */
+export interface Where {
+  cwd: string;
+  envFile?: string;
+}
+
+/** The settings in effect, and which setting chose the database (for messages that name the file). */
+export interface Chosen {
+  settings: Settings;
+  origin: SettingsOrigin;
+  /** "DATABASE_URL in /etc/moxie/moxie.env", "DATABASE_URL is not set …, so the default … in /srv". */
+  databaseChoice: string;
+}
+
+/**
+ * The settings in effect for `where`, reported the way bootstrap reports them, without opening the database.
+ * `listening`: only `serve` is stopped by a bad HOST or PORT.
+ */
+export function settingsFor(where: Where, listening = false): Chosen {
   try {
-    return loadSettings(cwd);
+    const { settings, origin } = loadSettingsWithOrigin(where.cwd, process.env, { envFile: where.envFile, listening });
+    return { settings, origin, databaseChoice: databaseChoice(origin, where.cwd) };
   } catch (error) {
     if (error instanceof SettingsError) throw new UsageError(`invalid settings: ${error.message}`);
     throw error;
   }
+}
+
+/**
+ * Commands that read or change accounts never create a database: in the wrong directory they would show an
+ * empty one (or back it up) as if it were the real thing. Says where it looked, why there, and how to point
+ * elsewhere.
+ */
+export function noDatabaseError(chosen: Chosen): CommandError {
+  return new CommandError(
+    `no database at ${chosen.settings.databasePath} (${chosen.databaseChoice}); nothing was created. ` +
+      "Point moxie at yours with --env-file FILE (a server's settings, e.g. --env-file /etc/moxie/moxie.env), " +
+      "DATABASE_URL=sqlite:////path/to/moxie.db, or by running it in the directory that holds moxie.db; " +
+      "`moxie serve` and `moxie create-admin` create a new one",
+  );
 }
 
 /**

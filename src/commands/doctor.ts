@@ -10,9 +10,20 @@ import { migrateClient, refusalMessage, sqliteReason } from "../db/adopt.ts";
 import { readStoredDate, UNREADABLE_DATE } from "../db/dates.ts";
 import { EMBEDDED_MIGRATIONS } from "../db/migrations.ts";
 import { describeRevision } from "./migrate.ts";
-import { MIN_SECRET_KEY_LENGTH, type Settings } from "../settings.ts";
+import { loadSettings, MIN_SECRET_KEY_LENGTH, SettingsError, type Settings } from "../settings.ts";
 import { CommandError } from "./errors.ts";
-import { hasTable, humanSize, integrityProblems, openExisting, plural, schemaState, settingsFor } from "./dbfile.ts";
+import {
+  hasTable,
+  humanSize,
+  integrityProblems,
+  noDatabaseError,
+  openExisting,
+  plural,
+  schemaState,
+  settingsFor,
+  type Chosen,
+  type Where,
+} from "./dbfile.ts";
 import { serveLockHolder } from "./serve-lock.ts";
 
 type Print = (line: string) => void;
@@ -46,81 +57,177 @@ export const NETWORK_FILESYSTEMS = new Set([
 export const DOCTOR_USAGE =
   "moxie doctor\n\n" +
   "Prints the version, the settings in effect (never the SECRET_KEY value), and the database's\n" +
-  "path, size, journal mode, schema version and accounts, then any warnings: no active admin,\n" +
-  "files readable by group or other, a generated key on shared storage, a newer schema.\n" +
+  "path, size, journal mode, schema version and accounts, then its findings in two lists:\n" +
+  "  problems  moxie cannot work safely as it is: no database or one it cannot open or migrate,\n" +
+  "            no active admin, an unreadable key, secrets readable by others, a HOST or PORT serve refuses\n" +
+  "  advice    worth a look, harmless as it is: a database directory others can list (a development\n" +
+  "            checkout), migrations the next start applies\n" +
   "Opens the database read-only in effect: creates and migrates nothing.\n" +
-  "Exit status: 0 when there is nothing to warn about, 1 when there is any warning.";
+  "Exit status: 1 when there is a problem, 0 otherwise (advice alone never fails).";
 
-export async function doctorCommand(options: { cwd: string }, print: Print): Promise<void> {
-  const settings = settingsFor(options.cwd);
+/** A problem fails `doctor` (exit 1); advice is listed and leaves the exit status 0. */
+export type Severity = "problem" | "advice";
+
+export interface Finding {
+  severity: Severity;
+  message: string;
+}
+
+const problem = (message: string): Finding => ({ severity: "problem", message });
+const advice = (message: string): Finding => ({ severity: "advice", message });
+
+/** What the checks look at. */
+export interface DoctorContext {
+  where: Where;
+  chosen: Chosen;
+  settings: Settings;
+  dbPath: string;
+  secretPath: string;
+}
+
+/**
+ * The checks that need no open database, in the order their findings are listed. To add one, write a function
+ * from the context to its findings and list it here; database checks go in inspectDatabase.
+ */
+const CHECKS: Array<(context: DoctorContext) => Finding[]> = [
+  listenSettings,
+  filePermissions,
+  databaseDirectory,
+  settingsFile,
+  sharedStorage,
+  generatedKey,
+];
+
+export async function doctorCommand(options: { where: Where }, print: Print): Promise<void> {
+  const chosen = settingsFor(options.where);
+  const settings = chosen.settings;
   const dbPath = settings.databasePath;
-  const secretPath = generatedSecretPath(dbPath);
-  const warnings: string[] = [];
+  const context: DoctorContext = { where: options.where, chosen, settings, dbPath, secretPath: generatedSecretPath(dbPath) };
 
   print(`moxie ${packageJson.version}`);
   print("");
-  print("Settings:");
-  for (const [name, value] of describeSettings(settings, secretPath)) print(`  ${name.padEnd(31)} ${value}`);
+  print(`Settings${chosen.origin.file ? ` (from the environment and ${chosen.origin.file})` : " (from the environment)"}:`);
+  for (const [name, value] of describeSettings(settings, context.secretPath)) print(`  ${name.padEnd(31)} ${value}`);
 
-  // Permissions first: opening the database below may create its -wal and -shm.
-  const dir = dirname(dbPath);
-  for (const [path, fix] of [
-    [dir, "700"],
-    [dbPath, "600"],
-    [`${dbPath}-wal`, "600"],
-    [`${dbPath}-shm`, "600"],
-    [secretPath, "600"],
-  ] as const) {
-    const mode = modeOf(path);
-    if (mode !== undefined && (mode & 0o077) !== 0) {
-      warnings.push(`${path} is accessible by group or other (mode ${mode.toString(8).padStart(4, "0")}): chmod ${fix} ${path}`);
-    }
-  }
-  const dotEnv = resolve(options.cwd, ".env");
-  const dotEnvMode = modeOf(dotEnv);
-  if (dotEnvMode !== undefined && (dotEnvMode & 0o077) !== 0 && /^\s*(export\s+)?SECRET_KEY\s*=\s*\S/m.test(readText(dotEnv))) {
-    warnings.push(`${dotEnv} sets SECRET_KEY and is readable by group or other: chmod 600 ${dotEnv}`);
-  }
-
-  const fsType = filesystemTypeOf(existingAncestor(dir));
-  if (fsType !== undefined && NETWORK_FILESYSTEMS.has(fsType)) {
-    warnings.push(
-      `the database is on a network filesystem (${fsType}): SQLite's locking and WAL mode are not reliable there; keep it on a local disk`,
-    );
-    if (settings.secretKey === undefined) {
-      warnings.push(
-        `the signing key is generated beside the database, on shared storage (${fsType}): anyone who can read ${secretPath} ` +
-          "can forge sign-ins; set SECRET_KEY from a secret store instead",
-      );
-    }
-  }
-  if (settings.secretKey === undefined && existsSync(secretPath) && readText(secretPath).trim().length < MIN_SECRET_KEY_LENGTH) {
-    warnings.push(`the generated key file ${secretPath} is damaged or unreadable; remove it or set SECRET_KEY`);
-  }
+  // File checks first: opening the database below may create its -wal and -shm.
+  const findings = CHECKS.flatMap((check) => check(context));
 
   print("");
   print("Database:");
   print(`  path          ${dbPath}`);
+  print(`  chosen by     ${chosen.databaseChoice}`);
   if (!existsSync(dbPath)) {
-    print("  status        does not exist yet (the first `moxie create-admin`, `migrate` or `serve` creates it)");
-    warnings.push("there is no active admin: create one with `moxie create-admin --email EMAIL --name NAME`");
+    print("  status        does not exist (`moxie serve` or `moxie create-admin` creates it)");
+    findings.push(problem(noDatabaseError(chosen).message.replace("; nothing was created.", ".")));
   } else {
-    inspectDatabase(dbPath, print, warnings);
+    findings.push(...inspectDatabase(dbPath, print));
   }
   const holder = serveLockHolder(dbPath);
   print(`  server        ${holder === null ? "not running" : `running (pid ${holder})`}`);
 
+  const problems = findings.filter((f) => f.severity === "problem");
+  const advised = findings.filter((f) => f.severity === "advice");
   print("");
-  if (warnings.length === 0) {
-    print("No warnings.");
-    return;
+  if (problems.length > 0) {
+    print("Problems (exit 1; fix these):");
+    for (const finding of problems) print(`  - ${finding.message}`);
+  } else {
+    print("No problems.");
   }
-  print("Warnings:");
-  for (const warning of warnings) print(`  - ${warning}`);
-  throw new CommandError(`doctor found ${plural(warnings.length, "warning")}`);
+  if (advised.length > 0) {
+    print("");
+    print("Advice (does not fail doctor; worth a look):");
+    for (const finding of advised) print(`  - ${finding.message}`);
+  }
+  if (problems.length > 0) throw new CommandError(`doctor found ${plural(problems.length, "problem")}`);
 }
 
-function inspectDatabase(dbPath: string, print: Print, warnings: string[]): void {
+/** A HOST or PORT that serve would refuse; the other commands ignore them, doctor says so. */
+function listenSettings({ where }: DoctorContext): Finding[] {
+  try {
+    loadSettings(where.cwd, process.env, { envFile: where.envFile, listening: true });
+    return [];
+  } catch (error) {
+    if (!(error instanceof SettingsError)) throw error;
+    return error.problems.map((text) => problem(`${text} (\`moxie serve\` refuses to start; other commands ignore it)`));
+  }
+}
+
+/** The database, its WAL and the generated key hold password hashes and the signing key: owner-only. */
+function filePermissions({ dbPath, secretPath }: DoctorContext): Finding[] {
+  const findings: Finding[] = [];
+  for (const path of [dbPath, `${dbPath}-wal`, `${dbPath}-shm`, secretPath]) {
+    const mode = modeOf(path);
+    if (mode !== undefined && (mode & 0o077) !== 0) {
+      findings.push(problem(`${path} is accessible by group or other (mode ${octal(mode)}): chmod 600 ${path}`));
+    }
+  }
+  return findings;
+}
+
+/**
+ * Others who can write the directory can replace the database: a problem. Others who can only list it see file
+ * names, the files themselves being owner-only: normal in a development checkout, worth tightening on a server.
+ */
+function databaseDirectory({ dbPath }: DoctorContext): Finding[] {
+  const dir = dirname(dbPath);
+  const mode = modeOf(dir);
+  if (mode === undefined) return [];
+  if ((mode & 0o022) !== 0) {
+    return [problem(`${dir} (the database directory) is writable by group or other (mode ${octal(mode)}): chmod 700 ${dir}`)];
+  }
+  if ((mode & 0o055) !== 0) {
+    return [
+      advice(
+        `${dir} (the database directory) can be listed by group or other (mode ${octal(mode)}); the database and key in it ` +
+          `are owner-only, which is fine for a development checkout; on a server keep it private: chmod 700 ${dir}`,
+      ),
+    ];
+  }
+  return [];
+}
+
+/**
+ * A settings file that holds SECRET_KEY must not be readable by everyone. A named file (--env-file) may be
+ * readable by its group (root:moxie 0640 lets the service's user read it); ./.env must be owner-only.
+ */
+function settingsFile({ chosen }: DoctorContext): Finding[] {
+  const file = chosen.origin.file;
+  if (file === undefined) return [];
+  const mode = modeOf(file);
+  const exposed = chosen.origin.named ? 0o007 : 0o077;
+  if (mode === undefined || (mode & exposed) === 0 || !/^\s*(export\s+)?SECRET_KEY\s*=\s*\S/m.test(readText(file))) return [];
+  const who = chosen.origin.named ? "other users" : "group or other";
+  const fix = chosen.origin.named ? `chmod 640 ${file} (owner root, group moxie)` : `chmod 600 ${file}`;
+  return [problem(`${file} sets SECRET_KEY and is readable by ${who} (mode ${octal(mode)}): ${fix}`)];
+}
+
+function sharedStorage({ settings, dbPath, secretPath }: DoctorContext): Finding[] {
+  const fsType = filesystemTypeOf(existingAncestor(dirname(dbPath)));
+  if (fsType === undefined || !NETWORK_FILESYSTEMS.has(fsType)) return [];
+  const findings = [
+    problem(`the database is on a network filesystem (${fsType}): SQLite's locking and WAL mode are not reliable there; keep it on a local disk`),
+  ];
+  if (settings.secretKey === undefined) {
+    findings.push(
+      problem(
+        `the signing key is generated beside the database, on shared storage (${fsType}): anyone who can read ${secretPath} ` +
+          "can forge sign-ins; set SECRET_KEY from a secret store instead",
+      ),
+    );
+  }
+  return findings;
+}
+
+function generatedKey({ settings, secretPath }: DoctorContext): Finding[] {
+  if (settings.secretKey !== undefined || !existsSync(secretPath)) return [];
+  if (readText(secretPath).trim().length >= MIN_SECRET_KEY_LENGTH) return [];
+  return [problem(`the generated key file ${secretPath} is damaged or unreadable by this user; fix its owner, remove it, or set SECRET_KEY`)];
+}
+
+/** Prints what the database holds and returns what is wrong with it. */
+function inspectDatabase(dbPath: string, print: Print): Finding[] {
+  const findings: Finding[] = [];
   const size = statSync(dbPath).size;
   const walSize = modeOf(`${dbPath}-wal`) === undefined ? 0 : statSync(`${dbPath}-wal`).size;
   print(`  size          ${humanSize(size)}${walSize > 0 ? ` (+ ${humanSize(walSize)} in the WAL)` : ""}`);
@@ -128,8 +235,8 @@ function inspectDatabase(dbPath: string, print: Print, warnings: string[]): void
   try {
     client = openExisting(dbPath);
   } catch (error) {
-    warnings.push(`cannot read the database: ${(error as Error).message}`);
-    return;
+    findings.push(problem(`cannot open the database: ${(error as Error).message}`));
+    return findings;
   }
   try {
     const journal = (client.query("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode;
@@ -146,29 +253,37 @@ function inspectDatabase(dbPath: string, print: Print, warnings: string[]): void
     }
     print(`  schema        ${schema}`);
     if (database.kind === "unknown") {
-      warnings.push(`moxie cannot use this database: ${refusalMessage(dbPath, database)}; check DATABASE_URL`);
+      findings.push(problem(`moxie cannot use this database: ${refusalMessage(dbPath, database)}; check DATABASE_URL`));
     } else if (state.pending.length > 0 && state.unknown.length === 0) {
       // Try the migration for real and roll it back: "applied at the next start" must be a start that works.
       try {
         migrateClient(client, dbPath, { dryRun: true });
       } catch (error) {
-        warnings.push(`the database cannot be migrated, so the next start would fail: ${sqliteReason(error)}`);
+        findings.push(problem(`the database cannot be migrated, so the next start would fail: ${sqliteReason(error)}`));
       }
     }
     if (state.unknown.length > 0) {
-      warnings.push(
-        `the database records ${plural(state.unknown.length, "migration")} this moxie ${packageJson.version} does not know: ` +
-          "a newer moxie wrote it; upgrade moxie (this version refuses to serve it)",
+      findings.push(
+        problem(
+          `the database records ${plural(state.unknown.length, "migration")} this moxie ${packageJson.version} does not know: ` +
+            "a newer moxie wrote it; upgrade moxie (this version refuses to serve or migrate it)",
+        ),
+      );
+    } else if (state.pending.length > 0 && database.kind !== "original") {
+      // An original-era file is said on the schema line: it is adopted, not migrated from nothing.
+      findings.push(
+        advice(`${plural(state.pending.length, "migration")} pending (${state.pending.map((m) => m.tag).join(", ")}): the next \`moxie serve\` applies them, or \`moxie migrate\``),
       );
     }
     for (const { migration } of state.mismatched) {
-      warnings.push(`migration ${migration.tag} was recorded with a different hash than this build's`);
+      findings.push(problem(`migration ${migration.tag} was recorded with a different hash than this build's; this moxie cannot migrate it safely`));
     }
 
-    const problems = integrityProblems(client, true);
-    print(`  integrity     ${problems.length === 0 ? "ok (quick_check)" : problems[0]}`);
-    if (problems.length > 0) warnings.push(`the database fails quick_check: ${problems[0]}; restore a backup`);
+    const damage = integrityProblems(client, true);
+    print(`  integrity     ${damage.length === 0 ? "ok (quick_check)" : damage[0]}`);
+    if (damage.length > 0) findings.push(problem(`the database fails quick_check: ${damage[0]}; restore a backup`));
 
+    const noAdmin = problem("there is no active admin: create one with `moxie create-admin --email EMAIL --name NAME`");
     if (hasTable(client, "users")) {
       const counts = client
         .query(
@@ -179,29 +294,34 @@ function inspectDatabase(dbPath: string, print: Print, warnings: string[]): void
       print(`  users         ${counts.users} (${counts.active} active, ${plural(counts.admins, "active admin")})`);
       const unreadable = unreadableDates(client);
       if (unreadable.length > 0) {
-        warnings.push(
+        findings.push(problem(
           `moxie cannot read ${plural(unreadable.length, "stored date")} of accounts (${unreadable.slice(0, 3).join("; ")}); ` +
             `they are shown as ${UNREADABLE_DATE}: correct them in the form 2026-11-30T05:53:04.000Z`,
-        );
+        ));
       }
-      if (counts.admins === 0) {
-        warnings.push("there is no active admin: create one with `moxie create-admin --email EMAIL --name NAME`");
-      }
+      if (counts.admins === 0) findings.push(noAdmin);
       // Accounts whose emails are one address spelled twice (look-alikes stored before normalization): never merged
       // automatically; an operator decides which one stays.
       for (const { normalized, ids } of emailCollisions(client.query("SELECT id, email FROM users ORDER BY id").all() as Array<{ id: number; email: string }>)) {
-        warnings.push(
+        findings.push(problem(
           `accounts ${ids.map((id) => `#${id}`).join(", ")} have emails that are one address (${normalized}); ` +
             "change or deactivate all but one (moxie never merges accounts)",
-        );
+        ));
       }
     } else {
       print("  users         no users table yet");
-      warnings.push("there is no active admin: create one with `moxie create-admin --email EMAIL --name NAME`");
+      findings.push(noAdmin);
     }
+  } catch (error) {
+    findings.push(problem(`cannot read the database: ${(error as Error).message}`));
   } finally {
     client.close();
   }
+  return findings;
+}
+
+function octal(mode: number): string {
+  return mode.toString(8).padStart(4, "0");
 }
 
 /** "users #3 created_at '30/11/2026'" for each stored date of an account that toIsoUtc cannot read. */

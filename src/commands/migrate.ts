@@ -5,7 +5,16 @@ import { EMBEDDED_MIGRATIONS } from "../db/migrations.ts";
 import type { Settings } from "../settings.ts";
 import { ORIGINAL_TABLES, refusalMessage, type MigrationOutcome } from "../db/adopt.ts";
 import { CommandError, UsageError } from "./errors.ts";
-import { newerSchemaMessage, openExisting, plural, schemaState, settingsFor, type SchemaState } from "./dbfile.ts";
+import {
+  newerSchemaMessage,
+  noDatabaseError,
+  openExisting,
+  plural,
+  schemaState,
+  settingsFor,
+  type SchemaState,
+  type Where,
+} from "./dbfile.ts";
 
 type Print = (line: string) => void;
 
@@ -38,11 +47,14 @@ function readSchemaState(dbPath: string): SchemaState | undefined {
 }
 
 export async function migrateCommand(
-  options: { cwd: string; status: boolean; bootstrap: () => { settings: Settings; db: Db; migration: MigrationOutcome } },
+  options: { where: Where; status: boolean; bootstrap: () => { settings: Settings; db: Db; migration: MigrationOutcome } },
   print: Print,
 ): Promise<void> {
-  const { databasePath } = settingsFor(options.cwd);
-  if (options.status) return printStatus(databasePath, print);
+  const chosen = settingsFor(options.where);
+  const { databasePath } = chosen.settings;
+  if (options.status) return printStatus(databasePath, chosen.databaseChoice, print);
+  // Migrating a file that is not there would create an empty database where the operator expected theirs.
+  if (!existsSync(databasePath)) throw noDatabaseError(chosen);
 
   assertSchemaNotNewer(databasePath);
   const { db, migration } = options.bootstrap();
@@ -67,11 +79,14 @@ export function describeOutcome(outcome: MigrationOutcome): string[] {
   return lines;
 }
 
-function printStatus(databasePath: string, print: Print): void {
+function printStatus(databasePath: string, choice: string, print: Print): void {
   if (!existsSync(databasePath)) {
-    print(`Database ${databasePath} does not exist yet`);
+    print(`Database ${databasePath} does not exist yet (${choice})`);
     for (const migration of EMBEDDED_MIGRATIONS) print(`  pending  ${migration.tag}`);
-    print(`0 of ${EMBEDDED_MIGRATIONS.length} migrations applied; \`moxie migrate\` (or the first start) creates it`);
+    print(
+      `0 of ${EMBEDDED_MIGRATIONS.length} migrations applied; \`moxie serve\` or \`moxie create-admin\` creates it ` +
+        "(or point moxie at an existing one with --env-file or DATABASE_URL)",
+    );
     return;
   }
   const client = openExisting(databasePath);

@@ -1,4 +1,5 @@
 // Reads a password without it touching argv or shell history: hidden prompt on a terminal, a line otherwise.
+import { StringDecoder } from "node:string_decoder";
 import { UsageError } from "./errors.ts";
 
 /**
@@ -32,10 +33,48 @@ function setEcho(on: boolean): void {
   Bun.spawnSync(["stty", on ? "echo" : "-echo"], { stdin: "inherit", stdout: "ignore", stderr: "ignore" });
 }
 
-let lines: AsyncIterator<string> | undefined;
+/** Bytes read past the last line handed out: a fast typist's second answer, or a pipe's next line. */
+let buffered = "";
+const decoder = new StringDecoder("utf8");
 
-async function readLine(): Promise<string | undefined> {
-  lines ??= console[Symbol.asyncIterator]();
-  const next = await lines.next();
-  return next.done ? undefined : next.value.replace(/\r$/, "");
+/**
+ * Reads one line from stdin and lets go of stdin again (pause, listeners removed), so the process ends as soon
+ * as the command is done, even though the terminal or the pipe's writer is still open. An async iterator over
+ * stdin would keep it flowing, and the process alive, until the other end closes (Ctrl-D).
+ */
+function readLine(): Promise<string | undefined> {
+  const stdin = process.stdin;
+  return new Promise((resolve, reject) => {
+    const finish = (error: Error | undefined, line?: string) => {
+      stdin.off("data", onData);
+      stdin.off("end", onEnd);
+      stdin.off("error", onError);
+      stdin.pause();
+      if (error) reject(error);
+      else resolve(line?.replace(/\r$/, ""));
+    };
+    const takeLine = (): boolean => {
+      const end = buffered.indexOf("\n");
+      if (end === -1) return false;
+      const line = buffered.slice(0, end);
+      buffered = buffered.slice(end + 1);
+      finish(undefined, line);
+      return true;
+    };
+    const onData = (chunk: Buffer | string) => {
+      buffered += typeof chunk === "string" ? chunk : decoder.write(chunk);
+      takeLine();
+    };
+    const onEnd = () => {
+      const rest = buffered + decoder.end();
+      buffered = "";
+      finish(undefined, rest === "" ? undefined : rest);
+    };
+    const onError = (error: Error) => finish(error);
+    if (takeLine()) return;
+    stdin.on("data", onData);
+    stdin.on("end", onEnd);
+    stdin.on("error", onError);
+    stdin.resume();
+  });
 }

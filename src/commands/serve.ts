@@ -1,6 +1,7 @@
 // `moxie serve`: listens until SIGINT/SIGTERM, then drains requests and closes the database cleanly.
 import { createApp } from "../app.ts";
-import { loadOrCreateSecretKey } from "../auth/secret.ts";
+import { existsSync, rmSync } from "node:fs";
+import { generatedSecretPath, loadOrCreateSecretKey } from "../auth/secret.ts";
 import { createTokenService } from "../auth/tokens.ts";
 import { pruneEvents } from "../audit/service.ts";
 import type { Db } from "../db/index.ts";
@@ -10,16 +11,58 @@ import { CommandError } from "./errors.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-export async function serve({ settings, db, log }: { settings: Settings; db: Db; log: Logger }): Promise<void> {
+/**
+ * Binds `host:port` for a moment and lets go: called before the database or the key file is created, so a start
+ * that cannot listen says why and leaves nothing on disk. (The real listen below still reports a late failure.)
+ */
+export function checkCanListen(host: string, port: number): void {
+  try {
+    const probe = Bun.serve({ hostname: host, port, reusePort: false, development: false, fetch: () => new Response(null) });
+    probe.stop(true);
+  } catch (error) {
+    throw listenError(host, port, error);
+  }
+}
+
+/** What went wrong, in words an operator can act on. */
+function listenError(host: string, port: number, error: unknown): CommandError {
+  const code = (error as { code?: string }).code;
+  const where = `${host.includes(":") ? `[${host}]` : host}:${port}`;
+  let reason: string;
+  if (code === "EADDRINUSE") {
+    reason = `port ${port} is already in use (another moxie or another program listens there); stop it or choose another PORT`;
+  } else if (code === "EADDRNOTAVAIL") {
+    reason =
+      `${host} is not an address of this machine; use 127.0.0.1 (this machine only), 0.0.0.0 (every interface) ` +
+      "or one of the addresses `ip -brief address` lists";
+  } else if (code === "EACCES" || code === "EPERM") {
+    reason =
+      port > 0 && port < 1024
+        ? `permission denied: port ${port} is below 1024, which needs root or the CAP_NET_BIND_SERVICE capability; ` +
+          "listen on a higher port (the default is 8000) behind a reverse proxy"
+        : "permission denied: the system does not let this user listen there (a sandbox or security policy)";
+  } else {
+    reason = (error as Error).message ?? String(error);
+  }
+  return new CommandError(`cannot listen on ${where}: ${reason}`);
+}
+
+export async function serve({ settings, db, log, created = false }: { settings: Settings; db: Db; log: Logger; created?: boolean }): Promise<void> {
+  const secretPath = generatedSecretPath(settings.databasePath);
+  const secretExisted = existsSync(secretPath);
   const secret = settings.secretKey ?? loadOrCreateSecretKey(settings.databasePath, log);
   const app = createApp({ db, settings, tokens: createTokenService(secret), log });
   try {
     // Elysia defaults to reusePort, which lets a second moxie share the port silently; we want the error.
     app.listen({ hostname: settings.host, port: settings.port, reusePort: false, development: false });
   } catch (error) {
-    const code = (error as { code?: string }).code;
-    const reason = code === "EADDRINUSE" ? "the address is already in use" : (error as Error).message;
-    throw new CommandError(`cannot listen on ${settings.host}:${settings.port}: ${reason}`);
+    // Taken between checkCanListen and now: take back what this start created, as if it never ran.
+    if (!secretExisted) rmSync(secretPath, { force: true });
+    if (created) {
+      db.$client.close();
+      for (const suffix of ["", "-wal", "-shm"]) rmSync(settings.databasePath + suffix, { force: true });
+    }
+    throw listenError(settings.host, settings.port, error);
   }
   const server = app.server!;
   log.info("moxie listening", { url: server.url.href.replace(/\/$/, ""), database: settings.databasePath });

@@ -212,10 +212,17 @@ describe("unusable database paths → exit 2, one line, nothing written", () => 
   });
 
   test("DATABASE_URL under /proc", async () => {
-    const result = await moxie(["users"], { DATABASE_URL: "/proc/self/moxie-sec/moxie.db" });
+    // create-admin would create the database: the path itself is the bad setting. (`users` just finds none there.)
+    const result = await moxie(["create-admin", "--email", "proc@sec.example.com", "--name", "Proc", "--password", "proc-Pass-2026-x"], {
+      DATABASE_URL: "/proc/self/moxie-sec/moxie.db",
+    });
     expectUsageError(result, "DATABASE_URL");
     expectOneLine(result);
     expect(readdirSync(result.cwd)).toEqual([]);
+    const lookup = await moxie(["users"], { DATABASE_URL: "/proc/self/moxie-sec/moxie.db" });
+    expect(lookup.code).toBe(1);
+    expect(lookup.stderr).toContain("no database at /proc/self/moxie-sec/moxie.db");
+    expect(readdirSync(lookup.cwd)).toEqual([]);
   });
 
   test("DATABASE_URL that is not a file (a directory, :memory:, another scheme)", async () => {
@@ -235,9 +242,10 @@ describe("the binary's own environment", () => {
     const marker = join(dir, "preload-ran");
     writeFileSync(join(dir, "bunfig.toml"), 'preload = ["./evil.ts"]\n[test]\npreload = ["./evil.ts"]\n');
     writeFileSync(join(dir, "evil.ts"), `require("node:fs").writeFileSync(${JSON.stringify(marker)}, "ran\\n");\n`);
-    for (const args of [["--version"], ["users"]]) {
-      const result = await moxie(args, { SECRET_KEY: SECRET }, dir);
-      expect(result.code).toBe(0);
+    // `users` finds no database here and refuses (exit 1) after reading its settings: the preload had its chance.
+    for (const [args, code] of [[["--version"], 0], [["users"], 1]] as const) {
+      const result = await moxie([...args], { SECRET_KEY: SECRET }, dir);
+      expect(result.code).toBe(code);
     }
     expect(existsSync(marker)).toBe(false);
   });

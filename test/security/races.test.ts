@@ -84,9 +84,9 @@ describe("1-3: the actor is checked again where the change is written", () => {
     const created = answers.filter((a) => a.status === 201).length;
     for (const answer of answers) expect([201, 401, 429]).toContain(answer.status);
     expect((await server.users()).length).toBe(before + created);
-    // One password operation per account: at most one of the ten was ever hashed.
+    // One password operation per account: at most one of the ten was ever hashed before the deactivation
+    // landed; the rest were refused at arrival (429) or, arriving after it, as a deactivated account (401).
     expect(created).toBeLessThanOrEqual(1);
-    expect(answers.filter((a) => a.status === 429).length).toBeGreaterThanOrEqual(9);
   });
 
   test("2. a demoted admin's queued reset does not land after the demotion; at most one reset is ever in flight", async () => {
