@@ -6,15 +6,25 @@ import type { Logger } from "../log.ts";
 /** An incoming X-Request-Id is kept only if it cannot smuggle anything into a log line. */
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-export function requestLog(log: Logger) {
-  const started = new WeakMap<Request, { id: string; at: number }>();
+/** The X-Request-Id of a request: the caller's if sane, else a new one. */
+export type RequestIds = (request: Request) => string;
+
+/** One source of request ids per app, shared by the request log and the /health fast path (src/health.ts). */
+export function requestIds(): RequestIds {
   // A random prefix per process and a counter: unique enough to find a request, far cheaper than a UUID each.
-  const prefix = Buffer.from(crypto.getRandomValues(new Uint8Array(6))).toString("hex");
+  const prefix = Buffer.from(crypto.getRandomValues(new Uint8Array(6))).toString("hex") + "-";
   let counter = 0;
+  return (request) => {
+    const incoming = request.headers.get("x-request-id");
+    return incoming !== null && SANE_REQUEST_ID.test(incoming) ? incoming : prefix + (++counter).toString(36);
+  };
+}
+
+export function requestLog(log: Logger, idOf: RequestIds = requestIds()) {
+  const started = new WeakMap<Request, { id: string; at: number }>();
   return new Elysia({ name: "request-log" })
     .onRequest(({ request, set }) => {
-      const incoming = request.headers.get("x-request-id");
-      const id = incoming !== null && SANE_REQUEST_ID.test(incoming) ? incoming : `${prefix}-${(++counter).toString(36)}`;
+      const id = idOf(request);
       set.headers["x-request-id"] = id;
       started.set(request, { id, at: performance.now() });
     })
