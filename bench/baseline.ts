@@ -36,6 +36,8 @@ const SECURITY_HEADERS: Record<string, string> = {
   "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
   "cache-control": "no-store",
 };
+const JSON_HEADERS = { ...SECURITY_HEADERS, "content-type": "application/json;charset=utf-8" };
+const HEALTH_BODY = JSON.stringify({ status: "ok" });
 const CORS_EXPOSE = "X-Total-Count, X-Request-Id, Retry-After";
 const CORS_ALLOW_HEADERS = "authorization, content-type, x-request-id";
 
@@ -131,15 +133,15 @@ export async function startBaseline(options: {
   const allowed = new Set(options.corsOrigins ?? []);
   // An unknown email costs one verify too, as in moxie.
   const dummyHash = await Bun.password.hash(crypto.randomUUID(), ARGON2);
-  const prefix = Buffer.from(crypto.getRandomValues(new Uint8Array(6))).toString("hex");
+  const prefix = Buffer.from(crypto.getRandomValues(new Uint8Array(6))).toString("hex") + "-";
   let counter = 0;
 
   /** moxie's headers for this request: security headers, request id, CORS. */
   function headersFor(request: Request): Record<string, string> {
     const incoming = request.headers.get("x-request-id");
     const headers: Record<string, string> = {
-      ...SECURITY_HEADERS,
-      "x-request-id": incoming !== null && SANE_REQUEST_ID.test(incoming) ? incoming : `${prefix}-${(++counter).toString(36)}`,
+      ...JSON_HEADERS,
+      "x-request-id": incoming !== null && SANE_REQUEST_ID.test(incoming) ? incoming : prefix + (++counter).toString(36),
       vary: "Origin",
     };
     const origin = request.headers.get("origin");
@@ -188,7 +190,8 @@ export async function startBaseline(options: {
     development: false,
     routes: {
       "/health": {
-        GET: (request) => json(request, 200, { status: "ok" }),
+        // The body never changes: written once, as moxie's fast path does (measured faster than Response.json).
+        GET: (request) => new Response(HEALTH_BODY, { headers: headersFor(request) }),
         OPTIONS: preflight,
       },
       "/auth/login": {

@@ -54,7 +54,7 @@ try {
     const throttle = new LoginThrottle();
     const idOf = requestIds();
     const policy = corsPolicy([ORIGIN]);
-    return new Elysia()
+    return new Elysia({ encodeSchema: false }) // as createApp configures it
       .use(has("requestLog") ? requestLog(has("logWrite") ? fileLogger : silentLogger, idOf) : new Elysia())
       .use(has("securityHeaders") ? securityHeaders() : new Elysia())
       .use(has("errorHandling") ? errorHandling(silentLogger) : new Elysia())
