@@ -240,7 +240,7 @@ async function build(work: string): Promise<string> {
   const binary = join(work, "moxie");
   copyFileSync(join(ROOT, "moxie"), binary);
   Bun.spawnSync(["chmod", "0755", binary]);
-  // Written to disk before it is timed: a 110 MB file still being written back starts slower (bench/README.md).
+  // Flushed to disk before anything is timed, so the copy's writeback never overlaps a measurement.
   const fd = openSync(binary, "r");
   fsyncSync(fd);
   closeSync(fd);
