@@ -2,8 +2,8 @@
 // on the same seeded SQLite file, driven by wrk over loopback only.
 //
 // Full run: 1000 users, cold start (15 interleaved spawns of each kind, bench/cold-start.ts), 3 interleaved
-// rounds of 10 s per endpoint and server, a 10 s login flood: about 5 minutes on 2 cores plus seeding the
-// first time, hard-stopped at 9. --quick: 200 users, 5 cold-start spawns, 1 round of 3 s runs, a 3 s flood.
+// rounds of 10 s per endpoint and server, a 10 s login flood: about 4 minutes on 2 cores plus ~3 minutes of
+// seeding the first time, hard-stopped at 9. --quick: 200 users, 5 cold-start spawns, 1 round of 3 s runs, a 3 s flood.
 // Writes bench/results/latest.json and bench/results/latest.md (latest-quick.* with --quick).
 //
 // Seeding 1000 argon2id hashes costs 1-4 minutes here, so the seeded database is kept in bench/.cache,
