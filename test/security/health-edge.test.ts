@@ -67,4 +67,54 @@ describe("GET /health on the compiled binary", () => {
   }, 30_000);
 });
 
+describe("the request log on the compiled binary", () => {
+  const requestLines = (instance: Instance) =>
+    instance
+      .stdout()
+      .split("\n")
+      .filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((entry) => entry.msg === "request");
+
+  /** Lines are written in batches after the answers; wait until `id` has one (or give up after 5 s). */
+  async function linesFor(instance: Instance, id: string) {
+    for (let i = 0; i < 100; i++) {
+      const lines = requestLines(instance).filter((entry) => entry.request_id === id);
+      if (lines.length > 0) {
+        await Bun.sleep(50); // a second line for the same answer would come in the same or the next batch
+        return requestLines(instance).filter((entry) => entry.request_id === id);
+      }
+      await Bun.sleep(50);
+    }
+    return [];
+  }
+
+  test("exactly one line per answer, preflights and 404s included, with the status the client got", async () => {
+    const asked: Array<[string, string, number, Record<string, string>]> = [
+      ["GET", "/auth/me", 401, {}],
+      ["OPTIONS", "/auth/login", 204, { origin: ALLOWED_ORIGINS[0]!, "access-control-request-method": "POST" }],
+      ["GET", "/no/such/route?token=secret-in-query", 404, {}],
+    ];
+    for (const [method, path, status, headers] of asked) {
+      const id = `log-check-${method.toLowerCase()}-${status}`;
+      const response = await server.request(method, path, { headers: { ...headers, "x-request-id": id } });
+      expect(response.status).toBe(status);
+      const lines = await linesFor(server, id);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatchObject({ level: "info", method, path: path.split("?")[0], status });
+      expect(typeof lines[0]!.duration_ms).toBe("number");
+    }
+    expect(server.stdout()).not.toContain("secret-in-query");
+  }, 30_000);
+
+  test("GET /health probes are not in the log at the default level", async () => {
+    const probe = await server.request("GET", "/health", { headers: { "x-request-id": "probe-not-logged" } });
+    expect(probe.status).toBe(200);
+    // A request after it that is logged: once its line is out, the probe's would have been too.
+    await server.request("GET", "/auth/me", { headers: { "x-request-id": "after-the-probe" } });
+    expect(await linesFor(server, "after-the-probe")).toHaveLength(1);
+    expect(requestLines(server).filter((entry) => entry.request_id === "probe-not-logged")).toEqual([]);
+  }, 30_000);
+});
+
 suite.sweep();
