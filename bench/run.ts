@@ -669,12 +669,32 @@ async function main(): Promise<void> {
     writeFileSync(join(RESULTS_DIR, `${stem}.json`), JSON.stringify(report.json, null, 2) + "\n");
     writeFileSync(join(RESULTS_DIR, `${stem}.md`), report.markdown + "\n");
     log(`wrote bench/results/${stem}.json and bench/results/${stem}.md`);
+    if (!QUICK && FLOOD_CLIENTS === 32) {
+      updateReadme(report.readme);
+      log("rewrote the figures between the bench markers in README.md");
+    }
   } finally {
     await Promise.all([stop(moxie.proc), stop(baseline.proc)]);
   }
 }
 
 // ---------------------------------------------------------------- report
+
+const README = join(ROOT, "README.md");
+const README_START = /<!-- bench:start[^>]*-->\n/;
+const README_END = "<!-- bench:end -->";
+
+/** Replaces what lies between the bench markers in README.md; leaves the file alone without them. */
+function updateReadme(block: string): void {
+  const text = readFileSync(README, "utf8");
+  const start = README_START.exec(text);
+  const end = text.indexOf(README_END);
+  if (!start || end < start.index) {
+    log("README.md has no bench markers: not updated");
+    return;
+  }
+  writeFileSync(README, text.slice(0, start.index + start[0].length) + block + "\n" + text.slice(end));
+}
 
 function buildReport(data: {
   results: Record<"health" | "login" | "me", EndpointResult>;
@@ -815,6 +835,39 @@ function buildReport(data: {
     ...(problems.length > 0 ? ["", "Unexpected errors during the rounds:", ...problems.map((p) => `- ${p}`)] : []),
   ].join("\n");
 
+  const group = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US").replaceAll(",", " ") : "n/a");
+  const mark = (pass: boolean) => (pass ? "✓" : "✗");
+  const cpu = (key: "health" | "me", name: ServerName) =>
+    f(median(results[key].rounds[name].filter((x) => !x.invalid).map((x) => x.serverCpuMsPer1k ?? NaN)));
+  const readme = [
+    `Last full run: ${date.slice(0, 16).replace("T", " ")} UTC, ${nproc} cores (${cpuModel}), Bun ${Bun.version}, ` +
+      `${rounds} rounds × ${CONFIG.seconds} s (\`bench/results/latest.md\`).` +
+      (otherLoadPercent > 5
+        ? ` **The machine was shared with other work (other processes took ${otherLoadPercent.toFixed(0)} % of its CPU during ` +
+          "the rounds), so req/s, latency and login are skewed; server CPU per request is the steadier figure. " +
+          "Rerun on a quiet machine.**"
+        : ` Other processes took ${otherLoadPercent.toFixed(0)} % of the machine's CPU during the rounds.`),
+    "",
+    "| metric | baseline | moxie | ratio | target |",
+    "|---|---:|---:|---:|---|",
+    `| \`GET /health\` req/s (server CPU µs/req) | ${group(results.health.baselineRps)} (${cpu("health", "baseline")}) | ` +
+      `${group(results.health.moxieRps)} (${cpu("health", "moxie")}) | ${f(results.health.ratio, 2)} | ≥ ${TARGETS.healthRatio.toFixed(2)} ${mark(checks.health)} |`,
+    `| \`POST /auth/login\` req/s (argon2-bound) | ${f(results.login.baselineRps)} | ${f(results.login.moxieRps)} | ` +
+      `${f(results.login.ratio, 2)} | ≥ ${TARGETS.loginRatio.toFixed(2)} ${mark(checks.login)} |`,
+    `| \`GET /auth/me\` req/s (server CPU µs/req) | ${group(results.me.baselineRps)} (${cpu("me", "baseline")}) | ` +
+      `${group(results.me.moxieRps)} (${cpu("me", "moxie")}) | ${f(results.me.ratio, 2)} | ≥ ${TARGETS.meRatio.toFixed(2)} ${mark(checks.me)} |`,
+    `| \`/auth/me\` p99 during a ${FLOOD_CLIENTS}-client login flood | ${f(flood.baseline.me.p99)} ms | ${f(flood.moxie.me.p99)} ms | | ` +
+      `≤ ${TARGETS.floodP99Ms} ms ${mark(checks.floodP99)} |`,
+    `| cold start: spawn → first 200 on \`/health\` (median of ${cold.runs}) | ${f(cold.medians.rawServe)} ms (raw \`Bun.serve\`) | ` +
+      `${f(cold.medians.moxieServe)} ms | +${f(coldOverFloor)} ms | ≤ +${TARGETS.coldStartOverFloorMs} ms ${mark(checks.coldStart)} |`,
+    `| idle RSS | ${f(baselineIdle.rss)} MB | ${f(moxieIdle.rss)} MB | ${f(idleRatio, 2)} | ≤ ${TARGETS.idleRssRatio} ${mark(checks.idleRss)} |`,
+    `| RSS right after the login flood | ${f(flood.baseline.rss)} MB | ${f(flood.moxie.rss)} MB | ${f(floodRssRatio, 2)} | ` +
+      `≤ ${TARGETS.rssAfterFloodRatio} ${mark(checks.rssAfterFlood)} |`,
+    "",
+    `Cold start in the same run: an empty compiled binary exits after ${f(cold.medians.empty)} ms, \`moxie --version\` after ` +
+      `${f(cold.medians.version)} ms.`,
+  ].join("\n");
+
   const json = {
     date,
     quick: QUICK,
@@ -837,7 +890,7 @@ function buildReport(data: {
     otherLoadPercent,
     notes: roundsNote ? [roundsNote] : [],
   };
-  return { markdown, json };
+  return { markdown, json, readme };
 }
 
 try {
