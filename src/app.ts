@@ -38,7 +38,7 @@ export function createApp({ db, settings, tokens, log = silentLogger }: AppDepen
   const cors = corsPolicy(settings.corsOrigins);
   // GET /health is answered by Bun's router with the same headers, ids and CORS as the hooks below give.
   return new Elysia({
-    serve: { routes: fastHealthRoute({ headers: SECURITY_HEADERS, idOf, cors, log }) },
+    serve: { routes: fastHealthRoute({ headers: SECURITY_HEADERS, idOf, cors, log, logProbes: settings.logLevel === "debug" }) },
     // Responses are still checked against their schemas and stripped to them; only TypeBox's Encode pass is
     // skipped. Our response schemas have no transforms of their own (t.Integer's is for decoding strings), and
     // that pass was about a tenth of /auth/me's time in the framework (bench/README.md).

@@ -26,15 +26,25 @@ export function healthRoutes() {
  * seconds does not bury the request log. The Elysia route above answers everything else (HEAD, app.handle
  * in tests); OPTIONS (preflight) goes to the CORS hook as on any path.
  */
-export function fastHealthRoute({ headers, idOf, cors, log }: { headers: Record<string, string>; idOf: RequestIds; cors: CorsPolicy; log: Logger }) {
+export function fastHealthRoute(options: {
+  headers: Record<string, string>;
+  idOf: RequestIds;
+  cors: CorsPolicy;
+  log: Logger;
+  /** LOG_LEVEL is debug: only then is a line built at all. */
+  logProbes: boolean;
+}) {
+  const { idOf, cors, log, logProbes } = options;
   const body = JSON.stringify(HEALTHY);
-  const base = { ...headers, "content-type": "application/json;charset=utf-8" };
+  const base = { ...options.headers, "content-type": "application/json;charset=utf-8" };
   return {
     "/health": {
       GET: (request: Request) => {
-        const responseHeaders: Record<string, string> = { ...base, "x-request-id": idOf(request) };
+        const id = idOf(request);
+        // Vary is in the literal so the object keeps one shape; cors.apply sets it again and adds the rest.
+        const responseHeaders: Record<string, string> = { ...base, "x-request-id": id, vary: "Origin" };
         cors.apply(request, responseHeaders);
-        log.debug("request", { request_id: responseHeaders["x-request-id"], method: request.method, path: "/health", status: 200 });
+        if (logProbes) log.debug("request", { request_id: id, method: request.method, path: "/health", status: 200 });
         return new Response(body, { headers: responseHeaders });
       },
     },
