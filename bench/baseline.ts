@@ -7,9 +7,9 @@
 // Same semantics as moxie, so the ratio measures moxie's overhead and not a shortcut (bench/README.md lists
 // what was tried and what measured fastest):
 // - the SQLite file moxie made, opened with moxie's pragmas (WAL, synchronous NORMAL, cache and mmap sizes);
-// - HS256 tokens checked strictly (algorithm pinned, sub/iat/exp/ver, lifetime), with a bounded cache of
-//   verified tokens as moxie keeps; the account is read on every /auth/me and its token version and
-//   is_active checked, so revocation works as in moxie;
+// - HS256 tokens checked strictly (algorithm pinned, sub/iat/exp/ver, lifetime; the original's sub+exp tokens
+//   as issue 10 accepts them), with a bounded cache of verified tokens as moxie keeps; the account is read on
+//   every /auth/me and its token version and is_active checked, so revocation works as in moxie;
 // - login: NFC, length limits, one argon2id verify for unknown emails too, the same answers;
 // - the same response headers as moxie: its security headers, X-Request-Id (an incoming sane one kept,
 //   else prefix-counter), CORS for the configured origins (Vary: Origin always);
@@ -89,9 +89,15 @@ export function verifyToken(key: Buffer, token: string, nowSeconds = Date.now() 
   if (!payload) return null;
   const { sub, iat, exp, ver = 0 } = payload;
   if (typeof sub !== "string" || !/^[1-9][0-9]{0,15}$/.test(sub)) return null;
-  if (!Number.isSafeInteger(iat) || !Number.isSafeInteger(exp) || !Number.isSafeInteger(ver) || (ver as number) < 0) return null;
-  if ((exp as number) <= nowSeconds || (iat as number) > nowSeconds + 5) return null;
-  if ((exp as number) - (iat as number) > TOKEN_TTL_SECONDS || (exp as number) <= (iat as number)) return null;
+  if (!Number.isSafeInteger(exp) || !Number.isSafeInteger(ver) || (ver as number) < 0) return null;
+  if ((exp as number) <= nowSeconds) return null;
+  if (iat === undefined) {
+    // The Python original's tokens (sub and exp only), accepted as moxie accepts them: exp within the lifetime.
+    if ((exp as number) - nowSeconds > TOKEN_TTL_SECONDS) return null;
+  } else {
+    if (!Number.isSafeInteger(iat) || (iat as number) > nowSeconds + 5) return null;
+    if ((exp as number) - (iat as number) > TOKEN_TTL_SECONDS || (exp as number) <= (iat as number)) return null;
+  }
   return { id: Number(sub), ver: ver as number, exp: exp as number };
 }
 
