@@ -103,7 +103,13 @@ export function loginRequest(email: string, password: string, forwardedFor?: str
   return `wrk.format("POST", "/auth/login", { ["Content-Type"] = "application/json"${xff} }, ${lua(body)})`;
 }
 
-export function meRequest(token: string): string {
-  return `wrk.format("GET", "/auth/me", { ["Authorization"] = ${lua(`Bearer ${token}`)} })`;
+/** A browser frontend on another origin sends Origin on every call: the CORS path is part of what is measured. */
+export function meRequest(token: string, origin?: string): string {
+  const from = origin ? `, ["Origin"] = ${lua(origin)}` : "";
+  return `wrk.format("GET", "/auth/me", { ["Authorization"] = ${lua(`Bearer ${token}`)}${from} })`;
+}
+
+export function healthRequest(origin?: string): string {
+  return `wrk.format("GET", "/health", { ${origin ? `["Origin"] = ${lua(origin)}` : ""} })`;
 }
 

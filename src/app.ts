@@ -7,13 +7,13 @@ import { LoginThrottle } from "./auth/throttle.ts";
 import type { TokenService } from "./auth/tokens.ts";
 import { consoleRoutes } from "./console/routes.ts";
 import type { Db } from "./db/index.ts";
-import { healthRoutes, readinessRoutes, staticHealthRoute } from "./health.ts";
+import { fastHealthRoute, healthRoutes, readinessRoutes } from "./health.ts";
 import { jsonBodies } from "./http/body.ts";
 import { clientAddress, type AddressOf } from "./http/client-address.ts";
-import { corsFor } from "./http/cors.ts";
+import { corsFor, corsPolicy } from "./http/cors.ts";
 import { apiDocs } from "./http/docs.ts";
 import { errorHandling } from "./http/errors.ts";
-import { requestLog } from "./http/request-log.ts";
+import { requestIds, requestLog } from "./http/request-log.ts";
 import { rootRoute } from "./http/root.ts";
 import { SECURITY_HEADERS, securityHeaders } from "./http/security-headers.ts";
 import { silentLogger, type Logger } from "./log.ts";
@@ -36,12 +36,21 @@ export function createApp({ db, settings, tokens, log = silentLogger }: AppDepen
     windowMs: settings.loginWindowSeconds * 1000,
   });
   const addressOf: AddressOf = (request, server) => clientAddress(request, server, settings.trustedProxy);
-  return new Elysia({ serve: { routes: staticHealthRoute(SECURITY_HEADERS) } })
-    .use(requestLog(log))
+  const idOf = requestIds();
+  const cors = corsPolicy(settings.corsOrigins);
+  // GET /health is answered by Bun's router with the same headers, ids and CORS as the hooks below give.
+  return new Elysia({
+    serve: { routes: fastHealthRoute({ headers: SECURITY_HEADERS, idOf, cors, log, logProbes: settings.logLevel === "debug" }) },
+    // Responses are still checked against their schemas and stripped to them; only TypeBox's Encode pass is
+    // skipped. Our response schemas have no transforms of their own (t.Integer's is for decoding strings), and
+    // that pass was about a tenth of /auth/me's time in the framework (bench/README.md).
+    encodeSchema: false,
+  })
+    .use(requestLog(log, idOf))
     .use(securityHeaders())
     .use(errorHandling(log))
     .use(jsonBodies({ maxBytes: settings.bodyLimitBytes }))
-    .use(corsFor(settings.corsOrigins))
+    .use(corsFor(cors))
     .use(settings.docs ? apiDocs() : new Elysia())
     .use(healthRoutes())
     .use(readinessRoutes({ db, path: settings.databasePath }))

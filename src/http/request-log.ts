@@ -6,27 +6,64 @@ import type { Logger } from "../log.ts";
 /** An incoming X-Request-Id is kept only if it cannot smuggle anything into a log line. */
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-export function requestLog(log: Logger) {
-  const started = new WeakMap<Request, { id: string; at: number }>();
+/** The X-Request-Id of a request: the caller's if sane, else a new one. */
+export type RequestIds = (request: Request) => string;
+
+/** One source of request ids per app, shared by the request log and the /health fast path (src/health.ts). */
+export function requestIds(): RequestIds {
   // A random prefix per process and a counter: unique enough to find a request, far cheaper than a UUID each.
-  const prefix = Buffer.from(crypto.getRandomValues(new Uint8Array(6))).toString("hex");
+  const prefix = Buffer.from(crypto.getRandomValues(new Uint8Array(6))).toString("hex") + "-";
   let counter = 0;
+  return (request) => {
+    const incoming = request.headers.get("x-request-id");
+    return incoming !== null && SANE_REQUEST_ID.test(incoming) ? incoming : prefix + (++counter).toString(36);
+  };
+}
+
+/** The path of a request URL, without the query string (which may carry anything, tokens included). */
+function pathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start === -1) return "/";
+  const query = url.indexOf("?", start);
+  return query === -1 ? url.slice(start) : url.slice(start, query);
+}
+
+/**
+ * The request id is set in onRequest, so every answer carries it, errors included. The line is written by a
+ * wrapper around Elysia's whole handler rather than in onAfterResponse: that hook costs a setImmediate and an
+ * async closure on every request (a sizeable share of /auth/me's framework time, bench/README.md), and the
+ * wrapper also sees answers given before any route runs (preflights, 404s). The status and id logged are
+ * those of the Response the client gets. `wrap` is Elysia's own higher-order handler hook (marked internal;
+ * elysia is pinned to an exact version in package.json, and test/operations.test.ts checks the line).
+ */
+export function requestLog(log: Logger, idOf: RequestIds = requestIds()) {
+  const write = (request: Request, response: Response, at: number) => {
+    log.info("request", {
+      request_id: response.headers.get("x-request-id") ?? undefined,
+      method: request.method,
+      path: pathOf(request.url),
+      status: response.status,
+      duration_ms: Math.round((performance.now() - at) * 100) / 100,
+      user_id: authenticatedUserIdOf(request),
+    });
+  };
   return new Elysia({ name: "request-log" })
     .onRequest(({ request, set }) => {
-      const incoming = request.headers.get("x-request-id");
-      const id = incoming !== null && SANE_REQUEST_ID.test(incoming) ? incoming : `${prefix}-${(++counter).toString(36)}`;
-      set.headers["x-request-id"] = id;
-      started.set(request, { id, at: performance.now() });
+      set.headers["x-request-id"] = idOf(request);
     })
-    .onAfterResponse({ as: "global" }, ({ request, path, set }) => {
-      const start = started.get(request);
-      log.info("request", {
-        request_id: start?.id,
-        method: request.method,
-        path,
-        status: typeof set.status === "number" ? set.status : 200,
-        duration_ms: start ? Math.round((performance.now() - start.at) * 100) / 100 : undefined,
-        user_id: authenticatedUserIdOf(request),
-      });
+    .wrap((fn) => {
+      const handle = fn as unknown as (request: Request) => Response | Promise<Response>;
+      return (request: Request) => {
+        const at = performance.now();
+        const answer = handle(request);
+        if (answer instanceof Response) {
+          write(request, answer, at);
+          return answer;
+        }
+        return answer.then((response) => {
+          write(request, response, at);
+          return response;
+        });
+      };
     });
 }
