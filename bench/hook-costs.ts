@@ -19,7 +19,7 @@ import { createTokenService } from "../src/auth/tokens.ts";
 import { openDatabase } from "../src/db/index.ts";
 import { healthRoutes } from "../src/health.ts";
 import { jsonBodies } from "../src/http/body.ts";
-import { corsFor, corsPolicy } from "../src/http/cors.ts";
+import { corsFor } from "../src/http/cors.ts";
 import { errorHandling } from "../src/http/errors.ts";
 import { requestIds, requestLog } from "../src/http/request-log.ts";
 import { securityHeaders } from "../src/http/security-headers.ts";
@@ -53,13 +53,12 @@ try {
     const guard = authGuard({ db, tokens });
     const throttle = new LoginThrottle();
     const idOf = requestIds();
-    const policy = corsPolicy([ORIGIN]);
     return new Elysia({ encodeSchema: false }) // as createApp configures it
       .use(has("requestLog") ? requestLog(has("logWrite") ? fileLogger : silentLogger, idOf) : new Elysia())
       .use(has("securityHeaders") ? securityHeaders() : new Elysia())
       .use(has("errorHandling") ? errorHandling(silentLogger) : new Elysia())
       .use(has("jsonBodies") ? jsonBodies({ maxBytes: 65536 }) : new Elysia())
-      .use(has("cors") ? corsFor(policy) : new Elysia())
+      .use(has("cors") ? corsFor([ORIGIN]) : new Elysia())
       .use(healthRoutes())
       .use(authRoutes({ db, tokens, guard, throttle, addressOf: () => "127.0.0.1", refusalWindowMs: 900_000 }));
   }

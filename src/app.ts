@@ -50,7 +50,7 @@ export function createApp({ db, settings, tokens, log = silentLogger }: AppDepen
     .use(securityHeaders())
     .use(errorHandling(log))
     .use(jsonBodies({ maxBytes: settings.bodyLimitBytes }))
-    .use(corsFor(cors))
+    .use(corsFor(settings.corsOrigins))
     .use(settings.docs ? apiDocs() : new Elysia())
     .use(healthRoutes())
     .use(readinessRoutes({ db, path: settings.databasePath }))

@@ -57,13 +57,31 @@ describe("GET /health on the compiled binary", () => {
       const simple = await server.request("GET", "/health", { headers: { origin } });
       const preflight = await server.request("OPTIONS", "/health", { headers: { origin, "access-control-request-method": "GET" } });
       expect(simple.status).toBe(200);
+      // Without Access-Control-Allow-Origin a browser refuses the answer whatever else it says (@elysiajs/cors,
+      // which answers the preflight, sends Allow-Credentials on every response; it grants nothing alone).
+      expect(simple.headers.get("access-control-allow-credentials")).toBeNull();
       for (const response of [simple, preflight]) {
         expect(response.headers.get("access-control-allow-origin")).toBeNull();
-        expect(response.headers.get("access-control-allow-credentials")).toBeNull();
         expect(varyNamesOrigin(response.headers)).toBe(true);
         expect(response.headers.get("x-request-id")).not.toBeNull();
       }
     }
+  }, 30_000);
+
+  test("answers CORS exactly as the routes behind Elysia's hooks do (GET /ready), for allowed and refused origins", async () => {
+    const cors = (headers: Headers) => ({
+      allowOrigin: headers.get("access-control-allow-origin"),
+      varyOrigin: varyNamesOrigin(headers),
+      exposes: headers.get("access-control-allow-origin") ? headers.get("access-control-expose-headers") : null,
+      credentials: headers.get("access-control-allow-origin") ? headers.get("access-control-allow-credentials") : null,
+    });
+    for (const origin of [...ALLOWED_ORIGINS, "https://evil.example.com", "null"]) {
+      const health = await server.request("GET", "/health", { headers: { origin } });
+      const ready = await server.request("GET", "/ready", { headers: { origin } });
+      expect(cors(health.headers)).toEqual(cors(ready.headers));
+    }
+    const allowed = await server.request("GET", "/health", { headers: { origin: ALLOWED_ORIGINS[0]! } });
+    expect(cors(allowed.headers).allowOrigin).toBe(ALLOWED_ORIGINS[0]!);
   }, 30_000);
 });
 
