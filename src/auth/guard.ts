@@ -40,12 +40,13 @@ export function authGuard({ db, tokens }: { db: Db; tokens: TokenService }) {
 
   return new Elysia({ name: "auth-guard" }).macro({
     auth: {
-      transform({ request, headers, set, status }) {
+      transform({ request, set, status }) {
         const refuse = (detail: string) => {
           Object.assign(set.headers, BEARER_CHALLENGE);
           return status(401, { detail });
         };
-        const token = bearerTokenFrom(headers.authorization);
+        // request.headers, not Elysia's headers object: reading that makes Elysia copy every header per request.
+        const token = bearerTokenFrom(request.headers.get("authorization"));
         if (token === undefined) throw refuse("Not authenticated");
         const claims = token === null ? null : tokens.verify(token);
         if (!claims) throw refuse("Invalid or expired token");
