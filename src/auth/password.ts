@@ -73,9 +73,15 @@ export class HashingGate {
   private readonly waiting: Array<() => void> = [];
 
   constructor(
-    readonly concurrency: number,
-    readonly maxQueue: number,
+    public concurrency: number,
+    public maxQueue: number,
   ) {}
+
+  /** Sets the bounds from the settings (HASHING_CONCURRENCY, HASHING_QUEUE) before the server takes requests. */
+  configure(concurrency: number, maxQueue: number): void {
+    this.concurrency = concurrency;
+    this.maxQueue = maxQueue;
+  }
 
   /** True when refusable work would be refused right now: the caller can answer 503 before any other work. */
   get saturated(): boolean {

@@ -1,6 +1,7 @@
 // `moxie serve`: listens until SIGINT/SIGTERM, then drains requests and closes the database cleanly.
 import { createApp } from "../app.ts";
 import { loadOrCreateSecretKey } from "../auth/secret.ts";
+import { hashingGate } from "../auth/password.ts";
 import { createTokenService } from "../auth/tokens.ts";
 import { pruneEvents } from "../audit/service.ts";
 import type { Db } from "../db/index.ts";
@@ -12,6 +13,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 
 export async function serve({ settings, db, log }: { settings: Settings; db: Db; log: Logger }): Promise<void> {
   const secret = settings.secretKey ?? loadOrCreateSecretKey(settings.databasePath, log);
+  hashingGate.configure(settings.hashingConcurrency, settings.hashingQueue);
   const app = createApp({ db, settings, tokens: createTokenService(secret), log });
   try {
     // Elysia defaults to reusePort, which lets a second moxie share the port silently; we want the error.
