@@ -4,6 +4,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { readExistingDb } from "../support/processes.ts";
 import {
+  ADMIN,
   createSuite,
   expect401,
   expectDetail,
@@ -237,10 +238,22 @@ describe("the account is read from the database on every request", () => {
     expect401(await server.request("GET", "/auth/me", { token: agent }), "Account inactive or not found");
   });
 
-  test("the admin cannot deactivate or demote the last active admin (themselves)", async () => {
-    expect((await server.request("PATCH", "/admin/users/1/deactivate", { token: admin })).status).toBe(409);
-    expect((await server.request("PATCH", "/admin/users/1", { token: admin, json: { role: "agent" } })).status).toBe(409);
+  test("an admin cannot deactivate or demote themselves (409 naming their own account)", async () => {
+    // Through the API the actor is always an active admin, so with one admin left this self rule answers
+    // first; the last-admin rule on its own is the next test.
+    expectDetail(await server.request("PATCH", "/admin/users/1/deactivate", { token: admin }), 409, /own account/i);
+    expectDetail(await server.request("PATCH", "/admin/users/1", { token: admin, json: { role: "agent" } }), 409, /own account/i);
     expect(readUsers().find((row) => row.id === 1)).toMatchObject({ role: "admin", is_active: 1 });
+  });
+
+  test("the last-admin rule on its own: `moxie deactivate` (no acting account) cannot remove the last active admin", async () => {
+    expect(readUsers().filter((row) => row.role === "admin" && row.is_active === 1).map((row) => row.id)).toEqual([1]);
+    const result = await server.cli(["deactivate", "--email", ADMIN.email]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/last active admin/);
+    expect(result.stderr.trim().split("\n")).toHaveLength(1);
+    expect(readUsers().find((row) => row.id === 1)).toMatchObject({ role: "admin", is_active: 1 });
+    expect((await server.request("GET", "/admin/users", { token: admin })).status).toBe(200);
   });
 });
 
