@@ -8,7 +8,8 @@ import {
   spendVerifyTime,
   verifyPasswordHash,
 } from "../src/auth/password.ts";
-import { createTestApp, PWDLIB_HASH, PWDLIB_PASSWORD, seedUser } from "./helpers.ts";
+import { parseSettings } from "../src/settings.ts";
+import { createTestApp, PWDLIB_HASH, PWDLIB_PASSWORD, seedUser, TEST_SECRET } from "./helpers.ts";
 
 /** A complete argon2id PHC string of the pinned cost: real salt (16+ bytes) and digest (32 bytes), not a stub. */
 const PINNED_COST_HASH = new RegExp(
@@ -113,6 +114,15 @@ describe("the unknown-email path does the work of a wrong password", () => {
 });
 
 describe("HashingGate", () => {
+  test("by default one hash per core, with 32 waiting per slot; HASHING_CONCURRENCY and HASHING_QUEUE pin them", () => {
+    const defaults = parseSettings({ SECRET_KEY: TEST_SECRET }, "/tmp");
+    expect(defaults.hashingConcurrency).toBe(Math.max(1, navigator.hardwareConcurrency));
+    expect(defaults.hashingQueue).toBe(defaults.hashingConcurrency * 32);
+    const pinned = parseSettings({ SECRET_KEY: TEST_SECRET, HASHING_CONCURRENCY: "1", HASHING_QUEUE: "0" }, "/tmp");
+    expect([pinned.hashingConcurrency, pinned.hashingQueue]).toEqual([1, 0]);
+    expect(() => parseSettings({ SECRET_KEY: TEST_SECRET, HASHING_CONCURRENCY: "0" }, "/tmp")).toThrow(/HASHING_CONCURRENCY/);
+  });
+
   test("runs at most `concurrency` at once, queues up to `maxQueue`, refuses the rest of the refusable", async () => {
     const gate = new HashingGate(2, 1);
     let running = 0;
