@@ -537,6 +537,28 @@ describe("moxie serve", () => {
     expect(await stop(first)).toBe(0);
   });
 
+  test("a second serve on the same database (another port, another directory) is refused, exit 1; the first keeps serving", async () => {
+    const cwd = tempDir();
+    const database = join(cwd, "moxie.db");
+    const env = { SECRET_KEY: GOOD_SECRET, DATABASE_URL: database };
+    const first = startServe(["--port", "0"], { cwd, env });
+    const url = await listeningUrl(first);
+
+    const second = await runCli(["serve", "--port", "0"], { cwd: tempDir(), env });
+    expect(second.code).toBe(1);
+    expectOneLineError(second.stderr);
+    expect(second.stderr).toContain(`another moxie server (pid ${first.proc.pid}) is using ${database}`);
+    expect(second.stdout).not.toContain("moxie listening");
+
+    expect((await fetch(`${url}/health`)).status).toBe(200);
+    expect(first.proc.exitCode).toBeNull();
+    expect(await stop(first)).toBe(0);
+    // Once the first has stopped, the database is free again.
+    const third = startServe(["--port", "0"], { cwd, env });
+    await listeningUrl(third);
+    expect(await stop(third)).toBe(0);
+  }, 60_000);
+
   test("--port on the command line wins over PORT in the environment", async () => {
     const cwd = tempDir();
     const port = freePort();
