@@ -1,0 +1,119 @@
+// The login throttle with an injected clock (exact windows, no waiting), and the sign-in route's use of it and
+// of the hashing bound, in-process. test/security/login.test.ts checks the same promises through the binary.
+import { afterEach, describe, expect, test } from "bun:test";
+import { hashingGate } from "../src/auth/password.ts";
+import { LoginThrottle } from "../src/auth/throttle.ts";
+import { createTestApp, seedUser } from "./helpers.ts";
+
+const WINDOW_MS = 60_000;
+const IP = "203.0.113.5";
+
+function throttle(perAccount = 3, perAddress = 5) {
+  let now = 1_000_000;
+  const limiter = new LoginThrottle({ maxFailuresPerAccount: perAccount, maxFailuresPerAddress: perAddress, windowMs: WINDOW_MS }, () => now);
+  return {
+    limiter,
+    advance: (ms: number) => (now += ms),
+    fail: (email: string, times = 1, address = IP) => {
+      for (let i = 0; i < times; i++) limiter.recordFailure(email, address);
+    },
+  };
+}
+
+describe("LoginThrottle (per account and address pair, per address, sliding window)", () => {
+  test("the pair is refused at exactly LOGIN_MAX_FAILURES failures, for the rest of the window", () => {
+    const { limiter, advance, fail } = throttle(3, 100);
+    fail("a@x.co", 2);
+    expect(limiter.retryAfterSeconds("a@x.co", IP)).toBe(0);
+    fail("a@x.co");
+    expect(limiter.retryAfterSeconds("a@x.co", IP)).toBe(WINDOW_MS / 1000);
+    advance(WINDOW_MS - 1_000);
+    expect(limiter.retryAfterSeconds("a@x.co", IP)).toBe(1);
+    // Other emails and other addresses are not this pair.
+    expect(limiter.retryAfterSeconds("b@x.co", IP)).toBe(0);
+    expect(limiter.retryAfterSeconds("a@x.co", "198.51.100.1")).toBe(0);
+    advance(1_000);
+    expect(limiter.retryAfterSeconds("a@x.co", IP)).toBe(0);
+  });
+
+  test("the window slides: failures older than it stop counting one by one", () => {
+    const { limiter, advance, fail } = throttle(3, 100);
+    fail("a@x.co");
+    advance(30_000);
+    fail("a@x.co", 2);
+    expect(limiter.retryAfterSeconds("a@x.co", IP)).toBe(30);
+    advance(30_000); // the first failure has aged out; two remain
+    expect(limiter.retryAfterSeconds("a@x.co", IP)).toBe(0);
+  });
+
+  test("the address is refused at LOGIN_MAX_FAILURES_PER_ADDRESS failures across emails, for every email", () => {
+    const { limiter, fail } = throttle(3, 5);
+    for (let i = 0; i < 4; i++) fail(`spray-${i}@x.co`);
+    expect(limiter.retryAfterSeconds("never@x.co", IP)).toBe(0);
+    fail("spray-4@x.co");
+    expect(limiter.retryAfterSeconds("never@x.co", IP)).toBe(WINDOW_MS / 1000);
+    expect(limiter.retryAfterSeconds("never@x.co", "198.51.100.1")).toBe(0);
+  });
+
+  test("a success clears the pair, and only the pair: the address keeps its count", () => {
+    const { limiter, fail } = throttle(3, 5);
+    fail("a@x.co", 2);
+    for (let i = 0; i < 2; i++) fail(`spray-${i}@x.co`);
+    limiter.recordSuccess("a@x.co", IP);
+    fail("a@x.co", 2); // 2 on the pair again (not 4), and 6 on the address
+    expect(limiter.retryAfterSeconds("a@x.co", IP)).toBe(WINDOW_MS / 1000); // the address's limit, not the pair's
+    const other = throttle(3, 100);
+    other.fail("a@x.co", 2);
+    other.limiter.recordSuccess("a@x.co", IP);
+    other.fail("a@x.co", 2);
+    expect(other.limiter.retryAfterSeconds("a@x.co", IP)).toBe(0);
+  });
+});
+
+describe("POST /auth/login uses the throttle (in-process, LOGIN_MAX_FAILURES=2, per address 4)", () => {
+  const ctx = createTestApp({ env: { LOGIN_MAX_FAILURES: "2", LOGIN_MAX_FAILURES_PER_ADDRESS: "4" } });
+  const login = (email: string, password: string, headers: Record<string, string> = {}) =>
+    ctx.request("POST", "/auth/login", { body: { email, password }, headers });
+  const events = (reason: string) =>
+    ctx.db.$client.query("SELECT count(*) AS n FROM audit_events WHERE type = 'login.failed' AND reason = ?").get(reason) as { n: number };
+
+  test("failures lock the account (the right password, any spelling of the email); unknown emails count too", async () => {
+    const user = await seedUser(ctx.db, { email: "locked@throttle.test", password: "locked-password-1" });
+    expect((await login(user.email, "wrong-password-1")).status).toBe(401);
+    expect((await login(user.email, "wrong-password-2")).status).toBe(401);
+    const refused = await login(user.email, user.password);
+    expect({ status: refused.status, body: refused.json }).toEqual({ status: 429, body: { detail: "Too many login attempts" } });
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect((await login(" LOCKED@Throttle.Test ", user.password)).status).toBe(429);
+    expect(events("throttled").n).toBe(2);
+    expect(events("wrong_password").n).toBe(2);
+    // Two failures on unknown emails reach the address's 4: now every email from here is refused.
+    expect((await login("ghost-1@throttle.test", "wrong-password-3")).status).toBe(401);
+    expect((await login("ghost-2@throttle.test", "wrong-password-4")).status).toBe(401);
+    expect(events("unknown_email").n).toBe(2);
+    expect((await login("never-tried@throttle.test", "anything-at-all")).status).toBe(429);
+  });
+});
+
+describe("POST /auth/login past the hashing bound (in-process)", () => {
+  const saved = { concurrency: hashingGate.concurrency, maxQueue: hashingGate.maxQueue };
+  afterEach(() => hashingGate.configure(saved.concurrency, saved.maxQueue));
+
+  test("with one hash at a time and no queue, concurrent sign-ins beyond the first are 503 with Retry-After", async () => {
+    const ctx = createTestApp({ env: { LOGIN_MAX_FAILURES: "1000" } });
+    const user = await seedUser(ctx.db, { email: "busy@throttle.test", password: "busy-password-1" });
+    hashingGate.configure(1, 0);
+    const answers = await Promise.all(
+      Array.from({ length: 4 }, () => ctx.request("POST", "/auth/login", { body: { email: user.email, password: "wrong-password" } })),
+    );
+    const statuses = answers.map((answer) => answer.status).sort();
+    expect(statuses).toEqual([401, 503, 503, 503]);
+    for (const answer of answers.filter((a) => a.status === 503)) {
+      expect(answer.json).toEqual({ detail: "Server is busy, try again shortly" });
+      expect(answer.headers.get("retry-after")).toBe("1");
+    }
+    // Refused before any password work: no failure was counted or recorded for them.
+    const failed = ctx.db.$client.query("SELECT count(*) AS n FROM audit_events WHERE type = 'login.failed'").get() as { n: number };
+    expect(failed.n).toBe(1);
+  });
+});
