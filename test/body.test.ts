@@ -12,13 +12,12 @@ beforeAll(async () => {
   adminToken = await signIn(ctx.request, admin);
 });
 
-async function send(body: BodyInit, headers: Record<string, string> = {}, path = "/admin/users"): Promise<TestResponse> {
+async function send(body: string | Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array>, headers: Record<string, string> = {}, path = "/admin/users"): Promise<TestResponse> {
   const request = new Request(`http://localhost${path}`, {
     method: "POST",
     headers: { "content-type": "application/json", authorization: `Bearer ${adminToken}`, ...headers },
     body,
-    // @ts-expect-error: Bun needs duplex for a streamed body; the DOM types do not know it
-    duplex: "half",
+    duplex: "half", // a streamed body needs it
   });
   const response = await ctx.app.handle(request);
   const text = await response.text();

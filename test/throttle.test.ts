@@ -116,4 +116,31 @@ describe("POST /auth/login past the hashing bound (in-process)", () => {
     const failed = ctx.db.$client.query("SELECT count(*) AS n FROM audit_events WHERE type = 'login.failed'").get() as { n: number };
     expect(failed.n).toBe(1);
   });
+
+  test("a sign-in that passes the early check but finds the gate full (a race) is still 503, never 500", async () => {
+    const ctx = createTestApp({ env: { LOGIN_MAX_FAILURES: "1000" } });
+    const user = await seedUser(ctx.db, { email: "race@throttle.test", password: "race-password-1" });
+    hashingGate.configure(1, 0);
+    // Occupy the only slot, and hide it from the route's early check, as a request arriving between that
+    // check and the gate would see it.
+    let release = () => {};
+    const occupant = hashingGate.run(() => new Promise<void>((resolve) => (release = resolve)), false);
+    Object.defineProperty(hashingGate, "saturated", { get: () => false, configurable: true });
+    try {
+      for (const email of [user.email, "unknown@throttle.test"]) {
+        const answer = await ctx.request("POST", "/auth/login", { body: { email, password: "any-password-1" } });
+        expect({ email, status: answer.status, body: answer.json }).toEqual({
+          email,
+          status: 503,
+          body: { detail: "Server is busy, try again shortly" },
+        });
+        expect(answer.headers.get("retry-after")).toBe("1");
+      }
+    } finally {
+      delete (hashingGate as { saturated?: boolean }).saturated;
+      release();
+      await occupant;
+    }
+    expect(hashingGate.saturated).toBe(false);
+  });
 });
