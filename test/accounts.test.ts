@@ -1,6 +1,6 @@
 // The "Accounts" API: /admin/users under the admin guard, the last-admin rule, own password and logout.
 // In-process through app.handle, on a real SQLite file built by the shipped migrations; nothing mocked.
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { users, type User } from "../src/db/schema.ts";
 import { AdminLockoutError, setActive, updateUser } from "../src/users/service.ts";
@@ -16,6 +16,9 @@ import {
   type TestContext,
   type TestResponse,
 } from "./helpers.ts";
+
+// This file spawns processes or hashes passwords: its own bound on a hung test (see test/setup.ts for why).
+setDefaultTimeout(30_000);
 
 const PUBLIC_KEYS = ["created_at", "email", "id", "is_active", "name", "role"];
 const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;

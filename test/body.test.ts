@@ -1,7 +1,10 @@
 // Request bodies (src/http/body.ts) in-process, with the exact status SECURITY.md promises for each:
 // JSON only (415), BODY_LIMIT_BYTES at most (413, chunked bodies counted as they arrive), strict parsing (400).
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { createTestApp, expectNoLeak, seedUser, signIn, type TestResponse } from "./helpers.ts";
+
+// This file spawns processes or hashes passwords: its own bound on a hung test (see test/setup.ts for why).
+setDefaultTimeout(30_000);
 
 const LIMIT = 1024; // the smallest BODY_LIMIT_BYTES accepted, so the bodies below stay small
 const ctx = createTestApp({ env: { BODY_LIMIT_BYTES: String(LIMIT) } });

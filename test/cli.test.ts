@@ -1,7 +1,7 @@
 // The command line as an operator meets it: `bun src/cli.ts ...` spawned in a temp directory with an
 // explicit environment, checked by exit code, stdout/stderr and the files it leaves behind.
 import { Database } from "bun:sqlite";
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import packageJson from "../package.json" with { type: "json" };
@@ -22,6 +22,9 @@ import {
   type UserRow,
   waitUntil,
 } from "./support/processes.ts";
+
+// This file spawns processes or hashes passwords: its own bound on a hung test (see test/setup.ts for why).
+setDefaultTimeout(30_000);
 
 const GOOD_SECRET = "cli-test-secret-key-0123456789abcdef-long-enough";
 const PASSWORD = "moxie-pass-123";

@@ -6,11 +6,14 @@
 // query works, and only PRAGMA integrity_check / quick_check find it. VACUUM INTO copies the row as it is,
 // so a backup of this file is damaged too and the check on the copy must catch it.
 import { Database } from "bun:sqlite";
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { copyFileSync, existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "./helpers.ts";
 import { expectOneLineError, runCli, type Env } from "./support/processes.ts";
+
+// This file spawns processes or hashes passwords: its own bound on a hung test (see test/setup.ts for why).
+setDefaultTimeout(30_000);
 
 const SECRET = "damaged-db-secret-key-0123456789abcdef-0123";
 const FINDING = "CHECK constraint failed in users";

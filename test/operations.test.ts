@@ -1,10 +1,13 @@
 // Operations in-process: the request log, request ids, the audit trail and readiness.
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { renameSync } from "node:fs";
 import { listEvents, pruneEvents, recordEvent } from "../src/audit/service.ts";
 import { createTestApp, expectNoLeak, seedUser, signIn, type SeededUser, type TestResponse } from "./helpers.ts";
 import { waitUntil } from "./support/processes.ts";
+
+// This file spawns processes or hashes passwords: its own bound on a hung test (see test/setup.ts for why).
+setDefaultTimeout(30_000);
 
 const ctx = createTestApp();
 const { request, db } = ctx;

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, spyOn, test } from "bun:test";
+import { afterEach, describe, expect, setDefaultTimeout, spyOn, test } from "bun:test";
 import {
   ARGON2_MEMORY_KIB,
   ARGON2_TIME_COST,
@@ -10,6 +10,9 @@ import {
 } from "../src/auth/password.ts";
 import { parseSettings } from "../src/settings.ts";
 import { createTestApp, PWDLIB_HASH, PWDLIB_PASSWORD, seedUser, TEST_SECRET } from "./helpers.ts";
+
+// This file spawns processes or hashes passwords: its own bound on a hung test (see test/setup.ts for why).
+setDefaultTimeout(30_000);
 
 /** A complete argon2id PHC string of the pinned cost: real salt (16+ bytes) and digest (32 bytes), not a stub. */
 const PINNED_COST_HASH = new RegExp(

@@ -1,11 +1,14 @@
 // README promises no other file defended (found while writing test/README.md): the common-password list,
 // LOG_LEVEL and LOG_FORMAT, and AUDIT_RETENTION_DAYS pruning at start.
 import { Database } from "bun:sqlite";
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import commonPasswordsText from "../src/auth/common-passwords.txt" with { type: "text" };
 import { createTestApp, seedUser, signIn, tempDir } from "./helpers.ts";
 import { freePort, runCli, startServe, stopServer, waitUntil } from "./support/processes.ts";
+
+// This file spawns processes or hashes passwords: its own bound on a hung test (see test/setup.ts for why).
+setDefaultTimeout(30_000);
 
 const SECRET = "promises-test-secret-key-0123456789abcdef-01";
 const COMMON = commonPasswordsText.split("\n").filter((line) => line !== "" && !line.startsWith("#"));

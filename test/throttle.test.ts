@@ -1,9 +1,12 @@
 // The login throttle with an injected clock (exact windows, no waiting), and the sign-in route's use of it and
 // of the hashing bound, in-process. test/security/login.test.ts checks the same promises through the binary.
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { hashingGate } from "../src/auth/password.ts";
 import { LoginThrottle } from "../src/auth/throttle.ts";
 import { createTestApp, seedUser } from "./helpers.ts";
+
+// This file spawns processes or hashes passwords: its own bound on a hung test (see test/setup.ts for why).
+setDefaultTimeout(30_000);
 
 const WINDOW_MS = 60_000;
 const IP = "203.0.113.5";

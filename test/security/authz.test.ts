@@ -1,7 +1,7 @@
 // Authorization against the compiled binary: every admin route refuses anonymous callers (401) and agents
 // (403, even with a bad body), path tricks never reach account data, and a create cannot assign what the
 // API does not let a caller choose.
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readExistingDb } from "../support/processes.ts";
 import {
   ADMIN,
@@ -15,6 +15,9 @@ import {
   type Instance,
   type Res,
 } from "./harness.ts";
+
+// This file spawns processes or hashes passwords: its own bound on a hung test (see test/setup.ts for why).
+setDefaultTimeout(30_000);
 
 const suite = createSuite();
 let server: Instance;

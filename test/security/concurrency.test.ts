@@ -1,9 +1,12 @@
 // Load and races against the compiled binary: a login flood is bounded (401/429/503, never 500) while cheap
 // routes keep answering, concurrent creates of one email make exactly one account, and the CLI can write
 // while the server is busy without damaging the database.
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readExistingDb } from "../support/processes.ts";
 import { ADMIN, createSuite, fixturePassword, STACK_FRAME, type Instance, type Res } from "./harness.ts";
+
+// This file spawns processes or hashes passwords: its own bound on a hung test (see test/setup.ts for why).
+setDefaultTimeout(30_000);
 
 const suite = createSuite();
 let server: Instance;

@@ -1,8 +1,11 @@
 // Login abuse against the compiled binary: per-account and per-address throttling, X-Forwarded-For only from
 // TRUSTED_PROXY, indistinguishable unknown-email and wrong-password answers, and password size limits.
 // Every failed login costs an argon2 verification (~¼ s here), so the cases reuse accounts and tokens.
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { ADMIN, createSuite, expect401, expectDetail, fixturePassword, type Instance, type Res } from "./harness.ts";
+
+// This file spawns processes or hashes passwords: its own bound on a hung test (see test/setup.ts for why).
+setDefaultTimeout(30_000);
 
 const suite = createSuite();
 

@@ -1,6 +1,6 @@
 // Hostile requests against the compiled binary: oversized and chunked bodies, wrong content types, JSON
 // built to hurt parsers, absurd path ids, and the security headers on every kind of answer.
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import {
   ADMIN,
   createSuite,
@@ -15,6 +15,9 @@ import {
   type Instance,
   type Res,
 } from "./harness.ts";
+
+// This file spawns processes or hashes passwords: its own bound on a hung test (see test/setup.ts for why).
+setDefaultTimeout(30_000);
 
 const suite = createSuite();
 let server: Instance;
