@@ -709,7 +709,9 @@ async function main(): Promise<void> {
     const seconds = (performance.now() - at) / 1000;
     const killed = !outcome.passed;
     results.push({ mutation, killed, seconds, timedOut: outcome.timedOut });
-    console.log(`${killed ? (outcome.timedOut ? "killed (hung)" : "killed") : "SURVIVED"}  ${seconds.toFixed(1)} s`);
+    // Which test noticed, so a kill by an unrelated failure (a typo in the mutation) is seen at once.
+    const by = outcome.output.split("\n").find((line) => line.startsWith("(fail)"))?.slice(7, 130) ?? "the run failed before any test";
+    console.log(`${killed ? (outcome.timedOut ? "killed (hung)" : "killed") : "SURVIVED"}  ${seconds.toFixed(1)} s${killed ? `  by: ${by}` : ""}`);
   }
 
   const killed = results.filter((r) => r.killed).length;
