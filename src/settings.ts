@@ -32,6 +32,10 @@ export interface Settings {
   shutdownGraceSeconds: number;
   /** Audit events older than this many days are pruned at start and daily; 0 keeps them forever. */
   auditRetentionDays: number;
+  /** argon2 operations run at once (default: one per core). */
+  hashingConcurrency: number;
+  /** Sign-ins that may wait for a hashing slot before the rest are answered 503 (default: 32 per slot). */
+  hashingQueue: number;
 }
 
 /** Raised with every bad key at once, so an operator fixes the whole file in one pass. */
@@ -152,6 +156,9 @@ export function parseSettings(env: Environment, cwd: string, options: { listenin
   const logFormat = take("LOG_FORMAT", oneOf(["json", "pretty"] as const), "json");
   const shutdownGraceSeconds = take("SHUTDOWN_GRACE_SECONDS", integerIn(0, 3600), "10");
   const auditRetentionDays = take("AUDIT_RETENTION_DAYS", integerIn(0, 36_500), "0");
+  // Set only to pin the bound (tests make refusals certain with 1 and 0); the defaults follow the machine.
+  const hashingConcurrency = take("HASHING_CONCURRENCY", integerIn(1, 1024), String(defaultHashingConcurrency()));
+  const hashingQueue = take("HASHING_QUEUE", integerIn(0, 100_000), String((hashingConcurrency ?? 1) * 32));
 
   if (problems.length > 0) throw new SettingsError(problems);
   return {
@@ -172,6 +179,8 @@ export function parseSettings(env: Environment, cwd: string, options: { listenin
     logFormat: logFormat!,
     shutdownGraceSeconds: shutdownGraceSeconds!,
     auditRetentionDays: auditRetentionDays!,
+    hashingConcurrency: hashingConcurrency!,
+    hashingQueue: hashingQueue!,
   };
 }
 
@@ -243,6 +252,11 @@ export function parseHost(raw: string): string {
 export function parsePort(raw: string): number {
   if (!/^\d{1,5}$/.test(raw) || Number(raw) > 65535) throw new Error(`'${raw}' is not a port number (0-65535)`);
   return Number(raw);
+}
+
+// navigator.hardwareConcurrency, not node:os: loading node:os alone costs tens of ms at start-up.
+function defaultHashingConcurrency(): number {
+  return Math.max(1, navigator.hardwareConcurrency);
 }
 
 function integerIn(min: number, max: number): (raw: string) => number {

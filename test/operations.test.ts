@@ -1,9 +1,13 @@
 // Operations in-process: the request log, request ids, the audit trail and readiness.
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { renameSync } from "node:fs";
 import { listEvents, pruneEvents, recordEvent } from "../src/audit/service.ts";
-import { createTestApp, expectNoLeak, seedUser, signIn, type SeededUser } from "./helpers.ts";
+import { createTestApp, expectNoLeak, seedUser, signIn, type SeededUser, type TestResponse } from "./helpers.ts";
+import { waitUntil } from "./support/processes.ts";
+
+// This file spawns processes or hashes passwords: its own bound on a hung test (see test/setup.ts for why).
+setDefaultTimeout(30_000);
 
 const ctx = createTestApp();
 const { request, db } = ctx;
@@ -20,13 +24,21 @@ beforeAll(async () => {
 const requestLines = () =>
   ctx.logLines.map((line) => JSON.parse(line)).filter((entry: { msg: string }) => entry.msg === "request");
 
+/** The request log line of each response, once all are written (the line is written after the response). */
+function logLinesOf(...responses: TestResponse[]): Promise<Array<Record<string, unknown>>> {
+  const ids = responses.map((response) => response.headers.get("x-request-id"));
+  return waitUntil(`the request log lines of ${ids.join(", ")}`, () => {
+    const lines = ids.map((id) => requestLines().find((entry: { request_id: string }) => entry.request_id === id));
+    return lines.every((line) => line !== undefined) ? lines : undefined;
+  });
+}
+
 describe("request log", () => {
   test("one JSON line per request: id, method, path without query, status, duration, user", async () => {
     const response = await request("GET", "/auth/me?debug=secret-query", { token: adminToken });
-    await Bun.sleep(5); // the line is written after the response
     const id = response.headers.get("x-request-id");
     expect(id).toMatch(/^[0-9a-f]{12}-[0-9a-z]+$/);
-    const line = requestLines().find((entry: { request_id: string }) => entry.request_id === id);
+    const [line] = await logLinesOf(response);
     expect(line).toEqual({
       time: expect.any(String),
       level: "info",
@@ -52,12 +64,13 @@ describe("request log", () => {
 
   test("errors are logged with their status, and no token, password or hash is ever logged", async () => {
     const password = "logged-never-Pw-9";
-    await request("POST", "/auth/login", { body: { email: agent.email, password } });
-    await request("GET", "/auth/me", { token: adminToken });
-    await request("GET", "/nowhere");
-    await Bun.sleep(5);
-    const statuses = requestLines().map((entry: { status: number }) => entry.status);
-    expect(statuses).toEqual(expect.arrayContaining([401, 200, 404]));
+    const answers = [
+      await request("POST", "/auth/login", { body: { email: agent.email, password } }),
+      await request("GET", "/auth/me", { token: adminToken }),
+      await request("GET", "/nowhere"),
+    ];
+    const statuses = (await logLinesOf(...answers)).map((entry) => entry.status);
+    expect(statuses).toEqual([401, 200, 404]);
     const all = ctx.logLines.join("\n");
     expect(all).not.toContain(adminToken);
     expect(all).not.toContain(password);

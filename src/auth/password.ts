@@ -93,13 +93,19 @@ export class HashingGate {
   private accountTurn = false;
 
   constructor(
-    readonly concurrency: number,
-    readonly maxQueue: number,
+    public concurrency: number,
+    public maxQueue: number,
   ) {}
 
   /** How many signed-in operations may wait at once: half the queue, at least one. */
   get accountShare(): number {
     return Math.max(1, Math.floor(this.maxQueue / 2));
+  }
+
+  /** Sets the bounds from the settings (HASHING_CONCURRENCY, HASHING_QUEUE) before the server takes requests. */
+  configure(concurrency: number, maxQueue: number): void {
+    this.concurrency = concurrency;
+    this.maxQueue = maxQueue;
   }
 
   private get waiting(): number {
@@ -108,6 +114,10 @@ export class HashingGate {
 
   /** True when sign-in work would be refused right now: the caller can answer 503 before any other work. */
   get saturated(): boolean {
+    return this.full();
+  }
+
+  private full(): boolean {
     return this.running >= this.concurrency && this.waiting >= this.maxQueue;
   }
 
@@ -135,7 +145,7 @@ export class HashingGate {
     const forAccount = typeof who === "object";
     if (this.running >= this.concurrency) {
       if (forAccount && this.accountLine.length >= this.accountShare) throw new HashingBusyError("password hashing is saturated");
-      if (who === "anonymous" && this.saturated) throw new HashingBusyError("password hashing is saturated");
+      if (who === "anonymous" && this.full()) throw new HashingBusyError("password hashing is saturated");
       await new Promise<void>((resolve) => (forAccount ? this.accountLine : this.signInLine).push(resolve));
     } else {
       this.running++;

@@ -2,6 +2,7 @@
 import { createApp } from "../app.ts";
 import { existsSync, rmSync } from "node:fs";
 import { generatedSecretPath, loadOrCreateSecretKey } from "../auth/secret.ts";
+import { hashingGate } from "../auth/password.ts";
 import { createTokenService } from "../auth/tokens.ts";
 import { pruneEvents } from "../audit/service.ts";
 import type { Db } from "../db/index.ts";
@@ -51,6 +52,7 @@ export async function serve({ settings, db, log, created = false }: { settings: 
   const secretPath = generatedSecretPath(settings.databasePath);
   const secretExisted = existsSync(secretPath);
   const secret = settings.secretKey ?? loadOrCreateSecretKey(settings.databasePath, log);
+  hashingGate.configure(settings.hashingConcurrency, settings.hashingQueue);
   const app = createApp({ db, settings, tokens: createTokenService(secret), log });
   try {
     // Elysia defaults to reusePort, which lets a second moxie share the port silently; we want the error.

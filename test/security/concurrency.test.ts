@@ -1,18 +1,23 @@
 // Load and races against the compiled binary: a login flood is bounded (401/429/503, never 500) while cheap
 // routes keep answering, concurrent creates of one email make exactly one account, and the CLI can write
 // while the server is busy without damaging the database.
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readExistingDb } from "../support/processes.ts";
 import { ADMIN, createSuite, fixturePassword, STACK_FRAME, type Instance, type Res } from "./harness.ts";
+
+// This file spawns processes or hashes passwords: its own bound on a hung test (see test/setup.ts for why).
+setDefaultTimeout(30_000);
 
 const suite = createSuite();
 let server: Instance;
 let admin = "";
 
 beforeAll(async () => {
-  // Limits high enough that the flood meets the hashing bound, not the throttle.
+  // Limits high enough that the flood meets the hashing bound, not the throttle. The bound is pinned to one
+  // hash at a time and no queue, so a second concurrent sign-in is refused on any machine: by default it
+  // follows the core count, and on a large machine 200 logins would all fit.
   server = await suite.start("concurrency", {
-    env: { LOGIN_MAX_FAILURES: "1000", LOGIN_MAX_FAILURES_PER_ADDRESS: "100000", LOGIN_MAX_FAILURES_PER_ACCOUNT: "100000" },
+    env: { LOGIN_MAX_FAILURES: "1000", LOGIN_MAX_FAILURES_PER_ADDRESS: "100000", LOGIN_MAX_FAILURES_PER_ACCOUNT: "100000", HASHING_CONCURRENCY: "1", HASHING_QUEUE: "0" },
   });
   admin = server.adminToken();
 }, 60_000);
@@ -44,7 +49,7 @@ async function probeWhile(busy: Promise<unknown>, probe: () => Promise<Res>, max
 }
 
 describe("hashing is bounded under a login flood", () => {
-  test("200 concurrent wrong-password logins: only 401/429/503 (503 with Retry-After); /health and /auth/me keep answering", async () => {
+  test("200 concurrent wrong-password logins past the bound (HASHING_CONCURRENCY=1, HASHING_QUEUE=0): 401 or 503 with Retry-After; /health and /auth/me keep answering", async () => {
     const wrong = suite.secret("sec-suite-flood-wrong-pw");
     const flood = Promise.all(
       Array.from({ length: 200 }, () => server.login(ADMIN.email, wrong)),
@@ -56,14 +61,16 @@ describe("hashing is bounded under a login flood", () => {
     ]);
     const byStatus = new Map<number, number>();
     for (const answer of answers) byStatus.set(answer.status, (byStatus.get(answer.status) ?? 0) + 1);
-    for (const status of byStatus.keys()) expect([401, 429, 503]).toContain(status);
+    for (const status of byStatus.keys()) expect([401, 503]).toContain(status);
     for (const answer of answers) {
       expect(answer.json?.detail).toBeString();
       expect(answer.text).not.toMatch(STACK_FRAME);
       if (answer.status === 503) expect(answer.headers.get("retry-after")).toMatch(/^[0-9]+$/);
     }
-    // Some were refused fast rather than queued behind 64 MiB hashes.
-    expect((byStatus.get(503) ?? 0) + (byStatus.get(429) ?? 0)).toBeGreaterThan(0);
+    // Past the bound, sign-ins are refused rather than queued behind 64 MiB hashes, and some were hashed.
+    expect(byStatus.get(503) ?? 0).toBeGreaterThan(0);
+    expect(byStatus.get(401) ?? 0).toBeGreaterThan(0);
+    for (const answer of answers.filter((a) => a.status === 503)) expect(answer.json).toEqual({ detail: "Server is busy, try again shortly" });
     // The cheap routes were asked during the flood, and every answer was 200.
     expect(health.length).toBeGreaterThan(0);
     expect(me.length).toBeGreaterThan(0);
@@ -97,7 +104,9 @@ describe("races on one email", () => {
 });
 
 describe("the CLI writes while the server is under load", () => {
-  test("create-admin and set-password during 200-request bursts: exit 0 (or a one-line 'busy'), database intact", async () => {
+  test("create-admin and set-password during 200-request bursts: exit 0, database intact", async () => {
+    // The burst is reads (WAL: they never block a writer) and two creates (short write transactions), far
+    // inside the CLI's 5 s busy timeout: 'busy' here would be a regression, not bad luck.
     // The race's winner is the account whose password the CLI sets.
     const target = "racer@sec.example.com";
     const before = accountRow(target);
@@ -137,21 +146,18 @@ describe("the CLI writes while the server is under load", () => {
     expect(made.map((response) => response.status)).toEqual([201, 201]);
 
     for (const result of [created, reset]) {
-      if (result.code !== 0) {
-        expect(result.stderr.trim().split("\n")).toHaveLength(1);
-        expect(result.stderr.toLowerCase()).toContain("busy");
-      }
-      expect(result.stderr).not.toMatch(STACK_FRAME);
+      expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: "" });
       for (const secret of [cliAdminPassword, newPassword]) expect(result.stdout + result.stderr).not.toContain(secret);
     }
     expect(integrityCheck(server.dbPath)).toBe("ok");
-    if (created.code === 0) expect(accountRow("cli-admin@sec.example.com")?.role).toBe("admin");
-    if (reset.code === 0) {
-      // A new hash, and the account's older tokens are revoked.
-      const after = accountRow(target)!;
-      expect(after.password_hash).not.toBe(before!.password_hash);
-      expect(after.token_version).toBe(before!.token_version + 1);
-    }
+    expect(accountRow("cli-admin@sec.example.com")?.role).toBe("admin");
+    // A new hash, and the account's older tokens are revoked.
+    const after = accountRow(target)!;
+    expect(after.password_hash).not.toBe(before!.password_hash);
+    expect(after.token_version).toBe(before!.token_version + 1);
+    // The server sees both at once: the new password signs in, the CLI's admin too.
+    expect((await server.login(target, newPassword)).status).toBe(200);
+    expect((await server.login("cli-admin@sec.example.com", cliAdminPassword)).status).toBe(200);
   });
 
   test("the database passes PRAGMA integrity_check after everything above", () => {

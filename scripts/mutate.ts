@@ -1,0 +1,731 @@
+// `bun run mutate`: puts small, named bugs into the security-critical code one at a time, runs the tests that
+// should notice each, and prints which bugs survived. Not part of CI; the score is recorded in test/README.md.
+//
+//   bun run mutate                 every mutation (a baseline run of the mapped test files first)
+//   bun run mutate --only a,b      just these mutation ids
+//   bun run mutate --list          the mutations and their test files, without running anything
+//   bun run mutate --check         only confirm each mutation's text still occurs exactly once in its file
+//   bun run mutate --no-baseline   skip the unmutated run (when you know the tests are green)
+//
+// Each mutation replaces one exact piece of text, which must occur exactly once in its file; when the code has
+// moved on and it does not, the mutation is reported "stale" (fix its text here) instead of silently passing.
+// The original file is written back after every run, on Ctrl-C and on SIGTERM, and a journal
+// (.mutate-journal.json) lets the next run put back a file left mutated by a run that was killed outright.
+//
+// Only test files that run the sources (in-process, or `bun src/cli.ts`) are mapped: the compiled-binary suites
+// (test/security, test/binary.test.ts, test/console) would rebuild ./moxie for every mutation.
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+const ROOT = join(import.meta.dir, "..");
+const JOURNAL = join(ROOT, ".mutate-journal.json");
+/** Per mutation: a bound on a hung run (then counted killed: a hang is noticed), not a speed assertion. */
+const RUN_TIMEOUT_MS = 300_000;
+const PER_TEST_TIMEOUT_MS = 30_000;
+
+interface Mutation {
+  id: string;
+  /** The promise the bug breaks, as README.md / SECURITY.md state it. */
+  breaks: string;
+  file: string;
+  find: string;
+  replace: string;
+  tests: string[];
+  /** `bun test -t` pattern, to run only the relevant tests of a slow file. */
+  filter?: string;
+  /** Why a survivor is acceptable (an equivalent mutation, or defence in depth behind another check). */
+  acceptable?: string;
+}
+
+const T = {
+  password: "test/password.test.ts",
+  auth: "test/auth.test.ts",
+  throttle: "test/throttle.test.ts",
+  tokens: "test/tokens.test.ts",
+  tokenClock: "test/token-clock.test.ts",
+  json: "test/json.test.ts",
+  body: "test/body.test.ts",
+  http: "test/http.test.ts",
+  operations: "test/operations.test.ts",
+  accounts: "test/accounts.test.ts",
+  opsCli: "test/ops-cli.test.ts",
+  damaged: "test/damaged-db.test.ts",
+  cli: "test/cli.test.ts",
+  cliAccounts: "test/cli-accounts.test.ts",
+};
+
+export const MUTATIONS: Mutation[] = [
+  // --- hashing and the unknown-email path ---------------------------------------------------------------
+  {
+    id: "dummy-hash-empty",
+    breaks: "an unknown email verifies against a real dummy hash of the same cost",
+    file: "src/auth/password.ts",
+    find: "await verifyPasswordHash(await dummyHash, password, options);",
+    replace: 'await verifyPasswordHash("", password, options);',
+    tests: [T.password, T.auth],
+  },
+  {
+    id: "dummy-hash-cheap",
+    breaks: "an unknown email verifies against a real dummy hash of the same cost",
+    file: "src/auth/password.ts",
+    find: 'dummyHash ??= Bun.password.hash(crypto.randomUUID(), {\n    algorithm: "argon2id",\n    memoryCost: ARGON2_MEMORY_KIB,',
+    replace: 'dummyHash ??= Bun.password.hash(crypto.randomUUID(), {\n    algorithm: "argon2id",\n    memoryCost: 1024,',
+    tests: [T.password, T.auth],
+  },
+  {
+    id: "dummy-verify-skipped",
+    breaks: "an unknown email verifies against a real dummy hash of the same cost",
+    file: "src/auth/password.ts",
+    find: "  await verifyPasswordHash(await dummyHash, password, options);\n  return false;",
+    replace: "  await dummyHash;\n  return false;",
+    tests: [T.password, T.auth],
+  },
+  {
+    id: "dummy-verify-not-awaited",
+    breaks: "an unknown email costs as much as a wrong password",
+    file: "src/auth/password.ts",
+    find: "  await verifyPasswordHash(await dummyHash, password, options);\n  return false;",
+    replace: "  void verifyPasswordHash(await dummyHash, password, options);\n  return false;",
+    tests: [T.password, T.auth],
+  },
+  {
+    id: "argon2-cost-lowered",
+    breaks: "passwords are argon2id, 64 MiB, 2 passes",
+    file: "src/auth/password.ts",
+    find: "export const ARGON2_MEMORY_KIB = 65_536;",
+    replace: "export const ARGON2_MEMORY_KIB = 19_456;",
+    tests: [T.password],
+  },
+  {
+    id: "nfc-skipped",
+    breaks: "passwords are NFC-normalized",
+    file: "src/auth/password.ts",
+    find: '  return password.normalize("NFC");',
+    replace: "  return password;",
+    tests: [T.password, T.accounts],
+  },
+  {
+    id: "malformed-hash-matches",
+    breaks: "a damaged stored hash matches nothing",
+    file: "src/auth/password.ts",
+    find: "      return false; // a malformed stored hash matches nothing",
+    replace: "      return true;",
+    tests: [T.password],
+  },
+  // --- the hashing gate ----------------------------------------------------------------------------------
+  {
+    id: "gate-never-refuses",
+    breaks: "beyond the short queue, login answers 503 with Retry-After",
+    file: "src/auth/password.ts",
+    find: "if (refusable && this.waiting.length >= this.maxQueue) throw",
+    replace: "if (false && refusable && this.waiting.length >= this.maxQueue) throw",
+    tests: [T.password, T.throttle],
+  },
+  {
+    id: "gate-queue-off-by-one",
+    breaks: "a short, bounded queue",
+    file: "src/auth/password.ts",
+    find: "if (refusable && this.waiting.length >= this.maxQueue) throw",
+    replace: "if (refusable && this.waiting.length > this.maxQueue) throw",
+    tests: [T.password, T.throttle],
+  },
+  {
+    id: "gate-concurrency-unbounded",
+    breaks: "at most one argon2 operation per core runs at once",
+    file: "src/auth/password.ts",
+    find: "    if (this.running >= this.concurrency) {\n      if (refusable",
+    replace: "    if (this.running >= this.concurrency * 2) {\n      if (refusable",
+    tests: [T.password, T.throttle],
+  },
+  {
+    id: "gate-slot-leaks",
+    breaks: "the gate frees its slot when work ends",
+    file: "src/auth/password.ts",
+    find: "      else this.running--;",
+    replace: "      else if (false) this.running--;",
+    tests: [T.password, T.throttle],
+  },
+  {
+    id: "saturated-precheck-removed",
+    breaks: "a full queue is answered 503 before any database work",
+    file: "src/auth/routes.ts",
+    find: "        if (hashingGate.saturated) return busy();\n",
+    replace: "",
+    tests: [T.throttle, T.auth],
+    acceptable:
+      "equivalent in what a client sees: the gate refuses the same request a moment later, after one indexed lookup; the pre-check saves that lookup under a flood",
+  },
+  {
+    id: "busy-becomes-500",
+    breaks: "beyond the queue, login answers 503 with Retry-After",
+    file: "src/auth/routes.ts",
+    find: "          if (error instanceof HashingBusyError) return busy();\n",
+    replace: "",
+    tests: [T.throttle],
+    acceptable:
+      "equivalent in status and headers: src/http/errors.ts maps HashingBusyError to the same 503 and Retry-After; only the 250 ms pause before the answer is lost, a timing property",
+  },
+  // --- login throttle --------------------------------------------------------------------------------------
+  {
+    id: "success-clears-address",
+    breaks: "a success clears the pair, not the address (one good account does not launder spraying)",
+    file: "src/auth/throttle.ts",
+    find: "    this.failures.delete(accountKey(email, address));\n  }",
+    replace: "    this.failures.delete(accountKey(email, address));\n    this.failures.delete(addressKey(address));\n  }",
+    tests: [T.throttle],
+  },
+  {
+    id: "success-keeps-pair",
+    breaks: "a success clears the pair",
+    file: "src/auth/throttle.ts",
+    find: "    this.failures.delete(accountKey(email, address));\n  }",
+    replace: "  }",
+    tests: [T.throttle],
+  },
+  {
+    id: "throttle-off-by-one",
+    breaks: "5 failed logins per (email, address) answer 429",
+    file: "src/auth/throttle.ts",
+    find: "    if (times.length < max) return 0;",
+    replace: "    if (times.length <= max) return 0;",
+    tests: [T.throttle, T.auth],
+  },
+  {
+    id: "throttle-address-ignored",
+    breaks: "30 failures per address across all emails answer 429",
+    file: "src/auth/throttle.ts",
+    find: "      this.waitFor(addressKey(address), this.limits.maxFailuresPerAddress),",
+    replace: "      0,",
+    tests: [T.throttle],
+  },
+  {
+    id: "throttle-window-longer",
+    breaks: "the throttle window (LOGIN_WINDOW_SECONDS)",
+    file: "src/auth/throttle.ts",
+    find: "    const cutoff = this.now() - this.limits.windowMs;",
+    replace: "    const cutoff = this.now() - 2 * this.limits.windowMs;",
+    tests: [T.throttle],
+  },
+  {
+    id: "failure-not-counted",
+    breaks: "failed logins are counted",
+    file: "src/auth/routes.ts",
+    find: "          throttle.recordFailure(email, ip);\n",
+    replace: "",
+    tests: [T.throttle, T.auth],
+  },
+  {
+    id: "throttle-raw-email",
+    breaks: "the same account spelled differently is the same pair",
+    file: "src/auth/routes.ts",
+    find: "        const wait = throttle.retryAfterSeconds(email, ip);",
+    replace: "        const wait = throttle.retryAfterSeconds(body.email, ip);",
+    tests: [T.throttle],
+  },
+  {
+    id: "no-retry-after-on-429",
+    breaks: "429 carries Retry-After",
+    file: "src/auth/routes.ts",
+    find: '          set.headers["retry-after"] = String(wait);\n',
+    replace: "",
+    tests: [T.throttle],
+  },
+  // --- tokens and the guard --------------------------------------------------------------------------------
+  {
+    id: "token-any-alg",
+    breaks: "HS256 only",
+    file: "src/auth/tokens.ts",
+    find: 'if (!header || header.alg !== "HS256" || "crit" in header) return null;',
+    replace: 'if (!header || "crit" in header) return null;',
+    tests: [T.tokens, T.tokenClock],
+  },
+  {
+    id: "token-crit-ignored",
+    breaks: "unknown crit refused",
+    file: "src/auth/tokens.ts",
+    find: 'if (!header || header.alg !== "HS256" || "crit" in header) return null;',
+    replace: 'if (!header || header.alg !== "HS256") return null;',
+    tests: [T.tokens, T.tokenClock],
+  },
+  {
+    id: "token-typ-ignored",
+    breaks: "HS256 JWTs only",
+    file: "src/auth/tokens.ts",
+    find: '    if (header.typ !== undefined && header.typ !== "JWT") return null;\n',
+    replace: "",
+    tests: [T.tokens, T.tokenClock],
+  },
+  {
+    id: "token-exp-ignored",
+    breaks: "exp required and enforced",
+    file: "src/auth/tokens.ts",
+    find: "    if (expiresAt <= nowSeconds) return null;\n",
+    replace: "",
+    tests: [T.tokens, T.tokenClock],
+  },
+  {
+    id: "token-cached-never-expires",
+    breaks: "exp enforced on every use",
+    file: "src/auth/tokens.ts",
+    find: "      if (known.expiresAt > now() / 1000) return known;",
+    replace: "      return known;",
+    tests: [T.tokens, T.tokenClock],
+  },
+  {
+    id: "token-lifetime-unbounded",
+    breaks: "exp − iat at most 8 hours",
+    file: "src/auth/tokens.ts",
+    find: "if (expiresAt - issuedAt > ACCESS_TOKEN_TTL_SECONDS || expiresAt <= issuedAt) return null;",
+    replace: "if (expiresAt <= issuedAt) return null;",
+    tests: [T.tokens, T.tokenClock],
+  },
+  {
+    id: "token-iat-future",
+    breaks: "iat not in the future",
+    file: "src/auth/tokens.ts",
+    find: "    if (issuedAt > nowSeconds + CLOCK_SKEW_SECONDS) return null;\n",
+    replace: "",
+    tests: [T.tokens, T.tokenClock],
+  },
+  {
+    id: "token-size-unbounded",
+    breaks: "tokens over 4 KB refused",
+    file: "src/auth/tokens.ts",
+    find: "    if (token.length > MAX_TOKEN_LENGTH) return null;\n",
+    replace: "",
+    tests: [T.tokens, T.tokenClock],
+  },
+  {
+    id: "token-negative-version",
+    breaks: "a token's version is the account's (revocation by token version)",
+    file: "src/auth/tokens.ts",
+    find: "    if (!Number.isSafeInteger(ver) || (ver as number) < 0) return null;",
+    replace: "    if (!Number.isSafeInteger(ver)) return null;",
+    tests: [T.tokens, T.tokenClock],
+  },
+  {
+    id: "token-sub-any",
+    breaks: "sub required (a positive decimal id)",
+    file: "src/auth/tokens.ts",
+    find: '    if (typeof sub !== "string" || !POSITIVE_INTEGER.test(sub)) return null;',
+    replace: '    if (typeof sub !== "string") return null;',
+    tests: [T.tokens, T.tokenClock],
+  },
+  {
+    id: "signature-compare-early-exit",
+    breaks: "constant-time signature compare",
+    file: "src/auth/tokens.ts",
+    find: "  for (let i = 0; i < a.length; i++) difference |= a[i]! ^ b[i]!;",
+    replace: "  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;",
+    tests: [T.tokens, T.tokenClock],
+    acceptable: "a timing property: the answer is the same, only the time differs, and tests make no timing assertions",
+  },
+  {
+    id: "bearer-anywhere",
+    breaks: "a token only from Authorization: Bearer",
+    file: "src/auth/tokens.ts",
+    find: "  const match = /^bearer ([^\\s,]+)$/i.exec(authorization);",
+    replace: "  const match = /bearer ([^\\s,]+)/i.exec(authorization);",
+    tests: [T.tokens, T.auth],
+  },
+  {
+    id: "token-version-unchecked",
+    breaks: "a password change or logout revokes earlier tokens",
+    file: "src/auth/guard.ts",
+    find: '        if (user.tokenVersion !== claims.tokenVersion) throw refuse("Invalid or expired token");\n',
+    replace: "",
+    tests: [T.auth, T.accounts],
+  },
+  {
+    id: "inactive-admitted",
+    breaks: "deactivation signs the account out at once",
+    file: "src/auth/guard.ts",
+    find: "        if (!user || !user.isActive) throw refuse",
+    replace: "        if (!user) throw refuse",
+    tests: [T.auth, T.accounts],
+  },
+  {
+    id: "admin-guard-open",
+    breaks: "admin routes need the admin role, read from the database",
+    file: "src/auth/guard.ts",
+    find: 'if (authenticated.get(request)?.role !== "admin") throw status(403',
+    replace: 'if (authenticated.get(request) === undefined) throw status(403',
+    tests: [T.auth, T.accounts],
+  },
+  // --- audit -------------------------------------------------------------------------------------------------
+  {
+    id: "audit-failed-login-unrecorded",
+    breaks: "sign-in failures are in the audit trail",
+    file: "src/auth/routes.ts",
+    find: '          failed(user ? "wrong_password" : "unknown_email", user?.id);\n',
+    replace: "",
+    tests: [T.operations, T.throttle],
+  },
+  {
+    id: "audit-throttled-unrecorded",
+    breaks: "throttled sign-ins are in the audit trail",
+    file: "src/auth/routes.ts",
+    find: '          failed("throttled");\n',
+    replace: "",
+    tests: [T.operations, T.throttle],
+  },
+  {
+    id: "audit-prune-everything",
+    breaks: "pruning removes only events older than AUDIT_RETENTION_DAYS",
+    file: "src/audit/service.ts",
+    find: "'now', ${`-${days} days`})",
+    replace: "'now', ${`+${days} days`})",
+    tests: [T.operations, T.opsCli],
+  },
+  {
+    id: "audit-success-unrecorded",
+    breaks: "successful sign-ins are in the audit trail",
+    file: "src/auth/routes.ts",
+    find: '        recordEvent(db, { type: "login.succeeded"',
+    replace: '        if (false) recordEvent(db, { type: "login.succeeded"',
+    tests: [T.operations],
+  },
+  // --- request bodies ------------------------------------------------------------------------------------------
+  {
+    id: "json-range-unchecked",
+    breaks: "out-of-range numbers are 400",
+    file: "src/http/json.ts",
+    find: '    if (!Number.isFinite(number)) fail("number out of range");\n',
+    replace: "",
+    tests: [T.json, T.body],
+  },
+  {
+    id: "json-depth-32-to-320",
+    breaks: "nesting deeper than 32 is 400",
+    file: "src/http/json.ts",
+    find: '    if (depth > MAX_JSON_DEPTH) fail("nested too deeply");',
+    replace: '    if (depth > MAX_JSON_DEPTH * 10) fail("nested too deeply");',
+    tests: [T.json, T.body],
+  },
+  {
+    id: "json-duplicates-allowed",
+    breaks: "duplicate keys are 400",
+    file: "src/http/json.ts",
+    find: '        if (seen.has(key)) fail("duplicate key");\n',
+    replace: "",
+    tests: [T.json, T.body],
+  },
+  {
+    id: "json-proto-allowed",
+    breaks: "__proto__/constructor/prototype keys are 400",
+    file: "src/http/json.ts",
+    find: '        if (FORBIDDEN_KEYS.has(key)) fail("forbidden key");\n',
+    replace: "",
+    tests: [T.json, T.body],
+  },
+  {
+    id: "json-trailing-allowed",
+    breaks: "strict parsing",
+    file: "src/http/json.ts",
+    find: '  if (at !== text.length) fail("trailing characters");\n',
+    replace: "",
+    tests: [T.json, T.body],
+  },
+  {
+    id: "json-control-chars-allowed",
+    breaks: "strict parsing",
+    file: "src/http/json.ts",
+    find: '      else if (c < 0x20) fail("control character in string");\n',
+    replace: "",
+    tests: [T.json, T.body],
+  },
+  {
+    id: "body-utf8-lenient",
+    breaks: "invalid UTF-8 is 400",
+    file: "src/http/body.ts",
+    find: 'new TextDecoder("utf-8", { fatal: true })',
+    replace: 'new TextDecoder("utf-8", { fatal: false })',
+    tests: [T.body],
+  },
+  {
+    id: "body-chunked-uncounted",
+    breaks: "chunked bodies are counted as they arrive (413)",
+    file: "src/http/body.ts",
+    find: "    if (size > limit) {",
+    replace: "    if (false) {",
+    tests: [T.body],
+  },
+  {
+    id: "body-limit-off-by-one",
+    breaks: "BODY_LIMIT_BYTES is the largest body accepted",
+    file: "src/http/body.ts",
+    find: "    if (size > limit) {",
+    replace: "    if (size >= limit) {",
+    tests: [T.body],
+  },
+  {
+    id: "body-declared-size-ignored",
+    breaks: "a declared size over the limit is never read",
+    file: "src/http/body.ts",
+    find: "const bytes = declared > maxBytes ? null : await readAtMost(request.body, maxBytes);",
+    replace: "const bytes = await readAtMost(request.body, maxBytes);",
+    tests: [T.body],
+  },
+  {
+    id: "body-any-content-type",
+    breaks: "JSON only (415 otherwise)",
+    file: "src/http/body.ts",
+    find: '!== "application/json") {',
+    replace: '!== "application/json" && false) {',
+    tests: [T.body, T.http],
+  },
+  // --- backup, restore, doctor -----------------------------------------------------------------------------------
+  {
+    id: "integrity-always-ok",
+    breaks: "backup, restore and doctor check integrity",
+    file: "src/commands/dbfile.ts",
+    find: '  return findings.length === 1 && findings[0] === "ok" ? [] : findings;',
+    replace: "  return [];",
+    tests: [T.damaged, T.opsCli],
+  },
+  {
+    id: "backup-copy-unchecked",
+    breaks: "backup: a copy checked with integrity_check",
+    file: "src/commands/backup.ts",
+    find: "    syncFile(target);\n    checkCopy(target);",
+    replace: "    syncFile(target);",
+    tests: [T.damaged, T.opsCli],
+  },
+  {
+    id: "restore-source-unchecked",
+    breaks: "restore checks the backup before anything is moved",
+    file: "src/commands/backup.ts",
+    find: "      if (problems.length > 0) throw new CommandError(`${source} fails the integrity check: ${problems[0]}`);\n",
+    replace: "",
+    tests: [T.damaged, T.opsCli],
+  },
+  {
+    id: "restore-staging-unchecked",
+    breaks: "restore checks the copy it swaps in",
+    file: "src/commands/backup.ts",
+    find: "    syncFile(staging);\n    checkCopy(staging);",
+    replace: "    syncFile(staging);",
+    tests: [T.damaged, T.opsCli],
+    acceptable:
+      "defence in depth: the backup itself was checked a moment before and VACUUM INTO rebuilt the copy; only a disk error in between would be caught",
+  },
+  {
+    id: "doctor-integrity-unreported",
+    breaks: "doctor warns on a failed integrity check (exit 1)",
+    file: "src/commands/doctor.ts",
+    find: "    if (problems.length > 0) warnings.push(`the database fails quick_check",
+    replace: "    if (false) warnings.push(`the database fails quick_check",
+    tests: [T.damaged],
+  },
+  {
+    id: "restore-newer-schema-accepted",
+    breaks: "a database written by a newer moxie is refused",
+    file: "src/commands/backup.ts",
+    find: "      if (state.unknown.length > 0) throw new CommandError(`refusing ${source}",
+    replace: "      if (false) throw new CommandError(`refusing ${source}",
+    tests: [T.opsCli],
+  },
+  // --- serve lock ---------------------------------------------------------------------------------------------------
+  {
+    id: "serve-takes-no-lock",
+    breaks: "a second server on the same database is an error",
+    file: "src/cli.ts",
+    find: "      const release = acquireServeLock(running.settings.databasePath);",
+    replace: "      const release = () => {};",
+    tests: [T.cli],
+    filter: "same database",
+  },
+  {
+    id: "serve-lock-ignores-live-holder",
+    breaks: "a second server on the same database is an error; restore refuses while a server runs",
+    file: "src/commands/serve-lock.ts",
+    find: "      if (holder !== null && holder !== process.pid) {",
+    replace: "      if (false) {",
+    tests: [T.opsCli, T.cli],
+    filter: "serve lock|same database|restore",
+  },
+  {
+    id: "serve-lock-release-removes-others",
+    breaks: "the lock file is removed only by its owner",
+    file: "src/commands/serve-lock.ts",
+    find: '        if (readFileSync(path, "utf8") === content) unlinkSync(path);',
+    replace: "        unlinkSync(path);",
+    tests: [T.opsCli],
+    filter: "serve lock",
+  },
+  {
+    id: "restore-ignores-running-server",
+    breaks: "restore refuses while a server holds the database",
+    file: "src/commands/backup.ts",
+    find: "  if (holder !== null) throw new CommandError(stopFirst(holder));",
+    replace: "",
+    tests: [T.opsCli],
+    filter: "restore",
+    acceptable:
+      "defence in depth: restore then takes the serve lock itself, which refuses a live holder with the same sentence",
+  },
+  // --- privilege rules -----------------------------------------------------------------------------------------------
+  {
+    id: "last-admin-rule-off",
+    breaks: "the last active admin cannot be deactivated or demoted",
+    file: "src/users/service.ts",
+    find: "  if (activeAdmins <= 1) {",
+    replace: "  if (activeAdmins < 1) {",
+    tests: [T.accounts, T.cliAccounts],
+  },
+  {
+    id: "self-rule-off",
+    breaks: "an admin cannot deactivate or demote themselves",
+    file: "src/users/service.ts",
+    find: "  if (actorId === user.id) {",
+    replace: "  if (false) {",
+    tests: [T.accounts],
+  },
+];
+
+// ---------------------------------------------------------------------------------------------------------------------
+
+interface Journal {
+  file: string;
+  original: string;
+}
+
+function restoreFromJournal(): void {
+  if (!existsSync(JOURNAL)) return;
+  const { file, original } = JSON.parse(readFileSync(JOURNAL, "utf8")) as Journal;
+  writeFileSync(join(ROOT, file), original);
+  rmSync(JOURNAL);
+  console.error(`mutate: put back ${file}, left mutated by an interrupted run`);
+}
+
+let current: { file: string; original: string; child?: Bun.Subprocess } | undefined;
+
+function restoreCurrent(): void {
+  if (!current) return;
+  writeFileSync(join(ROOT, current.file), current.original);
+  rmSync(JOURNAL, { force: true });
+  current = undefined;
+}
+
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  process.on(signal, () => {
+    current?.child?.kill("SIGKILL");
+    restoreCurrent();
+    console.error(`\nmutate: ${signal}; sources restored`);
+    process.exit(130);
+  });
+}
+process.on("exit", restoreCurrent);
+
+function occurrences(text: string, find: string): number {
+  let count = 0;
+  for (let at = text.indexOf(find); at !== -1; at = text.indexOf(find, at + 1)) count++;
+  return count;
+}
+
+async function runTests(files: string[], filter?: string): Promise<{ passed: boolean; timedOut: boolean; output: string }> {
+  const present = files.filter((file) => existsSync(join(ROOT, file)));
+  // No mapped file exists (an older checkout): nothing can notice the bug. `bun test` with no paths would
+  // run the whole suite instead.
+  if (present.length === 0) return { passed: true, timedOut: false, output: "" };
+  const args = ["test", "--timeout", String(PER_TEST_TIMEOUT_MS), ...(filter ? ["-t", filter] : []), ...present.map((file) => `./${file}`)];
+  const child = Bun.spawn([process.execPath, ...args], { cwd: ROOT, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  if (current) current.child = child;
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill("SIGKILL");
+  }, RUN_TIMEOUT_MS);
+  const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  clearTimeout(timer);
+  const output = stdout + stderr;
+  // A -t filter that matches nothing (an older checkout without the test) exits 1, but nothing noticed the bug.
+  const nothingRan = /matched 0 tests/.test(output);
+  return { passed: (code === 0 || nothingRan) && !timedOut, timedOut, output };
+}
+
+function parseArgs(argv: string[]) {
+  const only = argv.find((arg) => arg.startsWith("--only"));
+  const onlyValue = only?.includes("=") ? only.split("=")[1] : only ? argv[argv.indexOf(only) + 1] : undefined;
+  return {
+    only: onlyValue ? new Set(onlyValue.split(",")) : undefined,
+    list: argv.includes("--list"),
+    check: argv.includes("--check"),
+    baseline: !argv.includes("--no-baseline"),
+  };
+}
+
+async function main(): Promise<void> {
+  restoreFromJournal();
+  const options = parseArgs(process.argv.slice(2));
+  const chosen = MUTATIONS.filter((mutation) => !options.only || options.only.has(mutation.id));
+  if (options.only) {
+    const unknown = [...options.only].filter((id) => !MUTATIONS.some((mutation) => mutation.id === id));
+    if (unknown.length > 0) throw new Error(`unknown mutation ids: ${unknown.join(", ")}`);
+  }
+
+  if (options.list) {
+    for (const m of chosen) console.log(`${m.id.padEnd(34)} ${m.file.padEnd(28)} ${m.tests.join(" ")}${m.filter ? ` -t '${m.filter}'` : ""}`);
+    return;
+  }
+
+  const stale = chosen.filter((m) => occurrences(readFileSync(join(ROOT, m.file), "utf8"), m.find) !== 1);
+  for (const m of stale) console.log(`stale  ${m.id}: its text no longer occurs exactly once in ${m.file}; update scripts/mutate.ts`);
+  if (options.check) {
+    console.log(`${chosen.length - stale.length} of ${chosen.length} mutations apply`);
+    process.exit(stale.length > 0 ? 1 : 0);
+  }
+  const runnable = chosen.filter((m) => !stale.includes(m));
+
+  const started = performance.now();
+  if (options.baseline) {
+    const files = [...new Set(runnable.flatMap((m) => m.tests))].sort();
+    process.stdout.write(`baseline: ${files.length} test files without mutations ... `);
+    const baseline = await runTests(files);
+    if (!baseline.passed) {
+      console.log("FAILED");
+      console.log(baseline.output.split("\n").filter((line) => /^\(fail\)|error:/.test(line)).slice(0, 20).join("\n"));
+      console.log("The tests must pass unmutated before mutations mean anything.");
+      process.exit(1);
+    }
+    console.log(`ok (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+  }
+
+  const results: Array<{ mutation: Mutation; killed: boolean; seconds: number; timedOut: boolean }> = [];
+  for (const [index, mutation] of runnable.entries()) {
+    const path = join(ROOT, mutation.file);
+    const original = readFileSync(path, "utf8");
+    current = { file: mutation.file, original };
+    writeFileSync(JOURNAL, JSON.stringify({ file: mutation.file, original } satisfies Journal));
+    writeFileSync(path, original.replace(mutation.find, mutation.replace));
+    const at = performance.now();
+    process.stdout.write(`[${String(index + 1).padStart(2)}/${runnable.length}] ${mutation.id.padEnd(34)} `);
+    let outcome: Awaited<ReturnType<typeof runTests>>;
+    try {
+      outcome = await runTests(mutation.tests, mutation.filter);
+    } finally {
+      restoreCurrent();
+    }
+    const seconds = (performance.now() - at) / 1000;
+    const killed = !outcome.passed;
+    results.push({ mutation, killed, seconds, timedOut: outcome.timedOut });
+    // Which test noticed, so a kill by an unrelated failure (a typo in the mutation) is seen at once.
+    const by = outcome.output.split("\n").find((line) => line.startsWith("(fail)"))?.slice(7, 130) ?? "the run failed before any test";
+    console.log(`${killed ? (outcome.timedOut ? "killed (hung)" : "killed") : "SURVIVED"}  ${seconds.toFixed(1)} s${killed ? `  by: ${by}` : ""}`);
+  }
+
+  const killed = results.filter((r) => r.killed).length;
+  const survivors = results.filter((r) => !r.killed);
+  const minutes = (performance.now() - started) / 60_000;
+  console.log("");
+  console.log(`score: ${killed} of ${results.length} killed (${((100 * killed) / Math.max(1, results.length)).toFixed(0)}%) in ${minutes.toFixed(1)} min`);
+  for (const { mutation } of survivors) {
+    console.log(`  survived: ${mutation.id} (${mutation.file}): breaks "${mutation.breaks}"`);
+    console.log(`    ${mutation.acceptable ? `acceptable: ${mutation.acceptable}` : "NOT ACCEPTED: add a test that fails with this bug"}`);
+  }
+  if (stale.length > 0) console.log(`stale (not run): ${stale.map((m) => m.id).join(", ")}`);
+  const unexplained = survivors.filter((r) => !r.mutation.acceptable).length;
+  process.exit(unexplained > 0 || stale.length > 0 ? 1 : 0);
+}
+
+await main();
