@@ -149,13 +149,15 @@ export async function startBaseline(options: {
       ...JSON_HEADERS,
       "x-request-id": incoming !== null && SANE_REQUEST_ID.test(incoming) ? incoming : prefix + (++counter).toString(36),
       vary: "Origin",
+      // As @elysiajs/cors sends them on every response, allowed origin or not (they grant nothing without
+      // Access-Control-Allow-Origin).
+      "access-control-allow-credentials": "true",
+      "access-control-expose-headers": CORS_EXPOSE,
+      "access-control-allow-headers": CORS_ALLOW_HEADERS,
+      "access-control-allow-methods": request.method,
     };
     const origin = request.headers.get("origin");
-    if (origin !== null && allowed.has(origin)) {
-      headers["access-control-allow-origin"] = origin;
-      headers["access-control-allow-credentials"] = "true";
-      headers["access-control-expose-headers"] = CORS_EXPOSE;
-    }
+    if (origin !== null && allowed.has(origin)) headers["access-control-allow-origin"] = origin;
     return headers;
   }
   const json = (request: Request, status: number, body: unknown) => Response.json(body, { status, headers: headersFor(request) });

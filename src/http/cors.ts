@@ -7,39 +7,31 @@ import { Elysia } from "elysia";
 /** Named on a preflight that does not list the headers it wants. */
 const USUAL_REQUEST_HEADERS = "authorization, content-type, x-request-id";
 const EXPOSED_HEADERS = "X-Total-Count, X-Request-Id, Retry-After";
-const PREFLIGHT_MAX_AGE_SECONDS = "600";
+const PREFLIGHT_MAX_AGE_SECONDS = 600;
 
 export interface CorsPolicy {
-  /** Adds this request's CORS headers to `headers`: Vary always, the allow headers for a listed origin only. */
+  /** Adds to `headers` exactly the CORS headers `corsFor` (@elysiajs/cors) gives a simple request. */
   apply(request: Request, headers: Record<string, string | number>): void;
-  /** The 204 answer to a preflight (OPTIONS), on any path. */
-  preflight(request: Request, headers: Record<string, string | number>): Response;
 }
 
+/**
+ * The /health fast path's CORS, the same answer @elysiajs/cors gives every other route (a test compares them):
+ * Vary, and Access-Control-Allow-Origin for a listed origin only. The plugin also sends its static headers
+ * (credentials, exposed and allowed headers, the method) to every origin; without Allow-Origin they grant nothing.
+ */
 export function corsPolicy(origins: string[]): CorsPolicy {
   // Exact strings only: no patterns, no "*", and an empty list allows no origin at all.
   const allowed = new Set(origins);
-  const apply: CorsPolicy["apply"] = (request, headers) => {
-    // Every answer depends on Origin, so caches must key on it, whether or not this one is allowed.
-    headers.vary = "Origin";
-    const origin = request.headers.get("origin");
-    if (origin === null || !allowed.has(origin)) return;
-    headers["access-control-allow-origin"] = origin;
-    headers["access-control-allow-credentials"] = "true";
-    headers["access-control-expose-headers"] = EXPOSED_HEADERS;
-  };
   return {
-    apply,
-    preflight(request, headers) {
-      apply(request, headers);
-      if (headers["access-control-allow-origin"] !== undefined) {
-        // With credentials a literal "*" is no wildcard to browsers: "any method and header" means echoing
-        // what the preflight asks for.
-        headers["access-control-allow-methods"] = request.headers.get("access-control-request-method") ?? "GET";
-        headers["access-control-allow-headers"] = request.headers.get("access-control-request-headers") ?? USUAL_REQUEST_HEADERS;
-        headers["access-control-max-age"] = PREFLIGHT_MAX_AGE_SECONDS;
-      }
-      return new Response(null, { status: 204, headers: headers as Record<string, string> });
+    apply(request, headers) {
+      headers["access-control-allow-credentials"] = "true";
+      headers["access-control-expose-headers"] = EXPOSED_HEADERS;
+      headers["access-control-allow-headers"] = USUAL_REQUEST_HEADERS;
+      headers["access-control-allow-methods"] = request.method;
+      // Every answer depends on Origin, so caches must key on it, whether or not this one is allowed.
+      headers.vary = "Origin";
+      const origin = request.headers.get("origin");
+      if (origin !== null && allowed.has(origin)) headers["access-control-allow-origin"] = origin;
     },
   };
 }
@@ -68,7 +60,7 @@ export function corsFor(origins: string[]) {
           methods: true, // echoes the preflight's requested method
           allowedHeaders: USUAL_REQUEST_HEADERS,
           exposeHeaders: EXPOSED_HEADERS,
-          maxAge: Number(PREFLIGHT_MAX_AGE_SECONDS),
+          maxAge: PREFLIGHT_MAX_AGE_SECONDS,
         }),
       )
   );

@@ -57,9 +57,8 @@ describe("GET /health on the compiled binary", () => {
       const simple = await server.request("GET", "/health", { headers: { origin } });
       const preflight = await server.request("OPTIONS", "/health", { headers: { origin, "access-control-request-method": "GET" } });
       expect(simple.status).toBe(200);
-      // Without Access-Control-Allow-Origin a browser refuses the answer whatever else it says (@elysiajs/cors,
-      // which answers the preflight, sends Allow-Credentials on every response; it grants nothing alone).
-      expect(simple.headers.get("access-control-allow-credentials")).toBeNull();
+      // Without Access-Control-Allow-Origin a browser refuses the answer whatever else it says (@elysiajs/cors
+      // sends its static headers, Allow-Credentials among them, on every response; they grant nothing alone).
       for (const response of [simple, preflight]) {
         expect(response.headers.get("access-control-allow-origin")).toBeNull();
         expect(varyNamesOrigin(response.headers)).toBe(true);
@@ -69,19 +68,15 @@ describe("GET /health on the compiled binary", () => {
   }, 30_000);
 
   test("answers CORS exactly as the routes behind Elysia's hooks do (GET /ready), for allowed and refused origins", async () => {
-    const cors = (headers: Headers) => ({
-      allowOrigin: headers.get("access-control-allow-origin"),
-      varyOrigin: varyNamesOrigin(headers),
-      exposes: headers.get("access-control-allow-origin") ? headers.get("access-control-expose-headers") : null,
-      credentials: headers.get("access-control-allow-origin") ? headers.get("access-control-allow-credentials") : null,
-    });
+    const cors = (headers: Headers) =>
+      Object.fromEntries([...headers].filter(([name]) => name.startsWith("access-control-") || name === "vary"));
     for (const origin of [...ALLOWED_ORIGINS, "https://evil.example.com", "null"]) {
       const health = await server.request("GET", "/health", { headers: { origin } });
       const ready = await server.request("GET", "/ready", { headers: { origin } });
       expect(cors(health.headers)).toEqual(cors(ready.headers));
     }
     const allowed = await server.request("GET", "/health", { headers: { origin: ALLOWED_ORIGINS[0]! } });
-    expect(cors(allowed.headers).allowOrigin).toBe(ALLOWED_ORIGINS[0]!);
+    expect(cors(allowed.headers)["access-control-allow-origin"]).toBe(ALLOWED_ORIGINS[0]!);
   }, 30_000);
 });
 
