@@ -4,23 +4,14 @@
 // and dialog. Screenshots go to test-artifacts/console/ (or $SCREENSHOT_DIR); the folder is printed.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { ROOT, tempDir } from "../helpers.ts";
 import { binaryAloneIn, compiledBinary } from "../support/binary.ts";
+import { launchChromium } from "../support/chromium.ts";
 import { freePort, listeningUrl, login, runCli, startServe } from "../support/processes.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 const SECRET_KEY = "console-browser-test-secret-0123456789abcdef";
 const ADMIN = { email: "admin@example.com", name: "Office Admin", password: "Console-Admin-Pass-1" };
 const ADMIN_NEW_PASSWORD = "Console-Admin-Pass-2";
@@ -39,18 +30,12 @@ const AXE_SOURCE = readFileSync(join(ROOT, "node_modules", "axe-core", "axe.min.
 let browser: Browser | undefined;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `Chromium is not installed at ${CHROMIUM}: the console's browser tests need it. ` +
-        "Install it with `apt-get update && apt-get install -y chromium` (as root), as .ci/run does.",
-    );
-  }
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   for (const name of readdirSync(SCREENSHOT_DIR)) {
     if (name.startsWith("failed-") && name.endsWith(".png")) rmSync(join(SCREENSHOT_DIR, name));
   }
   await compiledBinary();
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 }, 180_000);
 
 afterAll(async () => {

@@ -4,24 +4,15 @@
 // The screenshot goes to test-artifacts/docs/api-docs.png; docs/api-docs.png (in the README) is a copy of it,
 // refreshed by hand so test runs do not rewrite a committed file.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { DOCS_CONTENT_SECURITY_POLICY } from "../../src/http/docs.ts";
 import { ROOT } from "../helpers.ts";
 import { compiledBinary } from "../support/binary.ts";
+import { launchChromium } from "../support/chromium.ts";
 import { serveBinaryWithAdmin } from "../support/served-binary.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 const ADMIN = { email: "docs.admin@example.com", name: "Docs Admin", password: "Docs-Admin-Pass-1" };
 const SCREENSHOT_DIR = join(ROOT, "test-artifacts", "docs");
 const SCREENSHOT = join(SCREENSHOT_DIR, "api-docs.png");
@@ -29,10 +20,9 @@ const SCREENSHOT = join(SCREENSHOT_DIR, "api-docs.png");
 let browser: Browser | undefined;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium is not installed at ${CHROMIUM} (apt-get install chromium)`);
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   await compiledBinary();
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 }, 180_000);
 
 afterAll(async () => {
