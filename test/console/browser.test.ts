@@ -7,10 +7,11 @@ import { Database } from "bun:sqlite";
 import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { ROOT, tempDir } from "../helpers.ts";
-import { binaryAloneIn, compiledBinary } from "../support/binary.ts";
+import { ROOT } from "../helpers.ts";
+import { compiledBinary } from "../support/binary.ts";
 import { launchChromium } from "../support/chromium.ts";
-import { freePort, listeningUrl, login, runCli, startServe } from "../support/processes.ts";
+import { startBinaryWithAdmin, type ServedBinary } from "../support/served-binary.ts";
+import { login } from "../support/processes.ts";
 
 const SECRET_KEY = "console-browser-test-secret-0123456789abcdef";
 const ADMIN = { email: "admin@example.com", name: "Office Admin", password: "Console-Admin-Pass-1" };
@@ -43,25 +44,9 @@ afterAll(async () => {
   console.log(`console screenshots: ${SCREENSHOT_DIR}`);
 });
 
-interface ConsoleServer {
-  url: string;
-  dbPath: string;
-}
-
 /** The binary alone in an empty directory, with an admin created by its own CLI, serving on a free port. */
-async function startConsoleServer(): Promise<ConsoleServer> {
-  const dir = tempDir("moxie-console-bin-");
-  const binary = await binaryAloneIn(dir);
-  expect(readdirSync(dir)).toEqual(["moxie"]);
-  const created = await runCli(["create-admin", "--email", ADMIN.email, "--name", ADMIN.name, "--password", ADMIN.password], {
-    cwd: dir,
-    command: [binary],
-  });
-  if (created.code !== 0) throw new Error(`create-admin failed (${created.code}): ${created.stderr}`);
-  const dbFiles = readdirSync(dir).filter((name) => name.endsWith(".db"));
-  expect(dbFiles.length).toBe(1);
-  const server = startServe(["--port", String(freePort())], { cwd: dir, env: { SECRET_KEY }, command: [binary] });
-  return { url: await listeningUrl(server), dbPath: join(dir, dbFiles[0]!) };
+function startConsoleServer(): Promise<ServedBinary> {
+  return startBinaryWithAdmin(ADMIN, { SECRET_KEY });
 }
 
 /** The API, as the tests' own client (to set a scene quickly), with the admin's token. */

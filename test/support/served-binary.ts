@@ -2,6 +2,7 @@
 // of 127.0.0.1: how an operator runs it on a bare host. Used by the tests that drive it as a client would.
 import { expect } from "bun:test";
 import { readdirSync } from "node:fs";
+import { join } from "node:path";
 import { tempDir } from "../helpers.ts";
 import { binaryAloneIn } from "./binary.ts";
 import { freePort, listeningUrl, runCli, startServe, type Env } from "./processes.ts";
@@ -12,8 +13,14 @@ export interface Account {
   password: string;
 }
 
-/** Starts the binary with `admin` created; returns the base URL. The server is killed after the test. */
-export async function serveBinaryWithAdmin(admin: Account, env: Env): Promise<string> {
+export interface ServedBinary {
+  url: string;
+  /** The database file the binary made next to itself. */
+  dbPath: string;
+}
+
+/** Starts the binary with `admin` created; returns the base URL and its database file. Killed after the test. */
+export async function startBinaryWithAdmin(admin: Account, env: Env): Promise<ServedBinary> {
   const dir = tempDir("moxie-served-bin-");
   const binary = await binaryAloneIn(dir);
   expect(readdirSync(dir)).toEqual(["moxie"]);
@@ -22,6 +29,13 @@ export async function serveBinaryWithAdmin(admin: Account, env: Env): Promise<st
     command: [binary],
   });
   if (created.code !== 0) throw new Error(`create-admin failed (${created.code}): ${created.stderr}`);
+  const dbFiles = readdirSync(dir).filter((name) => name.endsWith(".db"));
+  expect(dbFiles.length).toBe(1);
   const server = startServe(["--port", String(freePort())], { cwd: dir, env, command: [binary] });
-  return listeningUrl(server);
+  return { url: await listeningUrl(server), dbPath: join(dir, dbFiles[0]!) };
+}
+
+/** Starts the binary with `admin` created; returns the base URL. The server is killed after the test. */
+export async function serveBinaryWithAdmin(admin: Account, env: Env): Promise<string> {
+  return (await startBinaryWithAdmin(admin, env)).url;
 }
