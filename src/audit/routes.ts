@@ -4,6 +4,7 @@ import { ADMIN_RESPONSES, type AuthGuard } from "../auth/guard.ts";
 import type { Db } from "../db/index.ts";
 import { AUDIT_ACTORS, AUDIT_EVENT_TYPES } from "../db/schema.ts";
 import { documented } from "../http/openapi.ts";
+import { pagingQuery } from "../http/paging.ts";
 import { listEvents, toPublicEvent } from "./service.ts";
 
 export const AuditEventModel = t.Object({
@@ -42,18 +43,7 @@ const AuditQuery = t.Object({
       { error: `type must be one of ${AUDIT_EVENT_TYPES.join(", ")}`, description: "Only events of this type." },
     ),
   ),
-  limit: t.Optional(
-    t.Integer({ minimum: 1, maximum: 1000, default: 100, error: "limit must be a whole number from 1 to 1000", description: "Page size." }),
-  ),
-  offset: t.Optional(
-    t.Integer({
-      minimum: 0,
-      maximum: Number.MAX_SAFE_INTEGER,
-      default: 0,
-      error: "offset must be a whole number from 0",
-      description: "How many matches to skip.",
-    }),
-  ),
+  ...pagingQuery(100),
 });
 
 export function auditRoutes({ db, guard }: { db: Db; guard: AuthGuard }) {

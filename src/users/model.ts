@@ -3,6 +3,7 @@ import { t } from "elysia";
 import { ROLES } from "../db/schema.ts";
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "../auth/password.ts";
 import { documentedAs } from "../http/openapi.ts";
+import { PAGE_LIMIT_MAX, pagingQuery } from "../http/paging.ts";
 
 export const EMAIL_MAX_LENGTH = 254;
 export const NAME_MAX_LENGTH = 100;
@@ -69,18 +70,7 @@ export const UserListQuery = t.Object({
   q: t.Optional(
     t.String({ maxLength: 100, error: "q must be at most 100 characters", description: "Text found in the name or the email (ASCII letters in any case)." }),
   ),
-  limit: t.Optional(
-    t.Integer({ minimum: 1, maximum: 1000, default: 1000, error: "limit must be a whole number from 1 to 1000", description: "Page size." }),
-  ),
-  offset: t.Optional(
-    t.Integer({
-      minimum: 0,
-      maximum: Number.MAX_SAFE_INTEGER,
-      default: 0,
-      error: "offset must be a whole number from 0",
-      description: "How many matches to skip.",
-    }),
-  ),
+  ...pagingQuery(PAGE_LIMIT_MAX),
 });
 
 export const AccountChangesModel = t.Object(
