@@ -2,6 +2,7 @@
 // Its responses carry their own Content-Security-Policy (scripts, styles and fetches from this origin only);
 // every other response keeps the API's policy from security-headers.ts.
 import { Elysia } from "elysia";
+import { etagOf, sendStaticFile, type StaticFile } from "../http/static-file.ts";
 import { consoleScript } from "./bundle.ts" with { type: "macro" };
 import pageHtmlText from "./index.html" with { type: "text" };
 import stylesheet from "./app.css" with { type: "text" };
@@ -25,51 +26,25 @@ export const CONSOLE_CONTENT_SECURITY_POLICY = [
   "base-uri 'none'",
 ].join("; ");
 
-interface Asset {
-  body: string;
-  contentType: string;
-  cacheControl: string;
-  etag: string;
-}
-
-function asset(body: string, contentType: string, cacheControl: string): Asset {
-  return { body, contentType, cacheControl, etag: `"${Bun.hash(body).toString(36)}"` };
-}
-
-/** True when the request's If-None-Match names `etag` (a list, or `*`). */
-function notModified(ifNoneMatch: string | undefined, etag: string): boolean {
-  if (!ifNoneMatch) return false;
-  return ifNoneMatch
-    .split(",")
-    .map((tag) => tag.trim().replace(/^W\//, ""))
-    .some((tag) => tag === etag || tag === "*");
+function staticFile(body: string, contentType: string): StaticFile {
+  return { body, contentType, etag: etagOf(body) };
 }
 
 export function consoleRoutes() {
   // consoleScript() is a macro: this call is replaced by the script's text when this file is bundled or transpiled.
-  const code = asset(consoleScript(), "text/javascript; charset=utf-8", "no-cache");
-  const page = asset(pageHtml, "text/html; charset=utf-8", "no-store");
-  const style = asset(stylesheet, "text/css; charset=utf-8", "no-cache");
-
-  const serve = (file: Asset, set: { headers: Record<string, unknown>; status?: unknown }, ifNoneMatch?: string) => {
-    set.headers["content-type"] = file.contentType;
-    set.headers["content-security-policy"] = CONSOLE_CONTENT_SECURITY_POLICY;
-    set.headers["cache-control"] = file.cacheControl;
-    if (file.cacheControl === "no-store") return file.body;
-    set.headers.etag = file.etag;
-    if (notModified(ifNoneMatch, file.etag)) {
-      set.status = 304;
-      return "";
-    }
-    return file.body;
-  };
+  const code = staticFile(consoleScript(), "text/javascript; charset=utf-8");
+  const style = staticFile(stylesheet, "text/css; charset=utf-8");
 
   return new Elysia()
     .get("/console/", ({ request, set, redirect }) => {
       // Elysia matches /console and /console/ alike; /console/ is the one address of the page.
       if (!new URL(request.url).pathname.endsWith("/")) return redirect(CONSOLE_PATH, 308);
-      return serve(page, set);
+      // The page itself is not kept (no-store); its script and stylesheet are revalidated by ETag.
+      set.headers["content-type"] = "text/html; charset=utf-8";
+      set.headers["content-security-policy"] = CONSOLE_CONTENT_SECURITY_POLICY;
+      set.headers["cache-control"] = "no-store";
+      return pageHtml;
     }, hidden)
-    .get("/console/app.js", ({ set, headers }) => serve(code, set, headers["if-none-match"]), hidden)
-    .get("/console/app.css", ({ set, headers }) => serve(style, set, headers["if-none-match"]), hidden);
+    .get("/console/app.js", ({ set, headers }) => sendStaticFile(code, CONSOLE_CONTENT_SECURITY_POLICY, set, headers["if-none-match"]), hidden)
+    .get("/console/app.css", ({ set, headers }) => sendStaticFile(style, CONSOLE_CONTENT_SECURITY_POLICY, set, headers["if-none-match"]), hidden);
 }

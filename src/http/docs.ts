@@ -16,6 +16,7 @@ import {
   UserListModel,
 } from "../users/model.ts";
 import { buildOpenApiDocument, type RouteLike } from "./openapi.ts";
+import { etagOf, sendStaticFile, type StaticFile } from "./static-file.ts";
 import viewerScriptPath from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "file" };
 import viewerStylePath from "swagger-ui-dist/swagger-ui.css" with { type: "file" };
 import pageHtmlText from "./docs/index.html" with { type: "text" };
@@ -91,24 +92,9 @@ export function openApiDocument(routes: readonly RouteLike[]) {
   });
 }
 
-interface Asset {
-  body: Blob | string;
-  contentType: string;
-  etag: string;
-}
-
-async function fileAsset(path: string, contentType: string): Promise<Asset> {
+async function fileAsset(path: string, contentType: string): Promise<StaticFile> {
   const bytes = await Bun.file(path).bytes();
-  return { body: new Blob([bytes], { type: contentType }), contentType, etag: `"${Bun.hash(bytes).toString(36)}"` };
-}
-
-/** True when the request's If-None-Match names `etag` (a list, or `*`). */
-function notModified(ifNoneMatch: string | undefined, etag: string): boolean {
-  if (!ifNoneMatch) return false;
-  return ifNoneMatch
-    .split(",")
-    .map((tag) => tag.trim().replace(/^W\//, ""))
-    .some((tag) => tag === etag || tag === "*");
+  return { body: new Blob([bytes], { type: contentType }), contentType, etag: etagOf(bytes) };
 }
 
 const hidden = { detail: { hide: true } };
@@ -126,7 +112,7 @@ export function apiDocs() {
   // Built on first request, when every route is registered; the routes do not change after start.
   let document: string | undefined;
   // The viewer is 2 MB: read from the binary's embedded files on first use, not at every start.
-  const assets = new Map<string, Promise<Asset>>();
+  const assets = new Map<string, Promise<StaticFile>>();
   const asset = (path: string, contentType: string) => {
     let loaded = assets.get(path);
     if (!loaded) assets.set(path, (loaded = fileAsset(path, contentType)));
@@ -134,22 +120,8 @@ export function apiDocs() {
   };
 
   const docs = new Elysia({ name: "api-docs" });
-  const serve = async (
-    load: Promise<Asset>,
-    set: { headers: Record<string, unknown>; status?: unknown },
-    ifNoneMatch: string | undefined,
-  ) => {
-    const file = await load;
-    set.headers["content-type"] = file.contentType;
-    set.headers["content-security-policy"] = DOCS_CONTENT_SECURITY_POLICY;
-    set.headers["cache-control"] = "no-cache";
-    set.headers.etag = file.etag;
-    if (notModified(ifNoneMatch, file.etag)) {
-      set.status = 304;
-      return "";
-    }
-    return file.body;
-  };
+  const serve = async (load: Promise<StaticFile>, set: { headers: Record<string, unknown>; status?: unknown }, ifNoneMatch: string | undefined) =>
+    sendStaticFile(await load, DOCS_CONTENT_SECURITY_POLICY, set, ifNoneMatch);
 
   return docs
     .get(
