@@ -3,12 +3,12 @@
 // Each test that spawns has an explicit timeout: setDefaultTimeout reaches only the first file of a run.
 import { Database } from "bun:sqlite";
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import packageJson from "../package.json" with { type: "json" };
 import { tempDir } from "./helpers.ts";
+import { answerOnTerminal } from "./support/terminal.ts";
 import {
-  cleanEnv,
   expectOneLineError,
   freePort,
   listeningUrl,
@@ -21,7 +21,6 @@ import {
   type Env,
   type ServerProcess,
   type UserRow,
-  waitUntil,
 } from "./support/processes.ts";
 
 // This file spawns processes or hashes passwords: its own bound on a hung test (see test/setup.ts for why).
@@ -33,7 +32,7 @@ const PASSWORD = "moxie-pass-123";
  * Per-test bounds for the slow tests (a hung test fails instead of hanging; not speed assertions). They are
  * given per test because setDefaultTimeout in test/setup.ts reaches only the first file of a multi-file run.
  */
-const TERMINAL_TEST_TIMEOUT_MS = 60_000; // three 10 s waits and a 15 s exit wait, at most
+const TERMINAL_TEST_TIMEOUT_MS = 60_000; // answerOnTerminal: three 10 s waits and a 15 s exit wait, at most
 const BUSY_TEST_TIMEOUT_MS = 30_000; // two CLI runs, one of which waits out SQLite's 5 s busy_timeout
 /** A stack frame line as Bun/V8 print them. */
 const STACK_FRAME = /^\s+at\s/m;
@@ -250,95 +249,12 @@ describe("moxie create-admin", () => {
     for (const name of files) expect({ name, mode: mode(join(cwd, name)) }).toEqual({ name, mode: 0o600 });
   }, 30_000);
 
-  /** The processes below `pid` (children, grandchildren, ...), read from /proc. */
-  function descendantsOf(pid: number): number[] {
-    const children = new Map<number, number[]>();
-    for (const entry of readdirSync("/proc")) {
-      if (!/^\d+$/.test(entry)) continue;
-      try {
-        const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-        const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-        children.set(parent, [...(children.get(parent) ?? []), Number(entry)]);
-      } catch {
-        // gone meanwhile
-      }
-    }
-    const found: number[] = [];
-    for (let queue = [pid]; queue.length > 0; ) {
-      const next = children.get(queue.shift()!) ?? [];
-      found.push(...next);
-      queue.push(...next);
-    }
-    return found;
-  }
-
-  /** The pseudo-terminal `script` made for the command: the /dev/pts/N its descendants read from. */
-  function terminalBelow(pid: number): string | undefined {
-    for (const child of descendantsOf(pid)) {
-      try {
-        const stdin = readlinkSync(`/proc/${child}/fd/0`);
-        if (stdin.startsWith("/dev/pts/")) return stdin;
-      } catch {
-        // gone meanwhile, or not ours
-      }
-    }
-    return undefined;
-  }
-
-  /** True once the terminal no longer echoes what is typed: the state a hidden prompt must be in. */
-  function echoIsOff(terminal: string): boolean {
-    const settings = Bun.spawnSync(["stty", "-a", "-F", terminal], { stdout: "pipe", stderr: "ignore" }).stdout.toString();
-    return /(^|\s)-echo(\s|;|$)/.test(settings);
-  }
-
-  /**
-   * Runs create-admin on a pseudo-terminal (util-linux `script`), answering each prompt once it is shown and
-   * the terminal's echo is off, and closing the input once the screen shows `outcome`.
-   * Returns everything the terminal showed.
-   */
-  async function createAdminOnTerminal(cwd: string, answers: string[], outcome: RegExp): Promise<{ code: number; screen: string }> {
-    const command = [...SOURCE_CLI, ...createAdminArgs("tty@test.com", "Tty", null)].map((arg) => `'${arg}'`).join(" ");
-    const proc = Bun.spawn(["script", "-qec", command, "/dev/null"], {
-      cwd,
-      env: cleanEnv(),
-      stdin: "pipe",
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    let screen = "";
-    const decoder = new TextDecoder();
-    void (async () => {
-      for await (const chunk of proc.stdout) screen += decoder.decode(chunk, { stream: true });
-    })();
-    try {
-      const terminal = await waitUntil("the command's pseudo-terminal", () => terminalBelow(proc.pid), 10_000);
-      for (const [index, prompt] of ["Password: ", "Repeat password: "].entries()) {
-        // The prompt is written just before echo is turned off: answer only once both are true.
-        await waitUntil(`the prompt '${prompt}' with echo off`, () => (screen.includes(prompt) && echoIsOff(terminal) ? true : undefined), 10_000);
-        proc.stdin.write(`${answers[index]}\r`);
-        await proc.stdin.flush();
-        screen = screen.replace(prompt, `<${index}>`);
-      }
-      // `script` passes the child's exit status on (-e) once its input ends; end it once the answer is read.
-      await waitUntil(`the outcome ${outcome}`, () => (outcome.test(screen) ? true : undefined), 10_000);
-    } catch (error) {
-      proc.kill("SIGKILL");
-      throw new Error(`${(error as Error).message}; the screen showed: ${JSON.stringify(screen)}`);
-    }
-    // The terminal stays open, as an operator's does: create-admin must end by itself once it has its answers
-    // (`script` ends with it and passes its exit status on, -e). 15 s only detects a hang; it is no speed limit.
-    const code = await Promise.race([proc.exited, Bun.sleep(15_000).then(() => "timeout" as const)]);
-    proc.stdin.end();
-    if (code === "timeout") {
-      proc.kill("SIGKILL");
-      throw new Error(`create-admin on a terminal did not end with its input still open; the screen showed: ${JSON.stringify(screen)}`);
-    }
-    return { code, screen };
-  }
+  const createAdminOnTerminal = (cwd: string, answers: string[]) =>
+    answerOnTerminal([...SOURCE_CLI, ...createAdminArgs("tty@test.com", "Tty", null)], answers, { cwd });
 
   test("on a terminal it asks twice without echoing the password", async () => {
     const cwd = tempDir();
-    const { code, screen } = await createAdminOnTerminal(cwd, [PASSWORD, PASSWORD], /Created admin #1/);
+    const { code, screen } = await createAdminOnTerminal(cwd, [PASSWORD, PASSWORD]);
     expect(code).toBe(0);
     expect(screen).toContain("Created admin #1 tty@test.com");
     expect(screen).not.toContain(PASSWORD);
@@ -348,7 +264,7 @@ describe("moxie create-admin", () => {
 
   test("on a terminal, two different answers: exit 2, nothing written", async () => {
     const cwd = tempDir();
-    const { code, screen } = await createAdminOnTerminal(cwd, [PASSWORD, `${PASSWORD}-typo`], /do not match/);
+    const { code, screen } = await createAdminOnTerminal(cwd, [PASSWORD, `${PASSWORD}-typo`]);
     expect(code).toBe(2);
     expect(screen).toContain("do not match");
     expect(screen).not.toContain(PASSWORD);

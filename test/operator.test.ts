@@ -8,6 +8,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSy
 import { dirname, join } from "node:path";
 import { ROOT, tempDir } from "./helpers.ts";
 import { binaryAloneIn, compiledBinary } from "./support/binary.ts";
+import { answerOnTerminal } from "./support/terminal.ts";
 import {
   cleanEnv,
   expectOneLineError,
@@ -18,7 +19,6 @@ import {
   runCli,
   startServe,
   stopServer,
-  waitUntil,
   type Env,
   type RunResult,
 } from "./support/processes.ts";
@@ -46,8 +46,6 @@ function createAdmin(dir: string, env: Env = {}, email = "admin@example.com", cw
   return moxie(dir, ["create-admin", "--email", email, "--name", "Office Admin", "--password", PASSWORD], env, cwd);
 }
 
-const quote = (arg: string) => `'${arg.replaceAll("'", `'\\''`)}'`;
-
 /** Waits for `proc` to end on its own; kills it and fails the test when it does not within HANG_MS. */
 async function endsByItself(proc: Bun.Subprocess, what: string, shown: () => string): Promise<number> {
   const code = await Promise.race([proc.exited, Bun.sleep(HANG_MS).then(() => "hung" as const)]);
@@ -59,36 +57,9 @@ async function endsByItself(proc: Bun.Subprocess, what: string, shown: () => str
   return code;
 }
 
-/**
- * Runs ./moxie on a pseudo-terminal (util-linux `script`), typing each answer once its prompt shows, and never
- * closing the terminal's input: the command has to end by itself. Returns the exit status and the screen.
- */
-async function onTerminal(dir: string, args: string[], answers: string[], env: Env = {}): Promise<{ code: number; screen: string }> {
-  const proc = Bun.spawn(["script", "-qec", ["./moxie", ...args].map(quote).join(" "), "/dev/null"], {
-    cwd: dir,
-    env: cleanEnv(env),
-    stdin: "pipe",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  let screen = "";
-  const decoder = new TextDecoder();
-  void (async () => {
-    for await (const chunk of proc.stdout) screen += decoder.decode(chunk, { stream: true });
-  })();
-  try {
-    for (const [index, prompt] of ["Password: ", "Repeat password: "].entries()) {
-      await waitUntil(`the prompt '${prompt}'`, () => (screen.includes(prompt) ? true : undefined), HANG_MS);
-      await Bun.sleep(100); // the prompt is written before echo is turned off; let stty finish
-      proc.stdin.write(`${answers[index]}\r`); // Enter on a terminal
-      await proc.stdin.flush();
-      screen = screen.replace(prompt, `<prompt ${index + 1}>`);
-    }
-    const code = await endsByItself(proc, `moxie ${args[0]} on a terminal`, () => screen);
-    return { code, screen };
-  } finally {
-    proc.stdin.end();
-  }
+/** ./moxie in `dir` on a pseudo-terminal, the password prompts answered with `answers`. */
+function onTerminal(dir: string, args: string[], answers: string[]): Promise<{ code: number; screen: string }> {
+  return answerOnTerminal(["./moxie", ...args], answers, { cwd: dir });
 }
 
 function emails(dbPath: string): string[] {
