@@ -18,7 +18,7 @@ import { ARGON2_MEMORY_KIB, ARGON2_TIME_COST } from "../src/auth/password.ts";
 import { openDatabase } from "../src/db/index.ts";
 import { createUser } from "../src/users/service.ts";
 import { DEFAULT_ME_KEYS, signToken } from "./baseline.ts";
-import { COLD_LABELS, measureColdStart, type ColdStartResult } from "./cold-start.ts";
+import { COLD_LABELS, firstOkByFetch, measureColdStart, type ColdStartResult } from "./cold-start.ts";
 import { cyclingScript, healthRequest, loginRequest, meRequest, parseWrk, type WrkResult } from "./wrk.ts";
 
 const ROOT = join(import.meta.dir, "..");
@@ -173,22 +173,6 @@ async function waitIdle(pid: number, maxMs = 15_000): Promise<number> {
     if (cpuSeconds(pid) - before <= 0.02) break; // ≤ 10% of one core
   }
   return performance.now() - start;
-}
-
-async function waitForHealth(port: number, proc: Subprocess, timeoutMs: number): Promise<number> {
-  const start = performance.now();
-  while (performance.now() - start < timeoutMs) {
-    if (proc.exitCode !== null) throw new Error(`server on port ${port} exited with code ${proc.exitCode}`);
-    try {
-      const response = await fetch(`http://127.0.0.1:${port}/health`);
-      if (response.status === 200) {
-        await response.arrayBuffer();
-        return performance.now() - start;
-      }
-    } catch {}
-    await sleep(2);
-  }
-  throw new Error(`server on port ${port} did not answer /health within ${timeoutMs} ms`);
 }
 
 const median = (values: number[]) => {
@@ -394,7 +378,7 @@ async function startServer(
         ];
   const proc = spawn(cmd, { cwd: name === "moxie" ? work : ROOT, env: serverEnv(dbPath), logFile });
   try {
-    await waitForHealth(port, proc, 15_000);
+    await firstOkByFetch(port, proc, performance.now(), 15_000);
   } catch (error) {
     throw new Error(`${(error as Error).message}\n--- ${name} log ---\n${readFileSync(logFile, "utf8").slice(-2000)}`);
   }
