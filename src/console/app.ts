@@ -1403,24 +1403,12 @@ const ownForm = byId<HTMLFormElement>("own-password-form");
 const OWN_PASSWORD_CHANGED = "Your password is changed. You stay signed in here; your other sessions have ended.";
 
 /**
- * PUT /auth/password answers with a fresh token for this tab (every other token of the account stops).
- * A server from before that answer says 204: then sign in again with the new password.
+ * PUT /auth/password answers with a fresh token for this tab (every other token of the account stops). The
+ * console is served by the same binary as the API, so there is no older server to fall back for.
  */
 async function changeOwnPassword(current: string, next: string): Promise<void> {
-  if (!me) throw new SessionEnded();
-  const email = me.email;
-  const { data } = await api<{ access_token?: string } | undefined>("PUT", "/auth/password", { current_password: current, new_password: next });
-  if (data && typeof data.access_token === "string") {
-    saveToken(data.access_token);
-    return;
-  }
-  try {
-    const { data: fresh } = await api<{ access_token: string }>("POST", "/auth/login", { email, password: next }, { signedIn: false });
-    saveToken(fresh.access_token);
-  } catch {
-    endSession("Your password was changed; sign in again with the new one.");
-    throw new SessionEnded();
-  }
+  const { data } = await api<{ access_token: string }>("PUT", "/auth/password", { current_password: current, new_password: next });
+  saveToken(data.access_token);
 }
 
 handleSubmit(ownForm, byId("own-password-error"), async () => {
