@@ -32,10 +32,11 @@ export function healthRoutes() {
 /**
  * GET /health for Bun.serve's own router, ahead of Elysia: liveness probes are frequent and this answer
  * never changes, so it skips Elysia's per-request work (about three times the cost, bench/README.md) but
- * not the edge's contract: the same security headers, X-Request-Id and CORS as every other answer, from
- * the same mechanisms the Elysia hooks use. Probes are logged at debug level only, so a probe every few
- * seconds does not bury the request log. The Elysia route above answers everything else (HEAD, app.handle
- * in tests); OPTIONS (preflight) goes to the CORS hook as on any path.
+ * not the edge's contract: the same security headers, X-Request-Id and CORS as every other answer (the
+ * headers and id from what the Elysia hooks use, CORS from `corsPolicy`, which a test holds to
+ * @elysiajs/cors's answers). Probes are logged at debug level only, so a probe every few seconds does not
+ * bury the request log. The Elysia route above answers everything else (HEAD, app.handle in tests);
+ * OPTIONS (preflight) goes to @elysiajs/cors as on any path.
  */
 export function fastHealthRoute(options: {
   headers: Record<string, string>;

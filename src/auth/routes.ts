@@ -102,8 +102,8 @@ export function authRoutes({ db, tokens, guard, throttle, addressOf, refusalWind
           set.headers["retry-after"] = String(attempt.retryAfterSeconds);
           return status(429, { detail: "Too many login attempts" });
         }
-        // A full hashing queue is answered before the database is asked, and only after a short pause: a
-        // flood client that retries at once would otherwise keep the event loop busy with refusals.
+        // A full hashing queue is answered before any hashing, and only after a short pause: a flood client
+        // that retries at once would otherwise keep the event loop busy with refusals.
         const busy = async () => {
           attempt.withdrawn();
           countRefusal({ ...event, reason: "busy" });
