@@ -34,15 +34,6 @@ export function normalizeEmail(email: string, field = "email"): string {
   return normalized;
 }
 
-/** The normalized form, or undefined when `email` is not a well-formed address. */
-export function wellFormedEmail(email: string): string | undefined {
-  try {
-    return normalizeEmail(email);
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * What a stored email (from before these rules) becomes: the normalized form with controls and invisible
  * characters dropped. Two rows with one key are the same address spelled twice.

@@ -4,8 +4,8 @@ import { ROLES } from "../db/schema.ts";
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "../auth/password.ts";
 import { documentedAs } from "../http/openapi.ts";
 import { PAGE_LIMIT_MAX, pagingQuery } from "../http/paging.ts";
+import { EMAIL_MAX_LENGTH } from "./email.ts";
 
-export const EMAIL_MAX_LENGTH = 254;
 export const NAME_MAX_LENGTH = 100;
 
 // Not t.UnionEnum: it carries `default: <first value>`, which Elysia fills into an omitted optional
