@@ -31,8 +31,6 @@ interface Command {
     positionals: string[];
     /** The directory and settings file settings are read from, for commands that skip bootstrap. */
     where: Where;
-    /** where.cwd. */
-    cwd: string;
     bootstrap: Bootstrap;
   }): Promise<void>;
 }
@@ -356,7 +354,7 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
       console.log(`Usage: ${command.usage}`);
       return 0;
     }
-    await command.run({ values, positionals, where, cwd, bootstrap: bootstrapFor(where) });
+    await command.run({ values, positionals, where, bootstrap: bootstrapFor(where) });
     return 0;
   } catch (error) {
     if (error instanceof UsageError || error instanceof CommandError) {
