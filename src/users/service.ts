@@ -434,9 +434,18 @@ export function signEveryoneOut(db: Db, previous: Map<number, number> = new Map(
  * merged silently (`moxie doctor` lists them). Returns how many rows changed.
  */
 export function normalizeStoredEmails(db: Db): number {
-  const rows = db.select({ id: users.id, email: users.email }).from(users).all();
-  const needed = rows.filter((row) => storedEmailKey(row.email) !== row.email);
+  // This runs at every start and every command: SQLite picks the only rows that can change (a character
+  // outside printable ASCII, a capital, surrounding spaces), so a clean table costs one scan in C, not a
+  // normalization per account in JS.
+  const email = users.email;
+  const needed = db
+    .select({ id: users.id, email })
+    .from(users)
+    .where(sql`${email} GLOB '*[^ -~]*' OR ${email} <> lower(${email}) OR ${email} <> trim(${email})`)
+    .all()
+    .filter((row) => storedEmailKey(row.email) !== row.email);
   if (needed.length === 0) return 0;
+  const rows = db.select({ id: users.id, email }).from(users).all();
   const owners = new Map<string, number>();
   for (const row of rows) owners.set(storedEmailKey(row.email), (owners.get(storedEmailKey(row.email)) ?? 0) + 1);
   return db.transaction(
