@@ -1,7 +1,7 @@
 // Request bodies (src/http/body.ts) in-process, with the exact status SECURITY.md promises for each:
 // JSON only (415), BODY_LIMIT_BYTES at most (413, chunked bodies counted as they arrive), strict parsing (400).
 import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { createTestApp, expectNoLeak, seedUser, signIn, type TestResponse } from "./helpers.ts";
+import { createTestApp, expectNoLeak, readAnswer, seedUser, signIn, type TestResponse } from "./helpers.ts";
 
 // This file spawns processes or hashes passwords: its own bound on a hung test (see test/setup.ts for why).
 setDefaultTimeout(30_000);
@@ -22,15 +22,7 @@ async function send(body: string | Uint8Array<ArrayBuffer> | ReadableStream<Uint
     body,
     duplex: "half", // a streamed body needs it
   });
-  const response = await ctx.app.handle(request);
-  const text = await response.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: response.status, headers: response.headers, text, json };
+  return readAnswer(await ctx.app.handle(request));
 }
 
 /** A body that arrives in pieces with no Content-Length, as a chunked upload does. */

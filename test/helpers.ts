@@ -69,16 +69,20 @@ export function requester(handle: (request: Request) => Promise<Response> | Resp
       if (!headers.has("content-type")) headers.set("content-type", "application/json");
     }
     if (options.token) headers.set("authorization", `Bearer ${options.token}`);
-    const response = await handle(new Request(`http://localhost${path}`, { method, headers, body }));
-    const text = await response.text();
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    return { status: response.status, headers: response.headers, text, json };
+    return readAnswer(await handle(new Request(`http://localhost${path}`, { method, headers, body })));
   };
+}
+
+/** The whole answer: status, headers, text, and the JSON when the text is JSON. */
+export async function readAnswer(response: Response): Promise<TestResponse> {
+  const text = await response.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, headers: response.headers, text, json };
 }
 
 export interface TestContext {
