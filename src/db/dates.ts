@@ -43,11 +43,23 @@ export function readStoredDate(stored: unknown): Date | null {
   return new Date(date.getTime() - offset * 60_000);
 }
 
+/** What moxie writes (strftime('%Y-%m-%dT%H:%M:%fZ')), which is what toISOString gives for a valid date. */
+const OWN_FORM = /^(\d{4})-(\d{2})-(\d{2})T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
+
 /**
  * A stored date as the wire carries it: ISO 8601, UTC, milliseconds, `Z` (2026-11-30T05:53:04.778Z).
  * Never throws: a value that cannot be read comes back as UNREADABLE_DATE.
  */
 export function toIsoUtc(stored: unknown): string {
+  // moxie's own form is already the wire's: checked, not rebuilt (every account answer carries two dates).
+  if (typeof stored === "string") {
+    const own = OWN_FORM.exec(stored);
+    if (own) {
+      const month = Number(own[2]);
+      const day = Number(own[3]);
+      if (month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(Number(own[1]), month)) return stored;
+    }
+  }
   return readStoredDate(stored)?.toISOString() ?? UNREADABLE_DATE;
 }
 
