@@ -6,7 +6,7 @@ import { dirname, resolve } from "node:path";
 import packageJson from "../../package.json" with { type: "json" };
 import { generatedSecretPath } from "../auth/secret.ts";
 import type { Database } from "bun:sqlite";
-import { migrateClient, refusalMessage, sqliteReason } from "../db/adopt.ts";
+import { columnNames, migrateClient, refusalMessage, sqliteReason } from "../db/adopt.ts";
 import { readStoredDate, UNREADABLE_DATE } from "../db/dates.ts";
 import { EMBEDDED_MIGRATIONS } from "../db/migrations.ts";
 import { describeRevision } from "./migrate.ts";
@@ -326,9 +326,8 @@ function octal(mode: number): string {
 
 /** "users #3 created_at '30/11/2026'" for each stored date of an account that toIsoUtc cannot read. */
 function unreadableDates(client: Database): string[] {
-  const columns = ["created_at", "password_changed_at", "last_login_at"].filter((column) =>
-    (client.query("SELECT name FROM pragma_table_info('users')").all() as Array<{ name: string }>).some((row) => row.name === column),
-  );
+  const present = columnNames(client, "users");
+  const columns = ["created_at", "password_changed_at", "last_login_at"].filter((column) => present.includes(column));
   const found: string[] = [];
   for (const row of client.query(`SELECT id, ${columns.join(", ")} FROM users`).all() as Array<Record<string, unknown>>) {
     for (const column of columns) {

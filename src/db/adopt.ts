@@ -56,7 +56,8 @@ function tableNames(client: Database): string[] {
   );
 }
 
-function columnNames(client: Database, table: string): string[] {
+/** The columns `table` has, in order. */
+export function columnNames(client: Database, table: string): string[] {
   return (client.query("SELECT name FROM pragma_table_info(?)").all(table) as Array<{ name: string }>).map((row) => row.name);
 }
 
