@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createTestApp, ROOT, tempDir } from "./helpers.ts";
-import { cleanEnv } from "./support/processes.ts";
+import { cleanEnv, runCli } from "./support/processes.ts";
 
 const REDOCLY = join(ROOT, "node_modules", "@redocly", "cli", "bin", "cli.js");
 /** Redocly must not phone home or look for updates: the test runs on hosts without internet. */
@@ -47,16 +47,12 @@ describe("redocly lint --extends=recommended", () => {
 
       // Where the host allows it, with no network at all: proof that linting never needs the internet.
       const command = [process.execPath, REDOCLY, "lint", "--extends=recommended", "--format=json", file];
-      const lint = Bun.spawn(canCutNetwork() ? ["unshare", "--user", "--map-root-user", "--net", ...command] : command, {
+      const { code, stdout, stderr } = await runCli([], {
         cwd: dir,
-        env: cleanEnv(OFFLINE_ENV),
-        stdin: "ignore",
-        stdout: "pipe",
-        stderr: "pipe",
+        env: OFFLINE_ENV,
+        command: canCutNetwork() ? ["unshare", "--user", "--map-root-user", "--net", ...command] : command,
+        timeoutMs: 60_000,
       });
-      const timer = setTimeout(() => lint.kill("SIGKILL"), 60_000);
-      const [stdout, stderr, code] = await Promise.all([new Response(lint.stdout).text(), new Response(lint.stderr).text(), lint.exited]);
-      clearTimeout(timer);
 
       let report: LintReport;
       try {

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import openapiTS, { astToString } from "openapi-typescript";
 import { ROOT, tempDir } from "../helpers.ts";
 import { compiledBinary } from "../support/binary.ts";
-import { cleanEnv } from "../support/processes.ts";
+import { runCli } from "../support/processes.ts";
 import { serveBinaryWithAdmin } from "../support/served-binary.ts";
 
 const ADMIN = { email: "client.admin@example.com", name: "Client Admin", password: "Client-Admin-Pass-1" };
@@ -38,16 +38,11 @@ async function typeCheckScenario(types: string): Promise<{ code: number; output:
       include: [],
     }),
   );
-  const tsc = Bun.spawn([process.execPath, TSC, "-p", tsconfig, "--pretty", "false"], {
+  const { code, stdout, stderr } = await runCli(["-p", tsconfig, "--pretty", "false"], {
     cwd: ROOT,
-    env: cleanEnv(),
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
+    command: [process.execPath, TSC],
+    timeoutMs: 120_000,
   });
-  const timer = setTimeout(() => tsc.kill("SIGKILL"), 120_000);
-  const [stdout, stderr, code] = await Promise.all([new Response(tsc.stdout).text(), new Response(tsc.stderr).text(), tsc.exited]);
-  clearTimeout(timer);
   return { code, output: `${stdout}${stderr}` };
 }
 
