@@ -254,7 +254,7 @@ export function parsePort(raw: string): number {
   return Number(raw);
 }
 
-// navigator.hardwareConcurrency, not node:os: loading node:os alone costs tens of ms at start-up.
+// navigator.hardwareConcurrency: the core count without a call into node:os (cheap too; this file loads it for userInfo).
 function defaultHashingConcurrency(): number {
   return Math.max(1, navigator.hardwareConcurrency);
 }

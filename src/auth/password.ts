@@ -168,7 +168,7 @@ export class HashingGate {
   }
 }
 
-// navigator.hardwareConcurrency, not node:os: loading node:os alone costs tens of ms at start-up.
+// navigator.hardwareConcurrency: the core count without an import (node:os is cheap too: settings.ts loads it).
 const cores = Math.max(1, navigator.hardwareConcurrency);
 // The queue holds a few seconds of work: waiting sign-ins cost a promise each, while a refused one retries.
 export const hashingGate = new HashingGate(cores, cores * 32);
