@@ -135,6 +135,8 @@ export const MUTATIONS: Mutation[] = [
     find: 'if (who === "anonymous" && this.full()) throw',
     replace: 'if (false && who === "anonymous" && this.full()) throw',
     tests: [T.password, T.throttle],
+    // Only the gate's own tests: a broken gate makes every other hashing test wait out its timeout.
+    filter: "HashingGate",
   },
   {
     id: "gate-queue-off-by-one",
@@ -143,6 +145,8 @@ export const MUTATIONS: Mutation[] = [
     find: "return this.running >= this.concurrency && this.waiting >= this.maxQueue;",
     replace: "return this.running >= this.concurrency && this.waiting > this.maxQueue;",
     tests: [T.password, T.throttle],
+    // Only the gate's own tests: a broken gate makes every other hashing test wait out its timeout.
+    filter: "HashingGate",
   },
   {
     id: "gate-concurrency-unbounded",
@@ -151,6 +155,8 @@ export const MUTATIONS: Mutation[] = [
     find: "    if (this.running >= this.concurrency) {\n      if (forAccount",
     replace: "    if (this.running >= this.concurrency * 2) {\n      if (forAccount",
     tests: [T.password, T.throttle],
+    // Only the gate's own tests: a broken gate makes every other hashing test wait out its timeout.
+    filter: "HashingGate",
   },
   {
     id: "gate-slot-leaks",
@@ -159,6 +165,8 @@ export const MUTATIONS: Mutation[] = [
     find: "    else this.running--;",
     replace: "    else if (false) this.running--;",
     tests: [T.password, T.throttle],
+    // Only the gate's own tests: a broken gate makes every other hashing test wait out its timeout.
+    filter: "HashingGate",
   },
   {
     id: "saturated-precheck-removed",
