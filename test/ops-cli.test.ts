@@ -440,6 +440,18 @@ describe("moxie migrate", () => {
 });
 
 describe("moxie doctor", () => {
+  test("names a stored date it cannot read as a problem (exit 1), with the account, the column and the value", async () => {
+    const ws = seeded(adminDb);
+    inspect(ws.db, (db) => db.run("UPDATE users SET created_at = '30/11/2026' WHERE email = 'admin@ops.test'"));
+    const id = inspect(ws.db, (db) => (db.query("SELECT id FROM users WHERE email = 'admin@ops.test'").get() as { id: number }).id);
+    const result = await cli(["doctor"], ws);
+    expect(result.code).toBe(1);
+    const problems = result.stdout.slice(result.stdout.indexOf("Problems"));
+    expect(problems).toContain(`moxie cannot read 1 stored date of accounts (users #${id} created_at "30/11/2026")`);
+    // Read-only: the value is left for the operator to correct.
+    expect(inspect(ws.db, (db) => (db.query("SELECT created_at AS at FROM users WHERE id = ?").get(id) as { at: string }).at)).toBe("30/11/2026");
+  }, 60_000);
+
   test("healthy: version, settings with the key masked, database facts; exit 0", async () => {
     const ws = seeded(adminDb);
     const result = await cli(["doctor"], ws);
