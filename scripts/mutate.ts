@@ -645,6 +645,32 @@ export const MUTATIONS: Mutation[] = [
     replace: '  if (false) {\n    throw new ActorForbiddenError',
     tests: [T.writes, [T.races, "admin route for one's own password"]],
   },
+  {
+    id: "own-change-wrong-not-counted",
+    breaks: "wrong current passwords at PUT /auth/password count toward the sign-in limits (403, then 429) and are audited",
+    file: "src/auth/routes.ts",
+    find: '          if (error instanceof WrongPasswordError) recordEvent(db, { ...event, reason: "wrong_password" });\n          else attempt.withdrawn();',
+    replace: "          attempt.withdrawn();",
+    tests: [[T.races, "wrong current passwords count"]],
+  },
+  {
+    id: "account-operations-unbounded",
+    breaks: "each signed-in account holds at most one password operation at a time (429)",
+    file: "src/auth/password.ts",
+    find: "    if (this.busyAccounts.has(account)) throw new PasswordWorkInProgressError();",
+    replace: "",
+    tests: [T.password],
+    filter: "HashingGate",
+  },
+  {
+    id: "account-share-whole-queue",
+    breaks: "signed-in work may hold at most half of the hashing queue",
+    file: "src/auth/password.ts",
+    find: "    return Math.max(1, Math.floor(this.maxQueue / 2));",
+    replace: "    return Math.max(1, this.maxQueue);",
+    tests: [T.password],
+    filter: "HashingGate",
+  },
   // --- the throttle, counted at arrival; per account; unlock ----------------------------------------------------------
   {
     id: "account-cap-ignored",
@@ -752,6 +778,14 @@ export const MUTATIONS: Mutation[] = [
       },
     ],
     tests: [T.originalApp, T.tokens],
+  },
+  {
+    id: "original-shape-any-claims",
+    breaks: "only a token of exactly {sub, exp} (the original's) may go without iat",
+    file: "src/auth/tokens.ts",
+    find: "    const original = payload.iat === undefined && Object.keys(payload).length === 2 && Number.isSafeInteger(exp);",
+    replace: "    const original = payload.iat === undefined && Number.isSafeInteger(exp);",
+    tests: [T.tokens, T.originalApp],
   },
   // --- adopting the original's database; restore -------------------------------------------------------------------------
   {
