@@ -176,17 +176,15 @@ export const MUTATIONS: Mutation[] = [
     replace: "",
     tests: [T.throttle, T.auth],
     acceptable:
-      "equivalent in what a client sees: the gate refuses the same request a moment later, after one indexed lookup; the pre-check saves that lookup under a flood",
+      "equivalent: the gate's own check is the same condition (running at capacity and the queue full) and throws at once into the same busy() answer, row and give-back; the pre-check only saves entering the gate (and, once per process, making the dummy hash)",
   },
   {
     id: "busy-becomes-500",
-    breaks: "beyond the queue, login answers 503 with Retry-After",
+    breaks: "a sign-in refused as busy is recorded as one counted row and not counted as a failed sign-in",
     file: "src/auth/routes.ts",
     find: "          if (error instanceof HashingBusyError) return busy();\n",
     replace: "",
     tests: [T.throttle],
-    acceptable:
-      "equivalent in status and headers: src/http/errors.ts maps HashingBusyError to the same 503 and Retry-After; only the 250 ms pause before the answer is lost, a timing property",
   },
   // --- login throttle --------------------------------------------------------------------------------------
   {

@@ -180,8 +180,9 @@ describe("POST /auth/login past the hashing bound (in-process)", () => {
     ]);
   });
 
-  test("a sign-in that passes the early check but finds the gate full (a race) is still 503, never 500", async () => {
-    const ctx = createTestApp({ env: { LOGIN_MAX_FAILURES: "1000" } });
+  test("a sign-in that passes the early check but finds the gate full (a race) is still 503, never 500; recorded as busy, not counted as a failure", async () => {
+    // One failure locks the pair: a busy refusal wrongly counted as a failure would show as a 429 below.
+    const ctx = createTestApp({ env: { LOGIN_MAX_FAILURES: "1" } });
     const user = await seedUser(ctx.db, { email: "race@throttle.test", password: "race-password-1" });
     hashingGate.configure(1, 0);
     // Occupy the only slot, and hide it from the route's early check, as a request arriving between that
@@ -207,5 +208,15 @@ describe("POST /auth/login past the hashing bound (in-process)", () => {
       await occupant;
     }
     expect(hashingGate.saturated).toBe(false);
+    // Like the early refusal: one counted "busy" row per email, and the throttle was given its places back.
+    const rows = ctx.db.$client
+      .query("SELECT email, reason, count FROM audit_events WHERE type = 'login.failed' ORDER BY email")
+      .all();
+    expect(rows).toEqual([
+      { email: user.email, reason: "busy", count: 1 },
+      { email: "unknown@throttle.test", reason: "busy", count: 1 },
+    ]);
+    const next = await ctx.request("POST", "/auth/login", { body: { email: user.email, password: "wrong-password-1" } });
+    expect(next.status).toBe(401);
   });
 });
