@@ -22,6 +22,9 @@ import {
 import { verifyPasswordHash } from "../src/auth/password.ts";
 import { createTestApp, seedUser, signIn, testDb } from "./helpers.ts";
 
+/** Each test hashes a few passwords (64 MiB argon2id): its own bound on a hung test, not a speed limit (test/setup.ts). */
+const HASHING_TEST_TIMEOUT_MS = 30_000;
+
 /** What a promise settled with: the error it threw, or "resolved". */
 async function outcome(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(
@@ -53,7 +56,7 @@ describe("writes re-check the actor in the write's own transaction", () => {
     expect(error).toBeInstanceOf(ActorRevokedError);
     expect(accountCount(db)).toBe(before);
     expect(eventCount(db, "user.created")).toBe(before);
-  });
+  }, HASHING_TEST_TIMEOUT_MS);
 
   test("an admin demoted while their reset was hashing resets nothing (403)", async () => {
     const { db } = testDb();
@@ -67,7 +70,7 @@ describe("writes re-check the actor in the write's own transaction", () => {
     expect(error).toBeInstanceOf(ActorForbiddenError);
     expect(getUser(db, victim.id).passwordHash).toBe(hashBefore);
     expect(eventCount(db, "password.reset")).toBe(0);
-  });
+  }, HASHING_TEST_TIMEOUT_MS);
 
   test("an admin signed out (logout everywhere) while their create was hashing creates nothing (401)", async () => {
     const { db } = testDb();
@@ -79,7 +82,7 @@ describe("writes re-check the actor in the write's own transaction", () => {
     const error = await outcome(pending);
     expect(error).toBeInstanceOf(ActorRevokedError);
     expect(accountCount(db)).toBe(before);
-  });
+  }, HASHING_TEST_TIMEOUT_MS);
 });
 
 describe("setting a password is compare-and-set on the token version seen at arrival", () => {
@@ -97,7 +100,7 @@ describe("setting a password is compare-and-set on the token version seen at arr
     // Repeated afterwards, it lands.
     await setPassword(db, actingAs(db, admin.id), victim.id, "Won-The-Race-Pass-2026");
     expect(await verifyPasswordHash(getUser(db, victim.id).passwordHash, "Won-The-Race-Pass-2026")).toBe(true);
-  });
+  }, HASHING_TEST_TIMEOUT_MS);
 });
 
 describe("an admin's own password", () => {
@@ -110,7 +113,7 @@ describe("an admin's own password", () => {
     expect(response.json.detail).toContain("PUT /auth/password");
     expect((await ctx.request("GET", "/auth/me", { token })).status).toBe(200);
     expect(await verifyPasswordHash(getUser(ctx.db, admin.id).passwordHash, admin.password)).toBe(true);
-  });
+  }, HASHING_TEST_TIMEOUT_MS);
 });
 
 describe("a busy database", () => {
@@ -136,7 +139,7 @@ describe("a busy database", () => {
     }
     expect(getUser(ctx.db, agent.id).name).toBe("Before Busy");
     expect(eventCount(ctx.db, "user.updated")).toBe(events);
-  });
+  }, HASHING_TEST_TIMEOUT_MS);
 });
 
 describe("one spelling per email address", () => {
@@ -161,7 +164,7 @@ describe("one spelling per email address", () => {
     }
     // Another spelling of the same address signs in.
     expect((await ctx.request("POST", "/auth/login", { body: { email: "jose\u0301@rules.test", password: "look-alike-password-1" } })).status).toBe(200);
-  });
+  }, HASHING_TEST_TIMEOUT_MS);
 });
 
 describe("what is typed as an email", () => {
@@ -178,5 +181,5 @@ describe("what is typed as an email", () => {
     expect(listed.status).toBe(200);
     expect(listed.text).not.toContain(typed);
     expect(JSON.stringify(ctx.db.$client.query("SELECT * FROM audit_events").all())).not.toContain(typed);
-  });
+  }, HASHING_TEST_TIMEOUT_MS);
 });
