@@ -218,5 +218,5 @@ describe("POST /auth/login past the hashing bound (in-process)", () => {
     ]);
     const next = await ctx.request("POST", "/auth/login", { body: { email: user.email, password: "wrong-password-1" } });
     expect(next.status).toBe(401);
-   }, 30_000);
+  }, 30_000);
 });
