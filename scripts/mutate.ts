@@ -12,10 +12,13 @@
 // The original file is written back after every run, on Ctrl-C and on SIGTERM, and a journal
 // (.mutate-journal.json) lets the next run put back a file left mutated by a run that was killed outright.
 //
-// Only test files that run the sources (in-process, or `bun src/cli.ts`) are mapped: the compiled-binary suites
-// (test/security, test/binary.test.ts, test/console) would rebuild ./moxie for every mutation.
+// Most mutations map to test files that run the sources (in-process, or `bun src/cli.ts`). Where a promise is
+// defended only on the compiled binary (test/security/*, test/original-era.test.ts), the mutation names that
+// file with a `-t` pattern for the few tests concerned: the binary is rebuilt from the mutated sources (under a
+// second; test/support/binary.ts caches by source hash) and that build is removed again after the run.
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { cacheDirFor, sourceHash } from "../test/support/source-hash.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const JOURNAL = join(ROOT, ".mutate-journal.json");
@@ -30,8 +33,14 @@ interface Mutation {
   file: string;
   find: string;
   replace: string;
-  tests: string[];
-  /** `bun test -t` pattern, to run only the relevant tests of a slow file. */
+  /** Further edits of the same file, applied together with the first (each must occur exactly once). */
+  also?: Array<{ find: string; replace: string }>;
+  /**
+   * Test files run together (with `filter`), then each [file, pattern] on its own with its `-t` pattern,
+   * stopping at the first run that fails.
+   */
+  tests: Array<string | [file: string, pattern: string]>;
+  /** `bun test -t` pattern for the plain files, to run only the relevant tests of a slow file. */
   filter?: string;
   /** Why a survivor is acceptable (an equivalent mutation, or defence in depth behind another check). */
   acceptable?: string;
@@ -52,6 +61,12 @@ const T = {
   damaged: "test/damaged-db.test.ts",
   cli: "test/cli.test.ts",
   cliAccounts: "test/cli-accounts.test.ts",
+  writes: "test/write-rules.test.ts",
+  originalApp: "test/original-era-app.test.ts",
+  fullDisk: "test/security/full-disk.test.ts",
+  // On the compiled binary: always with a -t pattern.
+  races: "test/security/races.test.ts",
+  originalEra: "test/original-era.test.ts",
 };
 
 export const MUTATIONS: Mutation[] = [
@@ -117,33 +132,41 @@ export const MUTATIONS: Mutation[] = [
     id: "gate-never-refuses",
     breaks: "beyond the short queue, login answers 503 with Retry-After",
     file: "src/auth/password.ts",
-    find: "if (refusable && this.waiting.length >= this.maxQueue) throw",
-    replace: "if (false && refusable && this.waiting.length >= this.maxQueue) throw",
+    find: 'if (who === "anonymous" && this.full()) throw',
+    replace: 'if (false && who === "anonymous" && this.full()) throw',
     tests: [T.password, T.throttle],
+    // Only the gate's own tests: a broken gate makes every other hashing test wait out its timeout.
+    filter: "HashingGate",
   },
   {
     id: "gate-queue-off-by-one",
     breaks: "a short, bounded queue",
     file: "src/auth/password.ts",
-    find: "if (refusable && this.waiting.length >= this.maxQueue) throw",
-    replace: "if (refusable && this.waiting.length > this.maxQueue) throw",
+    find: "return this.running >= this.concurrency && this.waiting >= this.maxQueue;",
+    replace: "return this.running >= this.concurrency && this.waiting > this.maxQueue;",
     tests: [T.password, T.throttle],
+    // Only the gate's own tests: a broken gate makes every other hashing test wait out its timeout.
+    filter: "HashingGate",
   },
   {
     id: "gate-concurrency-unbounded",
     breaks: "at most one argon2 operation per core runs at once",
     file: "src/auth/password.ts",
-    find: "    if (this.running >= this.concurrency) {\n      if (refusable",
-    replace: "    if (this.running >= this.concurrency * 2) {\n      if (refusable",
+    find: "    if (this.running >= this.concurrency) {\n      if (forAccount",
+    replace: "    if (this.running >= this.concurrency * 2) {\n      if (forAccount",
     tests: [T.password, T.throttle],
+    // Only the gate's own tests: a broken gate makes every other hashing test wait out its timeout.
+    filter: "HashingGate",
   },
   {
     id: "gate-slot-leaks",
     breaks: "the gate frees its slot when work ends",
     file: "src/auth/password.ts",
-    find: "      else this.running--;",
-    replace: "      else if (false) this.running--;",
+    find: "    else this.running--;",
+    replace: "    else if (false) this.running--;",
     tests: [T.password, T.throttle],
+    // Only the gate's own tests: a broken gate makes every other hashing test wait out its timeout.
+    filter: "HashingGate",
   },
   {
     id: "saturated-precheck-removed",
@@ -153,33 +176,31 @@ export const MUTATIONS: Mutation[] = [
     replace: "",
     tests: [T.throttle, T.auth],
     acceptable:
-      "equivalent in what a client sees: the gate refuses the same request a moment later, after one indexed lookup; the pre-check saves that lookup under a flood",
+      "equivalent: the gate's own check is the same condition (running at capacity and the queue full) and throws at once into the same busy() answer, row and give-back; the pre-check only saves entering the gate (and, once per process, making the dummy hash)",
   },
   {
     id: "busy-becomes-500",
-    breaks: "beyond the queue, login answers 503 with Retry-After",
+    breaks: "a sign-in refused as busy is recorded as one counted row and not counted as a failed sign-in",
     file: "src/auth/routes.ts",
     find: "          if (error instanceof HashingBusyError) return busy();\n",
     replace: "",
     tests: [T.throttle],
-    acceptable:
-      "equivalent in status and headers: src/http/errors.ts maps HashingBusyError to the same 503 and Retry-After; only the 250 ms pause before the answer is lost, a timing property",
   },
   // --- login throttle --------------------------------------------------------------------------------------
   {
     id: "success-clears-address",
     breaks: "a success clears the pair, not the address (one good account does not launder spraying)",
     file: "src/auth/throttle.ts",
-    find: "    this.failures.delete(accountKey(email, address));\n  }",
-    replace: "    this.failures.delete(accountKey(email, address));\n    this.failures.delete(addressKey(address));\n  }",
+    find: "        this.failures.delete(keys[0]![0]);\n",
+    replace: "        this.failures.delete(keys[0]![0]);\n        this.failures.delete(keys[1]![0]);\n",
     tests: [T.throttle],
   },
   {
     id: "success-keeps-pair",
     breaks: "a success clears the pair",
     file: "src/auth/throttle.ts",
-    find: "    this.failures.delete(accountKey(email, address));\n  }",
-    replace: "  }",
+    find: "        this.failures.delete(keys[0]![0]);\n",
+    replace: "",
     tests: [T.throttle],
   },
   {
@@ -194,8 +215,8 @@ export const MUTATIONS: Mutation[] = [
     id: "throttle-address-ignored",
     breaks: "30 failures per address across all emails answer 429",
     file: "src/auth/throttle.ts",
-    find: "      this.waitFor(addressKey(address), this.limits.maxFailuresPerAddress),",
-    replace: "      0,",
+    find: "      [addressKey(address), this.limits.maxFailuresPerAddress, 0],",
+    replace: "      [addressKey(address), Infinity, 0],",
     tests: [T.throttle],
   },
   {
@@ -209,8 +230,8 @@ export const MUTATIONS: Mutation[] = [
   {
     id: "failure-not-counted",
     breaks: "failed logins are counted",
-    file: "src/auth/routes.ts",
-    find: "          throttle.recordFailure(email, ip);\n",
+    file: "src/auth/throttle.ts",
+    find: "    for (const [key] of keys) this.push(key, at);\n",
     replace: "",
     tests: [T.throttle, T.auth],
   },
@@ -218,16 +239,16 @@ export const MUTATIONS: Mutation[] = [
     id: "throttle-raw-email",
     breaks: "the same account spelled differently is the same pair",
     file: "src/auth/routes.ts",
-    find: "        const wait = throttle.retryAfterSeconds(email, ip);",
-    replace: "        const wait = throttle.retryAfterSeconds(body.email, ip);",
+    find: "        const attempt = throttle.reserve(key, ip, user ? throttleClearedAt(db, user) : 0);",
+    replace: "        const attempt = throttle.reserve(body.email, ip, user ? throttleClearedAt(db, user) : 0);",
     tests: [T.throttle],
   },
   {
     id: "no-retry-after-on-429",
     breaks: "429 carries Retry-After",
     file: "src/auth/routes.ts",
-    find: '          set.headers["retry-after"] = String(wait);\n',
-    replace: "",
+    find: '          set.headers["retry-after"] = String(attempt.retryAfterSeconds);\n          return status(429, { detail: "Too many login attempts" });',
+    replace: '          return status(429, { detail: "Too many login attempts" });',
     tests: [T.throttle],
   },
   // --- tokens and the guard --------------------------------------------------------------------------------
@@ -357,7 +378,7 @@ export const MUTATIONS: Mutation[] = [
     id: "audit-failed-login-unrecorded",
     breaks: "sign-in failures are in the audit trail",
     file: "src/auth/routes.ts",
-    find: '          failed(user ? "wrong_password" : "unknown_email", user?.id);\n',
+    find: "          failed(reason);\n",
     replace: "",
     tests: [T.operations, T.throttle],
   },
@@ -365,8 +386,8 @@ export const MUTATIONS: Mutation[] = [
     id: "audit-throttled-unrecorded",
     breaks: "throttled sign-ins are in the audit trail",
     file: "src/auth/routes.ts",
-    find: '          failed("throttled");\n',
-    replace: "",
+    find: '          countRefusal({ ...event, reason: "throttled" });\n          set.headers["retry-after"] = String(attempt.retryAfterSeconds);\n          return status(429, { detail: "Too many login attempts" });',
+    replace: '          set.headers["retry-after"] = String(attempt.retryAfterSeconds);\n          return status(429, { detail: "Too many login attempts" });',
     tests: [T.operations, T.throttle],
   },
   {
@@ -380,9 +401,9 @@ export const MUTATIONS: Mutation[] = [
   {
     id: "audit-success-unrecorded",
     breaks: "successful sign-ins are in the audit trail",
-    file: "src/auth/routes.ts",
-    find: '        recordEvent(db, { type: "login.succeeded"',
-    replace: '        if (false) recordEvent(db, { type: "login.succeeded"',
+    file: "src/users/service.ts",
+    find: '        recordEvent(tx, { type: "login.succeeded"',
+    replace: '        if (false) recordEvent(tx, { type: "login.succeeded"',
     tests: [T.operations],
   },
   // --- request bodies ------------------------------------------------------------------------------------------
@@ -511,10 +532,10 @@ export const MUTATIONS: Mutation[] = [
   },
   {
     id: "doctor-integrity-unreported",
-    breaks: "doctor warns on a failed integrity check (exit 1)",
+    breaks: "doctor reports a failed integrity check as a problem (exit 1)",
     file: "src/commands/doctor.ts",
-    find: "    if (problems.length > 0) warnings.push(`the database fails quick_check",
-    replace: "    if (false) warnings.push(`the database fails quick_check",
+    find: "    if (damage.length > 0) findings.push(problem(`the database fails quick_check",
+    replace: "    if (false) findings.push(problem(`the database fails quick_check",
     tests: [T.damaged],
   },
   {
@@ -577,9 +598,236 @@ export const MUTATIONS: Mutation[] = [
     id: "self-rule-off",
     breaks: "an admin cannot deactivate or demote themselves",
     file: "src/users/service.ts",
-    find: "  if (actorId === user.id) {",
+    find: '  if (actor !== "cli" && actor.id === user.id) {',
     replace: "  if (false) {",
     tests: [T.accounts],
+  },
+  // --- writes re-check the actor (writeAs), compare-and-set, own password ------------------------------------------
+  {
+    id: "writeas-inactive-actor",
+    breaks: "writes re-check the actor where the change is written: an account deactivated meanwhile changes nothing",
+    file: "src/users/service.ts",
+    find: '          if (!row || !row.isActive) throw new ActorRevokedError("Account inactive or not found");',
+    replace: '          if (!row) throw new ActorRevokedError("Account inactive or not found");',
+    tests: [T.writes],
+  },
+  {
+    id: "writeas-role-unchecked",
+    breaks: "writes re-check the actor where the change is written: an admin demoted meanwhile changes nothing",
+    file: "src/users/service.ts",
+    find: '          if (need === "admin" && row.role !== "admin") throw new ActorForbiddenError("Admin access required");',
+    replace: '          if (false) throw new ActorForbiddenError("Admin access required");',
+    tests: [T.writes],
+  },
+  {
+    id: "writeas-version-unchecked",
+    breaks: "writes re-check the actor where the change is written: a session signed out meanwhile changes nothing",
+    file: "src/users/service.ts",
+    find: '          if (row.tokenVersion !== actor.tokenVersion) throw new ActorRevokedError("Invalid or expired token");\n',
+    replace: "",
+    tests: [T.writes],
+  },
+  {
+    id: "password-cas-skipped",
+    breaks: "a password set while the account's password or sessions changed meanwhile writes nothing (409)",
+    file: "src/users/service.ts",
+    find: "    .where(and(eq(users.id, id), eq(users.tokenVersion, expected)))",
+    replace: "    .where(eq(users.id, id))",
+    tests: [T.writes],
+  },
+  {
+    id: "own-password-via-admin-route",
+    breaks: "an admin's own password is changed only with the current one (PUT /auth/password); the admin route answers 403",
+    file: "src/users/service.ts",
+    find: '  if (actor !== "cli" && actor.id === id) {\n    throw new ActorForbiddenError',
+    replace: '  if (false) {\n    throw new ActorForbiddenError',
+    tests: [T.writes, [T.races, "admin route for one's own password"]],
+  },
+  {
+    id: "own-change-wrong-not-counted",
+    breaks: "wrong current passwords at PUT /auth/password count toward the sign-in limits (403, then 429) and are audited",
+    file: "src/auth/routes.ts",
+    find: '          if (error instanceof WrongPasswordError) recordEvent(db, { ...event, reason: "wrong_password" });\n          else attempt.withdrawn();',
+    replace: "          attempt.withdrawn();",
+    tests: [[T.races, "wrong current passwords count"]],
+  },
+  {
+    id: "account-operations-unbounded",
+    breaks: "each signed-in account holds at most one password operation at a time (429)",
+    file: "src/auth/password.ts",
+    find: "    if (this.busyAccounts.has(account)) throw new PasswordWorkInProgressError();",
+    replace: "",
+    tests: [T.password],
+    filter: "HashingGate",
+  },
+  {
+    id: "account-share-whole-queue",
+    breaks: "signed-in work may hold at most half of the hashing queue",
+    file: "src/auth/password.ts",
+    find: "    return Math.max(1, Math.floor(this.maxQueue / 2));",
+    replace: "    return Math.max(1, this.maxQueue);",
+    tests: [T.password],
+    filter: "HashingGate",
+  },
+  // --- the throttle, counted at arrival; per account; unlock ----------------------------------------------------------
+  {
+    id: "account-cap-ignored",
+    breaks: "LOGIN_MAX_FAILURES_PER_ACCOUNT failures for one account across addresses answer 429",
+    file: "src/auth/throttle.ts",
+    find: "      [accountKey(email), this.limits.maxFailuresPerAccount, clearedAt],",
+    replace: "      [accountKey(email), Infinity, clearedAt],",
+    tests: [T.throttle, [T.races, "LOGIN_MAX_FAILURES_PER_ACCOUNT"]],
+  },
+  {
+    id: "throttle-counts-after-hashing",
+    breaks: "an attempt is counted when it arrives, so a concurrent burst is checked at most up to the limit",
+    file: "src/auth/routes.ts",
+    // Checked at arrival but counted only once the password turned out wrong: the old check-then-act.
+    find: "        if (hashingGate.saturated) return busy();\n",
+    replace: "        attempt.withdrawn();\n        if (hashingGate.saturated) return busy();\n",
+    also: [{ find: "          failed(reason);\n", replace: "          failed(reason);\n          throttle.reserve(key, ip);\n" }],
+    tests: [T.throttle, [T.races, "20 concurrent wrong passwords"]],
+  },
+  {
+    id: "cleared-at-ignored",
+    breaks: "an unlock, a password set or an activation clears the account's sign-in throttle",
+    file: "src/auth/throttle.ts",
+    find: "    const times = this.recent(key).filter((time) => time > since);",
+    replace: "    const times = this.recent(key);",
+    tests: [T.throttle, [T.races, "unlock"]],
+  },
+  {
+    id: "unlock-event-ignored",
+    breaks: "POST /admin/users/{id}/unlock (and moxie unlock) clears the account's sign-in throttle",
+    file: "src/users/service.ts",
+    find: 'const THROTTLE_CLEARING_EVENTS: AuditEventType[] = ["user.unlocked", "user.activated"];',
+    replace: 'const THROTTLE_CLEARING_EVENTS: AuditEventType[] = ["user.activated"];',
+    tests: [T.throttle, [T.races, "unlock"]],
+  },
+  // --- the audit trail: counted refusals, nothing typed kept unless it is an address -------------------------------------
+  {
+    id: "refusals-one-row-each",
+    breaks: "refused sign-ins are counted into one row per window, not written one row each",
+    file: "src/audit/service.ts",
+    find: "  if (current && current.until > now) {",
+    replace: "  if (false) {",
+    tests: [T.throttle, [T.races, "one counted row"]],
+  },
+  {
+    id: "typed-text-stored",
+    breaks: "what is typed as an email is kept only when it is an address; otherwise a fixed marker",
+    file: "src/auth/routes.ts",
+    find: "email: email ?? NOT_AN_EMAIL, ip };",
+    replace: "email: email ?? body.email, ip };",
+    tests: [T.writes, [T.races, "typed as an email"]],
+  },
+  // --- one spelling per email ------------------------------------------------------------------------------------------
+  {
+    id: "email-hidden-characters-allowed",
+    breaks: "an email with a space, control or invisible character inside is 422 naming email",
+    file: "src/users/email.ts",
+    find: "  if (INVISIBLE_OR_SPACE.test(trimmed)) {",
+    replace: "  if (false) {",
+    tests: [T.writes, [T.races, "one address"]],
+  },
+  {
+    id: "email-nfkc-skipped",
+    breaks: "emails are stored NFKC and lower-cased: look-alike spellings are one address",
+    file: "src/users/email.ts",
+    find: '  const normalized = trimmed.normalize("NFKC").toLowerCase();',
+    replace: "  const normalized = trimmed.toLowerCase();",
+    tests: [T.writes, [T.races, "one address"]],
+  },
+  // --- strict tokens -----------------------------------------------------------------------------------------------------
+  {
+    id: "token-nbf-ignored",
+    breaks: "a token whose nbf is in the future is refused",
+    file: "src/auth/tokens.ts",
+    find: "    if (nbf !== undefined && (!Number.isSafeInteger(nbf) || (nbf as number) > nowSeconds + CLOCK_SKEW_SECONDS)) return null;\n",
+    replace: "",
+    tests: [T.tokens, T.tokenClock],
+  },
+  {
+    id: "token-signature-decoded",
+    breaks: "only the canonical spelling of a signature verifies (the encoded strings are compared)",
+    file: "src/auth/tokens.ts",
+    find: 'if (!constantTimeEqual(Buffer.from(signaturePart, "latin1"), Buffer.from(expected, "latin1"))) return null;',
+    replace: 'if (!constantTimeEqual(Buffer.from(signaturePart, "base64url"), Buffer.from(expected, "base64url"))) return null;',
+    tests: [T.tokens, T.tokenClock],
+  },
+  {
+    id: "token-header-duplicates",
+    breaks: "a token header with a key twice ({\"alg\":\"none\",\"alg\":\"HS256\"}) is refused",
+    file: "src/auth/tokens.ts",
+    find: '    const value: unknown = parseStrictJson(Buffer.from(segment, "base64url").toString("utf8"));',
+    replace: '    const value: unknown = JSON.parse(Buffer.from(segment, "base64url").toString("utf8"));',
+    tests: [T.tokens, T.tokenClock],
+  },
+  {
+    id: "original-token-any-exp",
+    breaks: "a token the Python original signed ({sub, exp}) is held to exp at most 8 hours from now",
+    file: "src/auth/tokens.ts",
+    find: "    const iat = original ? (exp as number) - ACCESS_TOKEN_TTL_SECONDS : payload.iat;",
+    replace: "    const iat = original ? Math.floor(now() / 1000) : payload.iat;",
+    also: [
+      {
+        find: "    if (expiresAt - issuedAt > ACCESS_TOKEN_TTL_SECONDS || expiresAt <= issuedAt) return null;",
+        replace: "    if (!original && (expiresAt - issuedAt > ACCESS_TOKEN_TTL_SECONDS || expiresAt <= issuedAt)) return null;",
+      },
+    ],
+    tests: [T.originalApp, T.tokens],
+  },
+  {
+    id: "original-shape-any-claims",
+    breaks: "only a token of exactly {sub, exp} (the original's) may go without iat",
+    file: "src/auth/tokens.ts",
+    find: "    const original = payload.iat === undefined && Object.keys(payload).length === 2 && Number.isSafeInteger(exp);",
+    replace: "    const original = payload.iat === undefined && Number.isSafeInteger(exp);",
+    tests: [T.tokens, T.originalApp],
+  },
+  // --- adopting the original's database; restore -------------------------------------------------------------------------
+  {
+    id: "adoption-not-rolled-back",
+    breaks: "adopting an original-era database is all or nothing: a failure leaves the file as it was",
+    file: "src/db/adopt.ts",
+    find: '    if (client.inTransaction) client.run("ROLLBACK");',
+    replace: '    if (client.inTransaction) client.run("COMMIT");',
+    tests: [[T.originalEra, "all or nothing"]],
+  },
+  {
+    id: "restore-keeps-sessions",
+    breaks: "restore signs everyone out",
+    file: "src/commands/backup.ts",
+    find: "      signedOut = signEveryoneOut(db, keptAs ? tokenVersionsIn(keptAs) : new Map());",
+    replace: "      signedOut = 0;",
+    tests: [T.opsCli, [T.races, "restore signs everyone out"]],
+    filter: "restore",
+  },
+  {
+    id: "restore-forgets-newer-versions",
+    breaks: "restore signs everyone out: a token revoked after the backup was taken stays dead",
+    file: "src/commands/backup.ts",
+    find: "      signedOut = signEveryoneOut(db, keptAs ? tokenVersionsIn(keptAs) : new Map());",
+    replace: "      signedOut = signEveryoneOut(db, new Map());",
+    tests: [T.opsCli, [T.races, "restore signs everyone out"]],
+    filter: "restore",
+  },
+  // --- a busy or full database is 503 --------------------------------------------------------------------------------------
+  {
+    id: "db-busy-500",
+    breaks: "a busy database answers 503 with Retry-After, nothing written",
+    file: "src/http/errors.ts",
+    find: '  if (error instanceof DatabaseBusyError || (typeof code === "string" && code.startsWith("SQLITE_BUSY"))) {',
+    replace: "  if (false) {",
+    tests: [T.writes, [T.races, "busy database"]],
+  },
+  {
+    id: "db-full-500",
+    breaks: "a full disk answers 503 saying so, nothing written",
+    file: "src/http/errors.ts",
+    find: '  if (error instanceof DatabaseFullError || (typeof code === "string" && code.startsWith("SQLITE_FULL"))) {',
+    replace: "  if (false) {",
+    tests: [T.fullDisk],
   },
 ];
 
@@ -623,7 +871,25 @@ function occurrences(text: string, find: string): number {
   return count;
 }
 
-async function runTests(files: string[], filter?: string): Promise<{ passed: boolean; timedOut: boolean; output: string }> {
+function editsOf(mutation: Mutation): Array<{ find: string; replace: string }> {
+  return [{ find: mutation.find, replace: mutation.replace }, ...(mutation.also ?? [])];
+}
+
+function applies(mutation: Mutation): boolean {
+  const text = readFileSync(join(ROOT, mutation.file), "utf8");
+  return editsOf(mutation).every(({ find }) => occurrences(text, find) === 1);
+}
+
+function describeTests(mutation: Mutation): string {
+  return mutation.tests
+    .map((entry) => (typeof entry === "string" ? entry : `${entry[0]} -t '${entry[1]}'`))
+    .join(" ")
+    .concat(mutation.filter ? ` (plain files -t '${mutation.filter}')` : "");
+}
+
+type Outcome = { passed: boolean; timedOut: boolean; output: string };
+
+async function runTests(files: string[], filter?: string): Promise<Outcome> {
   const present = files.filter((file) => existsSync(join(ROOT, file)));
   // No mapped file exists (an older checkout): nothing can notice the bug. `bun test` with no paths would
   // run the whole suite instead.
@@ -642,6 +908,22 @@ async function runTests(files: string[], filter?: string): Promise<{ passed: boo
   // A -t filter that matches nothing (an older checkout without the test) exits 1, but nothing noticed the bug.
   const nothingRan = /matched 0 tests/.test(output);
   return { passed: (code === 0 || nothingRan) && !timedOut, timedOut, output };
+}
+
+/** The mutation's runs in order (plain files together, then each [file, pattern]); stops at the first failure. */
+async function runMapped(mutation: Mutation): Promise<Outcome> {
+  const plain = mutation.tests.filter((entry): entry is string => typeof entry === "string");
+  const pinned = mutation.tests.filter((entry): entry is [string, string] => typeof entry !== "string");
+  const runs: Array<[string[], string | undefined]> = [
+    ...(plain.length > 0 ? [[plain, mutation.filter] as [string[], string | undefined]] : []),
+    ...pinned.map(([file, pattern]) => [[file], pattern] as [string[], string | undefined]),
+  ];
+  let last: Outcome = { passed: true, timedOut: false, output: "" };
+  for (const [files, filter] of runs) {
+    last = await runTests(files, filter);
+    if (!last.passed) return last;
+  }
+  return last;
 }
 
 function parseArgs(argv: string[]) {
@@ -665,11 +947,11 @@ async function main(): Promise<void> {
   }
 
   if (options.list) {
-    for (const m of chosen) console.log(`${m.id.padEnd(34)} ${m.file.padEnd(28)} ${m.tests.join(" ")}${m.filter ? ` -t '${m.filter}'` : ""}`);
+    for (const m of chosen) console.log(`${m.id.padEnd(34)} ${m.file.padEnd(28)} ${describeTests(m)}`);
     return;
   }
 
-  const stale = chosen.filter((m) => occurrences(readFileSync(join(ROOT, m.file), "utf8"), m.find) !== 1);
+  const stale = chosen.filter((m) => !applies(m));
   for (const m of stale) console.log(`stale  ${m.id}: its text no longer occurs exactly once in ${m.file}; update scripts/mutate.ts`);
   if (options.check) {
     console.log(`${chosen.length - stale.length} of ${chosen.length} mutations apply`);
@@ -679,9 +961,14 @@ async function main(): Promise<void> {
 
   const started = performance.now();
   if (options.baseline) {
-    const files = [...new Set(runnable.flatMap((m) => m.tests))].sort();
-    process.stdout.write(`baseline: ${files.length} test files without mutations ... `);
-    const baseline = await runTests(files);
+    const files = [...new Set(runnable.flatMap((m) => m.tests.filter((entry): entry is string => typeof entry === "string")))].sort();
+    // The binary files only with their patterns, joined: their other tests are never run by a mutation.
+    const pinned = runnable.flatMap((m) => m.tests.filter((entry): entry is [string, string] => typeof entry !== "string"));
+    const pinnedFiles = [...new Set(pinned.map(([file]) => file))].sort();
+    const pattern = [...new Set(pinned.map(([, p]) => `(${p})`))].join("|");
+    process.stdout.write(`baseline: ${files.length} test files, and ${pinnedFiles.length} on the binary with their patterns, without mutations ... `);
+    let baseline = await runTests(files);
+    if (baseline.passed && pinnedFiles.length > 0) baseline = await runTests(pinnedFiles, pattern);
     if (!baseline.passed) {
       console.log("FAILED");
       console.log(baseline.output.split("\n").filter((line) => /^\(fail\)|error:/.test(line)).slice(0, 20).join("\n"));
@@ -697,14 +984,17 @@ async function main(): Promise<void> {
     const original = readFileSync(path, "utf8");
     current = { file: mutation.file, original };
     writeFileSync(JOURNAL, JSON.stringify({ file: mutation.file, original } satisfies Journal));
-    writeFileSync(path, original.replace(mutation.find, mutation.replace));
+    writeFileSync(path, editsOf(mutation).reduce((text, { find, replace }) => text.replace(find, replace), original));
+    // A binary built from the mutated sources is cached under their hash: removed after the run.
+    const mutatedBuild = cacheDirFor(sourceHash());
     const at = performance.now();
     process.stdout.write(`[${String(index + 1).padStart(2)}/${runnable.length}] ${mutation.id.padEnd(34)} `);
-    let outcome: Awaited<ReturnType<typeof runTests>>;
+    let outcome: Outcome;
     try {
-      outcome = await runTests(mutation.tests, mutation.filter);
+      outcome = await runMapped(mutation);
     } finally {
       restoreCurrent();
+      rmSync(mutatedBuild, { recursive: true, force: true });
     }
     const seconds = (performance.now() - at) / 1000;
     const killed = !outcome.passed;

@@ -310,6 +310,24 @@ describe("moxie restore", () => {
     expect(existsSync(serveLockPath(ws.db))).toBe(false);
   }, 60_000);
 
+  test("signs out tokens issued after the backup was taken too: each version moves past the replaced database's", async () => {
+    const ws = seeded(adminDb);
+    const version = (path: string) =>
+      inspect(path, (db) => (db.query("SELECT token_version AS v FROM users WHERE email = 'admin@ops.test'").get() as { v: number }).v);
+    expect((await cli(["backup", "b.db"], ws)).code).toBe(0);
+    const inBackup = version(join(ws.dir, "b.db"));
+    // Since the backup: three sign-outs (or password sets), then a sign-in whose token carries the live version.
+    inspect(ws.db, (db) => db.run("UPDATE users SET token_version = token_version + 3 WHERE email = 'admin@ops.test'"));
+    const issuedSince = version(ws.db);
+    expect(issuedSince).toBe(inBackup + 3);
+    const result = await cli(["restore", "b.db"], ws);
+    expect(result.code).toBe(0);
+    // The guard admits a token only at the account's current version: neither the backup's nor the newer one.
+    const restored = version(ws.db);
+    expect(restored).toBeGreaterThan(issuedSince);
+    expect(restored).toBeGreaterThan(inBackup);
+  }, 60_000);
+
   test("a backup from an older schema (the foundation release) is restored and migrated forward", async () => {
     const ws = workspace();
     const old = join(ws.dir, "foundation.db");
@@ -422,6 +440,18 @@ describe("moxie migrate", () => {
 });
 
 describe("moxie doctor", () => {
+  test("names a stored date it cannot read as a problem (exit 1), with the account, the column and the value", async () => {
+    const ws = seeded(adminDb);
+    inspect(ws.db, (db) => db.run("UPDATE users SET created_at = '30/11/2026' WHERE email = 'admin@ops.test'"));
+    const id = inspect(ws.db, (db) => (db.query("SELECT id FROM users WHERE email = 'admin@ops.test'").get() as { id: number }).id);
+    const result = await cli(["doctor"], ws);
+    expect(result.code).toBe(1);
+    const problems = result.stdout.slice(result.stdout.indexOf("Problems"));
+    expect(problems).toContain(`moxie cannot read 1 stored date of accounts (users #${id} created_at "30/11/2026")`);
+    // Read-only: the value is left for the operator to correct.
+    expect(inspect(ws.db, (db) => (db.query("SELECT created_at AS at FROM users WHERE id = ?").get(id) as { at: string }).at)).toBe("30/11/2026");
+  }, 60_000);
+
   test("healthy: version, settings with the key masked, database facts; exit 0", async () => {
     const ws = seeded(adminDb);
     const result = await cli(["doctor"], ws);

@@ -37,6 +37,17 @@ async function within<T>(promise: Promise<T>, what: string, ms = 5_000): Promise
   }
 }
 
+/** The error `promise` rejects with ("resolved" if it resolves), failing the test if it has not settled within `within`'s bound. */
+function refusal(promise: Promise<unknown>, what: string): Promise<unknown> {
+  return within(
+    promise.then(
+      () => "resolved",
+      (error: unknown) => error,
+    ),
+    what,
+  );
+}
+
 let spies: Array<{ mockRestore(): void }> = [];
 afterEach(() => {
   for (const spy of spies.splice(0)) spy.mockRestore();
@@ -193,17 +204,17 @@ describe("HashingGate: signed-in work", () => {
     const running = gate.run(hold, "operator"); // occupies the only slot
     // Account 7 holds its one operation; a second one is refused at once, before any hashing.
     const first = gate.exclusive(7, () => gate.run(async () => "seven", { account: 7 }));
-    await expect(gate.exclusive(7, async () => "again")).rejects.toBeInstanceOf(PasswordWorkInProgressError);
+    expect(await refusal(gate.exclusive(7, async () => "again"), "account 7's second operation")).toBeInstanceOf(PasswordWorkInProgressError);
     expect(gate.busyWith(7)).toBe(true);
     // Half the queue (2) for signed-in work: account 8 waits, account 9 is refused with 503's error.
     const second = gate.run(async () => "eight", { account: 8 });
-    await expect(gate.run(async () => "nine", { account: 9 })).rejects.toBeInstanceOf(HashingBusyError);
+    expect(await refusal(gate.run(async () => "nine", { account: 9 }), "account 9's operation")).toBeInstanceOf(HashingBusyError);
     // Sign-in still has room behind them.
     const signIns = [gate.run(async () => "in-1", "anonymous"), gate.run(async () => "in-2", "anonymous")];
-    await expect(gate.run(async () => "in-3", "anonymous")).rejects.toBeInstanceOf(HashingBusyError);
+    expect(await refusal(gate.run(async () => "in-3", "anonymous"), "the third sign-in")).toBeInstanceOf(HashingBusyError);
     releases.shift()!();
-    await running;
-    expect(await Promise.all([first, second, ...signIns])).toEqual(["seven", "eight", "in-1", "in-2"]);
+    await within(running, "the operator's work");
+    expect(await within(Promise.all([first, second, ...signIns]), "the queued work")).toEqual(["seven", "eight", "in-1", "in-2"]);
     expect(gate.busyWith(7)).toBe(false);
   });
 });

@@ -11,6 +11,19 @@ setDefaultTimeout(30_000);
 const WINDOW_MS = 60_000;
 const IP = "203.0.113.5";
 
+/** `promise`, or a test failure once `ms` have passed without an answer (instead of a hung run). */
+async function answeredWithin<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms: the request waited for hashing`)), ms))),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function throttle(perPair = 3, perAddress = 5, perAccount = 1_000) {
   let now = 1_000_000;
   const limiter = new LoginThrottle(
@@ -167,8 +180,9 @@ describe("POST /auth/login past the hashing bound (in-process)", () => {
     ]);
   });
 
-  test("a sign-in that passes the early check but finds the gate full (a race) is still 503, never 500", async () => {
-    const ctx = createTestApp({ env: { LOGIN_MAX_FAILURES: "1000" } });
+  test("a sign-in that passes the early check but finds the gate full (a race) is still 503, never 500; recorded as busy, not counted as a failure", async () => {
+    // One failure locks the pair: a busy refusal wrongly counted as a failure would show as a 429 below.
+    const ctx = createTestApp({ env: { LOGIN_MAX_FAILURES: "1" } });
     const user = await seedUser(ctx.db, { email: "race@throttle.test", password: "race-password-1" });
     hashingGate.configure(1, 0);
     // Occupy the only slot, and hide it from the route's early check, as a request arriving between that
@@ -178,7 +192,9 @@ describe("POST /auth/login past the hashing bound (in-process)", () => {
     Object.defineProperty(hashingGate, "saturated", { get: () => false, configurable: true });
     try {
       for (const email of [user.email, "unknown@throttle.test"]) {
-        const answer = await ctx.request("POST", "/auth/login", { body: { email, password: "any-password-1" } });
+        // Bounded: with a gate that queues instead of refusing, this request would wait for the occupant, which
+        // is only released below; the answer needs no hashing, so the bound says nothing about machine speed.
+        const answer = await answeredWithin(ctx.request("POST", "/auth/login", { body: { email, password: "any-password-1" } }), 10_000);
         expect({ email, status: answer.status, body: answer.json }).toEqual({
           email,
           status: 503,
@@ -192,5 +208,15 @@ describe("POST /auth/login past the hashing bound (in-process)", () => {
       await occupant;
     }
     expect(hashingGate.saturated).toBe(false);
-  });
+    // Like the early refusal: one counted "busy" row per email, and the throttle was given its places back.
+    const rows = ctx.db.$client
+      .query("SELECT email, reason, count FROM audit_events WHERE type = 'login.failed' ORDER BY email")
+      .all();
+    expect(rows).toEqual([
+      { email: user.email, reason: "busy", count: 1 },
+      { email: "unknown@throttle.test", reason: "busy", count: 1 },
+    ]);
+    const next = await ctx.request("POST", "/auth/login", { body: { email: user.email, password: "wrong-password-1" } });
+    expect(next.status).toBe(401);
+  }, 30_000);
 });

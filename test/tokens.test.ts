@@ -45,7 +45,7 @@ describe("access tokens", () => {
     ["RS256 label over an HMAC", () => forge({ alg: "RS256" }, goodPayload())],
     ["unknown crit header", () => forge({ alg: "HS256", crit: ["exp"] }, goodPayload())],
     ["no exp", () => forge({ alg: "HS256" }, { sub: "7", iat: nowSeconds() })],
-    // Only the Python original's exact {sub, exp} may go without iat (test/original-era-tokens.test.ts).
+    // Only the Python original's exact {sub, exp} may go without iat (test/original-era-app.test.ts).
     ["no iat", () => forge({ alg: "HS256" }, { sub: "7", ver: 0, exp: nowSeconds() + 60 })],
     ["no sub", () => forge({ alg: "HS256" }, { iat: nowSeconds(), exp: nowSeconds() + 60 })],
     ["string exp", () => forge({ alg: "HS256" }, { ...goodPayload(), exp: String(nowSeconds() + 60) })],
@@ -66,6 +66,17 @@ describe("access tokens", () => {
     ["padding characters", () => `${forge({ alg: "HS256" }, goodPayload())}=`],
     ["header not JSON", () => `${b64("nope")}.${b64(goodPayload())}.abc`],
     ["over 4 KB", () => forge({ alg: "HS256" }, { ...goodPayload(), pad: "x".repeat(5000) })],
+    ["nbf in the future", () => forge({ alg: "HS256" }, { ...goodPayload(), nbf: nowSeconds() + 3600 })],
+    ["nbf not a number", () => forge({ alg: "HS256" }, { ...goodPayload(), nbf: "soon" })],
+    // {"alg":"none","alg":"HS256"}: a reader where the last key wins would take it for HS256.
+    ["alg twice in the header", () => {
+      const head = `${b64('{"alg":"none","alg":"HS256","typ":"JWT"}')}.${b64(goodPayload())}`;
+      return `${head}.${createHmac("sha256", TEST_SECRET).update(head).digest("base64url")}`;
+    }],
+    ["a duplicate key in the payload", () => {
+      const head = `${b64({ alg: "HS256" })}.${b64(`{"sub":"7","sub":"1","iat":${nowSeconds()},"exp":${nowSeconds() + 60}}`)}`;
+      return `${head}.${createHmac("sha256", TEST_SECRET).update(head).digest("base64url")}`;
+    }],
     ["empty", () => ""],
   ];
   for (const [name, make] of refused) {
@@ -73,6 +84,26 @@ describe("access tokens", () => {
       expect(tokens.verify(make())).toBeNull();
     });
   }
+
+  test("nbf up to now (within the clock skew) is accepted", () => {
+    expect(tokens.verify(forge({ alg: "HS256" }, { ...goodPayload(), nbf: nowSeconds() }))?.userId).toBe(7);
+  });
+
+  test("refuses: the other spellings of a valid signature (the spare bits of its last character)", () => {
+    const good = forge({ alg: "HS256", typ: "JWT" }, goodPayload());
+    expect(tokens.verify(good)).not.toBeNull();
+    const [head, body, signature] = good.split(".") as [string, string, string];
+    // 32 bytes are 43 base64url characters: the last one carries 2 bits that decoding ignores.
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const last = alphabet.indexOf(signature.at(-1)!);
+    const others = [0, 1, 2, 3].map((spare) => alphabet[(last & ~3) | spare]!).filter((char) => char !== signature.at(-1));
+    expect(others).toHaveLength(3);
+    for (const char of others) {
+      const other = `${head}.${body}.${signature.slice(0, -1)}${char}`;
+      expect(Buffer.from(other.split(".")[2]!, "base64url")).toEqual(Buffer.from(signature, "base64url"));
+      expect(tokens.verify(other)).toBeNull();
+    }
+  });
 });
 
 describe("reading the Authorization header", () => {

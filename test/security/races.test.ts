@@ -353,7 +353,7 @@ describe("issue 12: own password, unlock, what changed", () => {
 });
 
 describe("12: restore signs everyone out", () => {
-  test("a token revoked after the backup stays dead after the restore; the output says everyone is signed out", async () => {
+  test("a token revoked after the backup stays dead after the restore, and so does one issued since; the output says everyone is signed out", async () => {
     const instance = await suite.start("restore", { env: { LOGIN_MAX_FAILURES: "100" } });
     const token = await instance.token(ADMIN.email, ADMIN.password);
     await suite.stop(instance);
@@ -361,6 +361,10 @@ describe("12: restore signs everyone out", () => {
     expect((await instance.cli(["backup", backup])).code).toBe(0);
     // Revoked after the backup: the backup still holds the version this token carries.
     expect((await instance.cli(["set-password", "--email", ADMIN.email, "--password", "After-Backup-Pass-2026"])).code).toBe(0);
+    // Issued since the backup, at the version the live database holds now (signed with the server's key, as a
+    // sign-in after the password change would issue it): the backup's version + 1 must not revive it.
+    const liveVersion = readExistingDb(instance.dbPath, (db) => (db.query("SELECT token_version AS v FROM users WHERE id = 1").get() as { v: number }).v);
+    const issuedSince = signJwt(HS256, validClaims("1", liveVersion));
     const restored = await instance.cli(["restore", backup]);
     expect(restored.code).toBe(0);
     expect(restored.stdout).toContain("Signed everyone out");
@@ -370,6 +374,12 @@ describe("12: restore signs everyone out", () => {
       const url = await listeningUrl(served);
       const me = await fetch(`${url}/auth/me`, { headers: { authorization: `Bearer ${token}` } });
       expect(me.status).toBe(401);
+      const since = await fetch(`${url}/auth/me`, { headers: { authorization: `Bearer ${issuedSince}` } });
+      expect(since.status).toBe(401);
+      // The same forging at the restored version is admitted: the refusals above are the version's doing.
+      const restoredVersion = readExistingDb(instance.dbPath, (db) => (db.query("SELECT token_version AS v FROM users WHERE id = 1").get() as { v: number }).v);
+      const current = await fetch(`${url}/auth/me`, { headers: { authorization: `Bearer ${signJwt(HS256, validClaims("1", restoredVersion))}` } });
+      expect(current.status).toBe(200);
     } finally {
       await stopServer(served);
     }

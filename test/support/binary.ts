@@ -5,47 +5,21 @@
 // (src/, drizzle/, package.json, bun.lock, tsconfig.json). One process builds under a lock file in that directory,
 // into a private subdirectory, and renames the result into place; any other process waits for it. Cache entries
 // not used for ten minutes are removed when a new one is made.
-import { createHash } from "node:crypto";
 import { chmodSync, closeSync, copyFileSync, existsSync, constants as fsConstants, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { ROOT, tempDir } from "../helpers.ts";
 import { cleanEnv } from "./processes.ts";
+import { BINARY_CACHE_PREFIX, cacheDirFor, sourceHash } from "./source-hash.ts";
 
-const HASHED_DIRS = ["src", "drizzle"];
-const HASHED_FILES = ["package.json", "bun.lock", "tsconfig.json"];
-/** The cache directories' common start: tests that look for leaked temp paths check for it too. */
-export const BINARY_CACHE_PREFIX = join(tmpdir(), "moxie-compiled-");
+export { BINARY_CACHE_PREFIX, sourceHash };
+
 /** What older versions of this suite cached under; pruned by the same rule. */
 const LEGACY_PREFIXES = ["moxie-sec-bin-", "moxie-sec-build-"];
 /** Cache entries not used for this long are removed when a new one is made. */
 const CACHE_STALE_MS = 10 * 60 * 1000;
 /** A build lock older than this is abandoned (a build takes well under a minute). */
 const LOCK_STALE_MS = 5 * 60 * 1000;
-
-function listFiles(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  const out: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...listFiles(path));
-    else if (entry.isFile()) out.push(path);
-  }
-  return out;
-}
-
-/** sha256 over the names and bytes of every input of the build. */
-export function sourceHash(): string {
-  const hash = createHash("sha256");
-  const files = [
-    ...HASHED_DIRS.flatMap((dir) => listFiles(join(ROOT, dir))),
-    ...HASHED_FILES.map((file) => join(ROOT, file)).filter((file) => existsSync(file)),
-  ].sort();
-  for (const file of files) {
-    hash.update(relative(ROOT, file)).update("\0").update(readFileSync(file)).update("\0");
-  }
-  return hash.digest("hex");
-}
 
 /** The package.json build command with only its output path changed. */
 function buildCommand(script: string, outfile: string): string[] {
@@ -116,7 +90,7 @@ interface CacheEntry {
 }
 
 function cacheEntry(hash: string): CacheEntry {
-  const dir = `${BINARY_CACHE_PREFIX}${hash.slice(0, 24)}`;
+  const dir = cacheDirFor(hash);
   return { dir, binary: join(dir, "moxie") };
 }
 

@@ -1,0 +1,185 @@
+// Issue 11's rules for writes, in process on real SQLite files: who may act is checked again where the change
+// is written (writeAs), a password set is compare-and-set on the token version, an admin's own password goes
+// through PUT /auth/password, a busy database is a 503 with nothing written, emails have one spelling, and what
+// is typed as an email is kept in the audit trail only when it is an address.
+//
+// The races are made deterministic without any timing: a service call that hashes a password yields at its
+// first `await` (argon2 runs on another thread), so the change made synchronously right after it lands first,
+// in every run and on every machine; the pending call then meets it in its own transaction.
+import { Database } from "bun:sqlite";
+import { describe, expect, test } from "bun:test";
+import {
+  ActorForbiddenError,
+  ActorRevokedError,
+  createUser,
+  getUser,
+  PasswordRaceError,
+  revokeTokens,
+  setPassword,
+  updateUser,
+  type ActingUser,
+} from "../src/users/service.ts";
+import { verifyPasswordHash } from "../src/auth/password.ts";
+import { createTestApp, seedUser, signIn, testDb } from "./helpers.ts";
+
+/** Each test hashes a few passwords (64 MiB argon2id): its own bound on a hung test, not a speed limit (test/setup.ts). */
+const HASHING_TEST_TIMEOUT_MS = 30_000;
+
+/** What a promise settled with: the error it threw, or "resolved". */
+async function outcome(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => "resolved",
+    (error: unknown) => error,
+  );
+}
+
+function actingAs(db: ReturnType<typeof testDb>["db"], id: number): ActingUser {
+  return { id, tokenVersion: getUser(db, id).tokenVersion, ip: "192.0.2.1" };
+}
+
+const accountCount = (db: ReturnType<typeof testDb>["db"]) =>
+  (db.$client.query("SELECT count(*) AS n FROM users").get() as { n: number }).n;
+const eventCount = (db: ReturnType<typeof testDb>["db"], type: string) =>
+  (db.$client.query("SELECT count(*) AS n FROM audit_events WHERE type = ?").get(type) as { n: number }).n;
+
+describe("writes re-check the actor in the write's own transaction", () => {
+  test("an admin deactivated while their create was hashing creates nothing (even when the version did not move)", async () => {
+    const { db } = testDb();
+    const admin = await seedUser(db, { role: "admin" });
+    const actor = actingAs(db, admin.id);
+    const before = accountCount(db);
+    const pending = createUser(db, { name: "Queued", email: "queued-inactive@rules.test", password: "queued-password-1" }, actor);
+    // A deactivation that leaves token_version alone (the Python original writing the same file, or an
+    // operator's SQL): only the is_active check in writeAs stands between the queued create and the table.
+    db.$client.run("UPDATE users SET is_active = 0 WHERE id = ?", [admin.id]);
+    const error = await outcome(pending);
+    expect(error).toBeInstanceOf(ActorRevokedError);
+    expect(accountCount(db)).toBe(before);
+    expect(eventCount(db, "user.created")).toBe(before);
+  }, HASHING_TEST_TIMEOUT_MS);
+
+  test("an admin demoted while their reset was hashing resets nothing (403)", async () => {
+    const { db } = testDb();
+    const admin = await seedUser(db, { role: "admin" });
+    await seedUser(db, { role: "admin" }); // the demotion below must not be of the last admin
+    const victim = await seedUser(db);
+    const hashBefore = getUser(db, victim.id).passwordHash;
+    const pending = setPassword(db, actingAs(db, admin.id), victim.id, "Demoted-Reset-Pass-2026");
+    updateUser(db, "cli", admin.id, { role: "agent" }); // a role change does not move the token version
+    const error = await outcome(pending);
+    expect(error).toBeInstanceOf(ActorForbiddenError);
+    expect(getUser(db, victim.id).passwordHash).toBe(hashBefore);
+    expect(eventCount(db, "password.reset")).toBe(0);
+  }, HASHING_TEST_TIMEOUT_MS);
+
+  test("an admin signed out (logout everywhere) while their create was hashing creates nothing (401)", async () => {
+    const { db } = testDb();
+    const admin = await seedUser(db, { role: "admin" });
+    const actor = actingAs(db, admin.id);
+    const before = accountCount(db);
+    const pending = createUser(db, { name: "Queued", email: "queued-signed-out@rules.test", password: "queued-password-2" }, actor);
+    revokeTokens(db, actor);
+    const error = await outcome(pending);
+    expect(error).toBeInstanceOf(ActorRevokedError);
+    expect(accountCount(db)).toBe(before);
+  }, HASHING_TEST_TIMEOUT_MS);
+});
+
+describe("setting a password is compare-and-set on the token version seen at arrival", () => {
+  test("an admin's reset that meets the account's logout (or another reset) meanwhile writes nothing: 409", async () => {
+    const { db } = testDb();
+    const admin = await seedUser(db, { role: "admin" });
+    const victim = await seedUser(db);
+    const hashBefore = getUser(db, victim.id).passwordHash;
+    const pending = setPassword(db, actingAs(db, admin.id), victim.id, "Lost-The-Race-Pass-2026");
+    revokeTokens(db, actingAs(db, victim.id)); // the account's sessions change while the new hash is computed
+    const error = await outcome(pending);
+    expect(error).toBeInstanceOf(PasswordRaceError);
+    expect(getUser(db, victim.id).passwordHash).toBe(hashBefore);
+    expect(await verifyPasswordHash(getUser(db, victim.id).passwordHash, victim.password)).toBe(true);
+    // Repeated afterwards, it lands.
+    await setPassword(db, actingAs(db, admin.id), victim.id, "Won-The-Race-Pass-2026");
+    expect(await verifyPasswordHash(getUser(db, victim.id).passwordHash, "Won-The-Race-Pass-2026")).toBe(true);
+  }, HASHING_TEST_TIMEOUT_MS);
+});
+
+describe("an admin's own password", () => {
+  test("PUT /admin/users/{own id}/password → 403 pointing to PUT /auth/password; the password stays", async () => {
+    const ctx = createTestApp();
+    const admin = await seedUser(ctx.db, { role: "admin" });
+    const token = await signIn(ctx.request, admin);
+    const response = await ctx.request("PUT", `/admin/users/${admin.id}/password`, { token, body: { password: "Own-Reset-Attempt-2026" } });
+    expect(response.status).toBe(403);
+    expect(response.json.detail).toContain("PUT /auth/password");
+    expect((await ctx.request("GET", "/auth/me", { token })).status).toBe(200);
+    expect(await verifyPasswordHash(getUser(ctx.db, admin.id).passwordHash, admin.password)).toBe(true);
+  }, HASHING_TEST_TIMEOUT_MS);
+});
+
+describe("a busy database", () => {
+  test("a change while another connection holds the write lock: 503 with Retry-After, nothing written", async () => {
+    const ctx = createTestApp();
+    const admin = await seedUser(ctx.db, { role: "admin" });
+    const agent = await seedUser(ctx.db, { name: "Before Busy" });
+    const token = await signIn(ctx.request, admin);
+    // The app's connection gives up at once instead of after BUSY_TIMEOUT_MS: the same error, sooner.
+    ctx.db.$client.run("PRAGMA busy_timeout = 0");
+    const events = eventCount(ctx.db, "user.updated");
+    const holder = new Database(ctx.dbPath);
+    holder.run("BEGIN IMMEDIATE");
+    try {
+      const response = await ctx.request("PATCH", `/admin/users/${agent.id}`, { token, body: { name: "During Busy" } });
+      expect(response.status).toBe(503);
+      expect(Number(response.headers.get("retry-after"))).toBeGreaterThan(0);
+      expect(response.json.detail).toContain("busy");
+      expect(response.text).not.toMatch(/SQLITE|Internal server error/);
+    } finally {
+      holder.run("ROLLBACK");
+      holder.close();
+    }
+    expect(getUser(ctx.db, agent.id).name).toBe("Before Busy");
+    expect(eventCount(ctx.db, "user.updated")).toBe(events);
+  }, HASHING_TEST_TIMEOUT_MS);
+});
+
+describe("one spelling per email address", () => {
+  test("composed/decomposed, fullwidth and upper-case spellings are one address (409); invisible characters are 422 naming email", async () => {
+    const ctx = createTestApp();
+    const admin = await seedUser(ctx.db, { role: "admin" });
+    const token = await signIn(ctx.request, admin);
+    const create = (email: string) =>
+      ctx.request("POST", "/admin/users", { token, body: { name: "Look Alike", email, password: "look-alike-password-1" } });
+    expect((await create("jos\u00e9@rules.test")).status).toBe(201);
+    expect((await create("jose\u0301@rules.test")).status).toBe(409);
+    expect((await create("JOS\u00c9@rules.test")).status).toBe(409);
+    expect((await create("\uff41gent@rules.test")).status).toBe(201);
+    expect((await create("agent@rules.test")).status).toBe(409);
+    for (const hidden of ["\u200b", "\u00ad", "\u2060", "\u202e"]) {
+      const answer = await create(`ag${hidden}ent2@rules.test`);
+      expect({ hidden, status: answer.status, detail: answer.json.detail }).toEqual({
+        hidden,
+        status: 422,
+        detail: "email must not contain spaces, control or invisible characters",
+      });
+    }
+    // Another spelling of the same address signs in.
+    expect((await ctx.request("POST", "/auth/login", { body: { email: "jose\u0301@rules.test", password: "look-alike-password-1" } })).status).toBe(200);
+  }, HASHING_TEST_TIMEOUT_MS);
+});
+
+describe("what is typed as an email", () => {
+  test("is kept in the audit trail only when it is an address; otherwise a fixed marker, never the text", async () => {
+    const ctx = createTestApp();
+    const admin = await seedUser(ctx.db, { role: "admin" });
+    const token = await signIn(ctx.request, admin);
+    const typed = "Typed-A-Password-Into-Email-42";
+    const failed = await ctx.request("POST", "/auth/login", { body: { email: typed, password: "whatever-it-was" } });
+    expect(failed.status).toBe(401);
+    const rows = ctx.db.$client.query("SELECT email FROM audit_events WHERE type = 'login.failed'").all() as Array<{ email: string }>;
+    expect(rows).toEqual([{ email: "(not an email address)" }]);
+    const listed = await ctx.request("GET", "/admin/audit?limit=1000", { token });
+    expect(listed.status).toBe(200);
+    expect(listed.text).not.toContain(typed);
+    expect(JSON.stringify(ctx.db.$client.query("SELECT * FROM audit_events").all())).not.toContain(typed);
+  }, HASHING_TEST_TIMEOUT_MS);
+});
