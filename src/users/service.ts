@@ -106,26 +106,31 @@ type Audit = (event: { type: AuditEventType; userId: number; changes?: Changes; 
  * A busy database (after the busy timeout) and a full disk become DatabaseBusyError / DatabaseFullError.
  */
 export function writeAs<T>(db: Db, actor: Actor, need: "admin" | "self", work: (tx: Executor, audit: Audit) => T): T {
+  return inWriteTransaction(db, (tx) => {
+    if (actor !== "cli") {
+      const row = findUserById(tx, actor.id);
+      if (!row || !row.isActive) throw new ActorRevokedError("Account inactive or not found");
+      if (row.tokenVersion !== actor.tokenVersion) throw new ActorRevokedError("Invalid or expired token");
+      if (need === "admin" && row.role !== "admin") throw new ActorForbiddenError("Admin access required");
+    }
+    const audit: Audit = (event) =>
+      recordEvent(tx, {
+        ...event,
+        actor: actor === "cli" ? "cli" : "user",
+        actorUserId: actor === "cli" ? null : actor.id,
+        ip: actor === "cli" ? null : (actor.ip ?? null),
+      });
+    return work(tx, audit);
+  });
+}
+
+/**
+ * `work` in one write transaction taken at its start (BEGIN IMMEDIATE): a busy or full database becomes
+ * DatabaseBusyError / DatabaseFullError with nothing written, and a success clears the "disk full" state.
+ */
+function inWriteTransaction<T>(db: Db, work: (tx: Executor) => T): T {
   try {
-    const result = db.transaction(
-      (tx) => {
-        if (actor !== "cli") {
-          const row = findUserById(tx, actor.id);
-          if (!row || !row.isActive) throw new ActorRevokedError("Account inactive or not found");
-          if (row.tokenVersion !== actor.tokenVersion) throw new ActorRevokedError("Invalid or expired token");
-          if (need === "admin" && row.role !== "admin") throw new ActorForbiddenError("Admin access required");
-        }
-        const audit: Audit = (event) =>
-          recordEvent(tx, {
-            ...event,
-            actor: actor === "cli" ? "cli" : "user",
-            actorUserId: actor === "cli" ? null : actor.id,
-            ip: actor === "cli" ? null : (actor.ip ?? null),
-          });
-        return work(tx, audit);
-      },
-      { behavior: "immediate" },
-    );
+    const result = db.transaction(work, { behavior: "immediate" });
     noteWriteSucceeded(db.$client);
     return result;
   } catch (error) {
@@ -397,28 +402,19 @@ export type SignInOutcome = { ok: true; user: User } | { ok: false; reason: "ina
  * and `login.succeeded` recorded. The token is issued from the row read here.
  */
 export function completeSignIn(db: Db, id: number, verifiedHash: string, ip: string | null, typedEmail: string): SignInOutcome {
-  try {
-    const outcome = db.transaction(
-      (tx): SignInOutcome => {
-        const user = findUserById(tx, id);
-        if (!user || user.passwordHash !== verifiedHash) return { ok: false, reason: "changed" };
-        if (!user.isActive) return { ok: false, reason: "inactive" };
-        const signedIn = tx
-          .update(users)
-          .set({ lastLoginAt: utcNow })
-          .where(eq(users.id, id))
-          .returning()
-          .get()!;
-        recordEvent(tx, { type: "login.succeeded", actor: "user", actorUserId: id, userId: id, email: typedEmail, ip });
-        return { ok: true, user: signedIn };
-      },
-      { behavior: "immediate" },
-    );
-    noteWriteSucceeded(db.$client);
-    return outcome;
-  } catch (error) {
-    throw translateDatabaseError(db.$client, error);
-  }
+  return inWriteTransaction(db, (tx): SignInOutcome => {
+    const user = findUserById(tx, id);
+    if (!user || user.passwordHash !== verifiedHash) return { ok: false, reason: "changed" };
+    if (!user.isActive) return { ok: false, reason: "inactive" };
+    const signedIn = tx
+      .update(users)
+      .set({ lastLoginAt: utcNow })
+      .where(eq(users.id, id))
+      .returning()
+      .get()!;
+    recordEvent(tx, { type: "login.succeeded", actor: "user", actorUserId: id, userId: id, email: typedEmail, ip });
+    return { ok: true, user: signedIn };
+  });
 }
 
 /**
