@@ -12,6 +12,8 @@ import { assertSchemaNotNewer } from "../src/commands/migrate.ts";
 import { acquireServeLock, serveLockHolder, serveLockPath } from "../src/commands/serve-lock.ts";
 import { openDatabase } from "../src/db/index.ts";
 import { EMBEDDED_MIGRATIONS } from "../src/db/migrations.ts";
+import { recordEvent } from "../src/audit/service.ts";
+import { updateUser } from "../src/users/service.ts";
 import { ROOT, tempDir } from "./helpers.ts";
 import { expectOneLineError, freePort, listeningUrl, login, runCli, startServe, stopServer, type Env } from "./support/processes.ts";
 
@@ -535,9 +537,9 @@ describe("moxie audit", () => {
     expect(table.stderr).toBe("");
     expect(table.code).toBe(0);
     const lines = table.stdout.trim().split("\n");
-    expect(lines[0]).toMatch(/^TIME\s+TYPE\s+ACTOR\s+USER\s+EMAIL\s+IP\s+REASON$/);
-    expect(lines[1]).toMatch(/^\S+Z\s+user\.deactivated\s+cli\s+#2\s+second@ops\.test\s+-\s+-$/);
-    expect(lines[2]).toMatch(/^\S+Z\s+user\.created\s+cli\s+#1\s+admin@ops\.test\s+-\s+-$/);
+    expect(lines[0]).toMatch(/^TIME\s+TYPE\s+ACTOR\s+USER\s+EMAIL\s+IP\s+REASON\s+CHANGES$/);
+    expect(lines[1]).toMatch(/^\S+Z\s+user\.deactivated\s+cli\s+#2\s+second@ops\.test\s+-\s+-\s+-$/);
+    expect(lines[2]).toMatch(/^\S+Z\s+user\.created\s+cli\s+#1\s+admin@ops\.test\s+-\s+-\s+-$/);
     expect(lines.at(-1)).toBe("2 events");
 
     const json = await cli(["audit", "--json", "--type", "user.created"], ws);
@@ -559,12 +561,26 @@ describe("moxie audit", () => {
       expectOneLineError(result.stderr);
     }
 
+    // An edit says what it changed, and counted refusals their count, in the table as in --json and the API.
+    const service = openDatabase(ws.db);
+    try {
+      updateUser(service, "cli", 2, { name: "Second Agent", role: "admin" });
+      recordEvent(service, { type: "login.failed", actor: "anonymous", email: "second@ops.test", ip: "203.0.113.9", reason: "throttled", count: 4 });
+    } finally {
+      service.$client.close();
+    }
+    const detailed = (await cli(["audit", "--limit", "2"], ws)).stdout.trim().split("\n");
+    expect(detailed[1]).toMatch(/^\S+Z\s+login\.failed ×4\s+anonymous\s+-\s+second@ops\.test\s+203\.0\.113\.9\s+throttled\s+-$/);
+    expect(detailed[2]).toMatch(/^\S+Z\s+user\.updated\s+cli\s+#2\s+second@ops\.test\s+-\s+-\s+/);
+    expect(detailed[2]).toContain(`name: "Inserted" → "Second Agent"; role: "agent" → "admin"`);
+    expect(detailed.at(-1)).toBe("2 of 4 events (newest first; --limit to see more)");
+
     inspect(ws.db, (db) =>
       db.run("INSERT INTO audit_events (created_at, type, actor, user_id) VALUES ('2000-01-01T00:00:00.000Z', 'logout', 'user', 1)"),
     );
     const prune = await cli(["audit", "--prune-days", "30"], ws);
     expect(prune.code).toBe(0);
     expect(prune.stdout).toBe("Pruned 1 audit event older than 30 days\n");
-    expect(inspect(ws.db, (db) => db.query("SELECT count(*) AS n FROM audit_events").get())).toEqual({ n: 2 });
+    expect(inspect(ws.db, (db) => db.query("SELECT count(*) AS n FROM audit_events").get())).toEqual({ n: 4 });
   }, 60_000);
 });

@@ -98,7 +98,7 @@ export function pruneEvents(db: Db, days: number): number {
 }
 
 /** The `changes` recorded in an event's detail, or null. */
-function changesOf(detail: string | null): Changes | null {
+export function changesOf(detail: string | null): Changes | null {
   if (detail === null) return null;
   try {
     const parsed = JSON.parse(detail) as { changes?: unknown };

@@ -1,9 +1,8 @@
 // `moxie audit`: the audit trail at the host, newest first, as a table or JSON; and pruning it by age.
-import { inArray } from "drizzle-orm";
-import { listEvents, pruneEvents, toPublicEvent } from "../audit/service.ts";
+import { changesOf, listEvents, pruneEvents, toPublicEvent, type Changes, type ListedEvent } from "../audit/service.ts";
 import type { Db } from "../db/index.ts";
 import { toIsoUtc } from "../db/dates.ts";
-import { AUDIT_EVENT_TYPES, users, type AuditEvent, type AuditEventType } from "../db/schema.ts";
+import { AUDIT_EVENT_TYPES, type AuditEventType } from "../db/schema.ts";
 import { UsageError } from "./errors.ts";
 import { printTable } from "./table.ts";
 import { plural } from "./dbfile.ts";
@@ -61,35 +60,38 @@ export async function auditCommand(values: Values, openDb: () => Db, print: Prin
       print(JSON.stringify(events.map(toPublicEvent), null, 2));
       return;
     }
-    printEvents(events, accountEmails(db, events), print);
+    printEvents(events, print);
     print(events.length === total ? plural(total, "event") : `${events.length} of ${total} events (newest first; --limit to see more)`);
   } finally {
     db.$client.close();
   }
 }
 
-/** The current email of each account the events are about, for events that do not carry one themselves. */
-function accountEmails(db: Db, events: AuditEvent[]): Map<number, string> {
-  const ids = [...new Set(events.map((e) => e.userId).filter((id): id is number => id !== null))];
-  if (ids.length === 0) return new Map();
-  const rows = db.select({ id: users.id, email: users.email }).from(users).where(inArray(users.id, ids)).all();
-  return new Map(rows.map((row) => [row.id, row.email]));
-}
-
-function printEvents(events: AuditEvent[], emails: Map<number, string>, print: Print): void {
+function printEvents(events: ListedEvent[], print: Print): void {
   printTable(
-    ["TIME", "TYPE", "ACTOR", "USER", "EMAIL", "IP", "REASON"],
+    ["TIME", "TYPE", "ACTOR", "USER", "EMAIL", "IP", "REASON", "CHANGES"],
     events.map((e) => [
       toIsoUtc(e.createdAt),
-      e.type,
+      // Repeated refusals are stored once with a count, as the API and the console show them.
+      e.count > 1 ? `${e.type} ×${e.count}` : e.type,
       e.actor === "user" && e.actorUserId !== null ? `user #${e.actorUserId}` : e.actor,
       e.userId === null ? "-" : `#${e.userId}`,
-      e.email ?? (e.userId !== null ? emails.get(e.userId) : undefined) ?? "-",
+      // The concerned account's current email, as the API gives it; else the one typed at a sign-in.
+      e.accountEmail ?? e.email ?? "-",
       e.ip ?? "-",
       e.reason ?? "-",
+      describeChanges(changesOf(e.detail)),
     ]),
     print,
   );
+}
+
+/** What an edit changed, one field after another: `role: agent → admin; name: "Ana" → "Ana B."`. */
+function describeChanges(changes: Changes | null): string {
+  if (changes === null) return "-";
+  const shown = (value: unknown) => (typeof value === "string" ? JSON.stringify(value) : String(value));
+  const parts = Object.entries(changes).map(([field, { from, to }]) => `${field}: ${shown(from)} → ${shown(to)}`);
+  return parts.length === 0 ? "-" : parts.join("; ");
 }
 
 function wholeNumber(raw: string | boolean | undefined, name: string, min: number, max: number): number {
