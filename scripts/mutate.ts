@@ -64,6 +64,7 @@ const T = {
   writes: "test/write-rules.test.ts",
   originalApp: "test/original-era-app.test.ts",
   fullDisk: "test/security/full-disk.test.ts",
+  lifecycle: "test/lifecycle.test.ts",
   // On the compiled binary: always with a -t pattern.
   races: "test/security/races.test.ts",
   originalEra: "test/original-era.test.ts",
@@ -564,6 +565,15 @@ export const MUTATIONS: Mutation[] = [
     replace: "      if (false) {",
     tests: [T.opsCli, T.cli],
     filter: "serve lock|same database|restore",
+  },
+  {
+    id: "shutdown-grace-never-cuts",
+    breaks: "SHUTDOWN_GRACE_SECONDS: in-flight requests get that long after SIGTERM, then the server stops",
+    file: "src/commands/serve.ts",
+    find: "const forced = setTimeout(() => server.stop(true), settings.shutdownGraceSeconds * 1000);",
+    replace: "const forced = setTimeout(() => {}, settings.shutdownGraceSeconds * 1000);",
+    tests: [T.lifecycle],
+    filter: "SHUTDOWN_GRACE_SECONDS",
   },
   {
     id: "serve-lock-release-removes-others",

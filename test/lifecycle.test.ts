@@ -70,6 +70,33 @@ describe("stopping the server", () => {
     });
   }
 
+  test("SHUTDOWN_GRACE_SECONDS: a request still in flight when the grace period ends is cut, and serve exits 0", async () => {
+    const cwd = tempDir();
+    const env = { SECRET_KEY: SECRET, DATABASE_URL: join(cwd, "moxie.db"), SHUTDOWN_GRACE_SECONDS: "1" };
+    const server = startServe(["--port", String(freePort())], { cwd, env });
+    const { hostname, port } = new URL(await listeningUrl(server));
+    // A client that announces a body and never finishes sending it: its request stays in flight.
+    let closed = false;
+    const socket = await Bun.connect({
+      hostname,
+      port: Number(port),
+      socket: { data() {}, close() { closed = true; } },
+    });
+    socket.write(`POST /auth/login HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"email":`);
+    socket.flush();
+    // A request on another connection, answered after the server has read the half-sent one's headers.
+    expect((await fetch(`http://${hostname}:${port}/health`)).status).toBe(200);
+    server.proc.kill("SIGTERM");
+    // With the cut-off, serve stops about a second after the signal; without it, it would wait for this client,
+    // which never sends the rest (the socket stays open until the end of the test).
+    const code = await Promise.race([server.proc.exited, Bun.sleep(10_000).then(() => "still running" as const)]);
+    if (code === "still running") server.proc.kill("SIGKILL");
+    expect(code).toBe(0);
+    expect(server.logs().some((line) => line.msg === "stopped")).toBe(true);
+    expect(closed).toBe(true); // the server hung up on it
+    socket.end();
+  });
+
   test("kill -9 mid-stream loses no acknowledged write; the next start recovers the file", async () => {
     const { url, dbPath, env, server } = await serverWithAdmin();
     const token = ((await (await login(url, ADMIN.email, ADMIN.password)).json()) as { access_token: string }).access_token;
