@@ -3,7 +3,7 @@
 // Each test that spawns has an explicit timeout: setDefaultTimeout reaches only the first file of a run.
 import { Database } from "bun:sqlite";
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import packageJson from "../package.json" with { type: "json" };
 import { tempDir } from "./helpers.ts";
@@ -400,7 +400,7 @@ describe("moxie serve", () => {
     if (existsSync(wal)) expect(statSync(wal).size).toBe(0);
   }, 30_000);
 
-  test("without SECRET_KEY: generates <db>.secret (0600) once, logs it once, and reuses it after a restart", async () => {
+  test("without SECRET_KEY: generates <db>.secret (0600) once, logs it once, reuses it after a restart; deleting it rotates the key", async () => {
     const cwd = tempDir();
     expect((await runCli(createAdminArgs("admin@test.com"), { cwd })).code).toBe(0);
     const secretPath = join(cwd, "moxie.db.secret");
@@ -440,6 +440,21 @@ describe("moxie serve", () => {
     const thirdUrl = await listeningUrl(third);
     expect((await fetch(`${thirdUrl}/auth/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
     expect(await stop(third)).toBe(0);
+
+    // Rotation as SECURITY.md says, for the generated key: stop, delete <database>.secret, start. A new key is
+    // generated, every old token is refused, and signing in again works.
+    unlinkSync(secretPath);
+    const fourth = startServe(["--port", "0"], { cwd });
+    const fourthUrl = await listeningUrl(fourth);
+    expect(generated(fourth)).toHaveLength(1);
+    const rotated = readFileSync(secretPath, "utf8");
+    expect(rotated.trim()).toMatch(/^[0-9a-f]{64}$/);
+    expect(rotated).not.toBe(key);
+    expect(mode(secretPath)).toBe(0o600);
+    expect((await fetch(`${fourthUrl}/auth/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
+    const again = (await (await login(fourthUrl, "admin@test.com", PASSWORD)).json()) as { access_token: string };
+    expect((await fetch(`${fourthUrl}/auth/me`, { headers: { authorization: `Bearer ${again.access_token}` } })).status).toBe(200);
+    expect(await stop(fourth)).toBe(0);
   }, 30_000);
 
   test("a second serve on the same port exits non-zero saying the address is in use; the first keeps serving", async () => {
