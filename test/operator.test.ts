@@ -4,7 +4,7 @@
 // database in the wrong directory, a service and a CLI reading different databases, a start that fails but
 // leaves files, a doctor that fails a fresh checkout.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { ROOT, tempDir } from "./helpers.ts";
 import { binaryAloneIn, compiledBinary } from "./support/binary.ts";
@@ -392,6 +392,95 @@ describe("the database a command uses is never a surprise", () => {
     expect(readdirSync(home)).toEqual([]);
     expect(emails(dbPath)).toEqual(["you@example.com"]);
   }, 120_000);
+});
+
+describe("the systemd units in deploy/", () => {
+  /** A unit's text with the installed paths moved to this test's: the binary, the state directory, the settings file. */
+  const relocate = (text: string, paths: { binary: string; state: string; settings: string }) =>
+    text
+      .replaceAll("/usr/local/bin/moxie", paths.binary)
+      .replaceAll("/var/lib/moxie", paths.state)
+      .replaceAll("/etc/moxie/moxie.env", paths.settings);
+  const setting = (unit: string, key: string): string[] =>
+    [...unit.matchAll(new RegExp(`^${key}=(.*)$`, "gm"))].map((match) => match[1]!);
+
+  test("systemd-analyze verify accepts all three, with no warning", async () => {
+    const dir = await installDir();
+    const units = tempDir("moxie-units-");
+    for (const name of ["moxie.service", "moxie-backup.service", "moxie-backup.timer"]) {
+      const text = readFileSync(join(ROOT, "deploy", name), "utf8");
+      writeFileSync(join(units, name), relocate(text, { binary: join(dir, "moxie"), state: "/var/lib/moxie", settings: "/etc/moxie/moxie.env" }));
+    }
+    // Installed by scripts/test-prerequisites.ts (Debian's systemd package) when missing.
+    const verify = Bun.spawnSync(["systemd-analyze", "verify", "--man=no", "moxie.service", "moxie-backup.service", "moxie-backup.timer"], {
+      cwd: units,
+      env: cleanEnv({ SYSTEMD_LOG_COLOR: "0" }),
+    });
+    // Unknown keys, bad values, a missing binary: systemd-analyze prints them (some only as warnings).
+    expect(verify.stderr.toString() + verify.stdout.toString()).toBe("");
+    expect(verify.exitCode).toBe(0);
+  });
+
+  test("the backup unit's commands, as written: a checked backup named by the time, the newest 30 kept", async () => {
+    const dir = await installDir();
+    const root = tempDir("moxie-root-");
+    const state = join(root, "var/lib/moxie");
+    mkdirSync(state, { recursive: true, mode: 0o700 });
+    const settings = join(root, "etc/moxie/moxie.env");
+    mkdirSync(dirname(settings), { recursive: true });
+    writeFileSync(
+      settings,
+      readFileSync(join(ROOT, "deploy/moxie.env"), "utf8")
+        .replace("sqlite:////var/lib/moxie/", `sqlite:///${state}/`)
+        .replace(/^SECRET_KEY=.*$/m, `SECRET_KEY=${SECRET}`),
+      { mode: 0o640 },
+    );
+    expect((await moxie(dir, ["--env-file", settings, "create-admin", "--email", "you@example.com", "--name", "You", "--password", PASSWORD])).code).toBe(0);
+
+    const unit = relocate(readFileSync(join(ROOT, "deploy/moxie-backup.service"), "utf8"), { binary: join(dir, "moxie"), state, settings });
+    const timer = readFileSync(join(ROOT, "deploy/moxie-backup.timer"), "utf8");
+    expect(setting(timer, "OnCalendar")).toHaveLength(1);
+    expect(setting(timer, "Persistent")).toEqual(["true"]);
+    const [workingDirectory] = setting(unit, "WorkingDirectory");
+    expect(workingDirectory).toBe(state);
+    const environment = Object.fromEntries(setting(unit, "Environment").map((pair) => pair.split("=", 2) as [string, string]));
+    expect(environment).toEqual({ MOXIE_ENV_FILE: settings });
+
+    // 31 older backups, oldest first by modification time (what `ls -t` sorts on).
+    const backups = join(state, "backups");
+    mkdirSync(backups, { mode: 0o700 });
+    const old = Array.from({ length: 31 }, (_, i) => join(backups, `moxie-backup-2020010${Math.floor(i / 10)}T0000${String(i % 10).padStart(2, "0")}Z.db`));
+    old.forEach((path, i) => {
+      writeFileSync(path, "old");
+      const at = new Date(Date.UTC(2020, 0, 1) + i * 60_000);
+      utimesSync(path, at, at);
+    });
+
+    // ExecStartPre, ExecStart, ExecStartPost in order, each as systemd runs it (%% is a literal %).
+    for (const key of ["ExecStartPre", "ExecStart", "ExecStartPost"]) {
+      const commands = setting(unit, key);
+      expect(commands.length).toBeGreaterThan(0);
+      for (const command of commands) {
+        const run = Bun.spawnSync(["/bin/sh", "-c", command.replaceAll("%%", "%")], {
+          cwd: workingDirectory,
+          env: cleanEnv(environment),
+        });
+        expect({ key, code: run.exitCode, stderr: run.stderr.toString() }).toEqual({ key, code: 0, stderr: "" });
+        if (key === "ExecStart") expect(run.stdout.toString()).toMatch(/^Backup written: .*\/moxie-backup-\d{8}T\d{6}Z\.db \(/);
+      }
+    }
+    const left = readdirSync(backups).sort();
+    expect(left).toHaveLength(30);
+    const fresh = left.filter((name) => !old.some((path) => path.endsWith(name)));
+    expect(fresh).toHaveLength(1);
+    expect(fresh[0]).toMatch(/^moxie-backup-\d{8}T\d{6}Z\.db$/);
+    // The two oldest went; the fresh backup is a real, sound copy with the account in it.
+    expect(existsSync(old[0]!)).toBe(false);
+    expect(existsSync(old[1]!)).toBe(false);
+    expect(existsSync(old[2]!)).toBe(true);
+    expect(emails(join(backups, fresh[0]!))).toEqual(["you@example.com"]);
+    expect(readExistingDb(join(backups, fresh[0]!), (db) => db.query("PRAGMA integrity_check").get())).toEqual({ integrity_check: "ok" });
+  });
 });
 
 describe("doctor: problems fail it, advice does not", () => {
