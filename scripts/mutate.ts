@@ -567,6 +567,14 @@ export const MUTATIONS: Mutation[] = [
     filter: "serve lock|same database|restore",
   },
   {
+    id: "readonly-check-skipped",
+    breaks: "backup, restore and doctor refuse a damaged database, also one this user can only read",
+    file: "src/commands/dbfile.ts",
+    find: "  if (!readOnlyConnections.has(client)) return [];",
+    replace: "  return [];",
+    tests: [T.damaged],
+  },
+  {
     id: "shutdown-grace-never-cuts",
     breaks: "SHUTDOWN_GRACE_SECONDS: in-flight requests get that long after SIGTERM, then the server stops",
     file: "src/commands/serve.ts",

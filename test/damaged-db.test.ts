@@ -7,7 +7,8 @@
 // so a backup of this file is damaged too and the check on the copy must catch it.
 import { Database } from "bun:sqlite";
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import { copyFileSync, existsSync, readdirSync, readFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { tempDir } from "./helpers.ts";
 import { expectOneLineError, runCli, type Env } from "./support/processes.ts";
@@ -56,6 +57,23 @@ function damage(path: string): void {
   }
 }
 
+/**
+ * Makes `path` unwritable for this process, as a backup on read-only media or owned by someone else is:
+ * mode 0444 for an ordinary user; root writes through any mode, so for root the immutable attribute
+ * (chattr +i, on the ext4 these tests run on). Returns the undo (an immutable file cannot even be deleted).
+ */
+function writeProtect(path: string): () => void {
+  if (process.getuid?.() !== 0) {
+    chmodSync(path, 0o444);
+    return () => chmodSync(path, 0o600);
+  }
+  const set = Bun.spawnSync(["chattr", "+i", path], { stderr: "pipe" });
+  if (set.exitCode !== 0) throw new Error(`chattr +i ${path} failed (root needs it to make a file read-only): ${set.stderr}`);
+  return () => {
+    Bun.spawnSync(["chattr", "-i", path]);
+  };
+}
+
 describe("a database that opens but fails integrity_check", () => {
   test("backup: exit 1 naming the finding, and no file is kept", async () => {
     const ws = await healthy();
@@ -84,6 +102,28 @@ describe("a database that opens but fails integrity_check", () => {
     expect(result.stderr).toContain(`${backup} fails the integrity check: ${FINDING}`);
     expect(readFileSync(ws.db).equals(bytes)).toBe(true);
     expect(readdirSync(ws.dir).sort()).toEqual(before);
+  }, 30_000);
+
+  test("restore of a damaged backup this user cannot write (read-only storage): still refused, naming the finding", async () => {
+    // SQLite opens a write-protected file read-only, and on a read-only connection its integrity check skips
+    // CHECK constraints: the damage here is exactly what it would miss.
+    const ws = await healthy();
+    const backup = join(ws.dir, "read-only-backup.db");
+    copyFileSync(ws.db, backup);
+    damage(backup);
+    const bytes = readFileSync(ws.db);
+    const release = writeProtect(backup);
+    try {
+      const result = await cli(["restore", "read-only-backup.db"], ws);
+      expect(result.code).toBe(1);
+      expectOneLineError(result.stderr);
+      expect(result.stderr).toContain(`${backup} fails the integrity check: ${FINDING}`);
+      expect(readFileSync(ws.db).equals(bytes)).toBe(true);
+      // The private copy the check was made on is gone.
+      expect(readdirSync(tmpdir()).filter((name) => name.startsWith("moxie-check-"))).toEqual([]);
+    } finally {
+      release();
+    }
   }, 30_000);
 
   test("doctor: reports the finding as a warning and exits 1", async () => {

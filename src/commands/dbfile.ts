@@ -1,7 +1,9 @@
 // Looking at a database file without changing it: open an existing file without creating or migrating it,
 // check its integrity, and compare its migration bookkeeping with the migrations this binary carries.
 import { Database } from "bun:sqlite";
-import { existsSync, statSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import packageJson from "../../package.json" with { type: "json" };
 import { BUSY_TIMEOUT_MS } from "../db/index.ts";
 import { EMBEDDED_MIGRATIONS, type EmbeddedMigration } from "../db/migrations.ts";
@@ -70,6 +72,9 @@ export function openExisting(path: string): Database {
       throw new CommandError(`cannot open ${path}: ${(error as Error).message}`);
     }
   }
+  // SQLite opens a write-protected file read-only without a word (a backup owned by someone else, read-only
+  // media, an immutable file); the integrity check must know (see integrityProblems).
+  if (!writable(path)) readOnlyConnections.add(client);
   try {
     client.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
     // Reading the schema fails at once on a file that is not SQLite, before any caller relies on it.
@@ -81,11 +86,42 @@ export function openExisting(path: string): Database {
   return client;
 }
 
-/** `PRAGMA integrity_check` (or the faster quick_check): [] when the file is sound, else SQLite's findings. */
+/** Connections openExisting made to files this process cannot write: SQLite reads those read-only. */
+const readOnlyConnections = new WeakSet<Database>();
+
+function writable(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `PRAGMA integrity_check` (or the faster quick_check): [] when the file is sound, else SQLite's findings.
+ * On a read-only connection SQLite skips CHECK constraints in both, so a file moxie cannot write (opened by
+ * openExisting) is checked through a private, writable copy of it (VACUUM INTO copies every row as it is).
+ */
 export function integrityProblems(client: Database, quick = false): string[] {
   const rows = client.query(`PRAGMA ${quick ? "quick_check" : "integrity_check"}`).values() as unknown[][];
   const findings = rows.map((row) => String(row[0]));
-  return findings.length === 1 && findings[0] === "ok" ? [] : findings;
+  if (!(findings.length === 1 && findings[0] === "ok")) return findings;
+  if (!readOnlyConnections.has(client)) return [];
+  // The structure is sound; now the CHECK constraints, which a read-only connection skipped.
+  const dir = mkdtempSync(join(tmpdir(), "moxie-check-"));
+  try {
+    const copyPath = join(dir, "copy.db");
+    client.query("VACUUM INTO ?").run(copyPath);
+    const copy = new Database(copyPath, { readwrite: true, create: false, strict: true });
+    try {
+      return integrityProblems(copy, quick);
+    } finally {
+      copy.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export function hasTable(client: Database, name: string): boolean {
