@@ -7,7 +7,7 @@
 // so a backup of this file is damaged too and the check on the copy must catch it.
 import { Database } from "bun:sqlite";
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import { chmodSync, copyFileSync, existsSync, readdirSync, readFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { tempDir } from "./helpers.ts";
@@ -64,8 +64,9 @@ function damage(path: string): void {
  */
 function writeProtect(path: string): () => void {
   if (process.getuid?.() !== 0) {
-    chmodSync(path, 0o444);
-    return () => chmodSync(path, 0o600);
+    const directory = statSync(path).isDirectory();
+    chmodSync(path, directory ? 0o555 : 0o444);
+    return () => chmodSync(path, directory ? 0o700 : 0o600);
   }
   const set = Bun.spawnSync(["chattr", "+i", path], { stderr: "pipe" });
   if (set.exitCode !== 0) throw new Error(`chattr +i ${path} failed (root needs it to make a file read-only): ${set.stderr}`);
@@ -121,6 +122,26 @@ describe("a database that opens but fails integrity_check", () => {
       expect(readFileSync(ws.db).equals(bytes)).toBe(true);
       // The private copy the check was made on is gone.
       expect(readdirSync(tmpdir()).filter((name) => name.startsWith("moxie-check-"))).toEqual([]);
+    } finally {
+      release();
+    }
+  }, 30_000);
+
+  test("restore of a live database copied with cp into a directory this user cannot write: says why and what to do", async () => {
+    // Not damage, but the same read-only path: a WAL-mode file cannot be read without creating its -shm.
+    const ws = await healthy();
+    const shelf = join(ws.dir, "shelf");
+    mkdirSync(shelf);
+    copyFileSync(ws.db, join(shelf, "copied.db"));
+    const bytes = readFileSync(ws.db);
+    const release = writeProtect(shelf);
+    try {
+      const result = await cli(["restore", join(shelf, "copied.db")], ws);
+      expect(result.code).toBe(1);
+      expectOneLineError(result.stderr);
+      expect(result.stderr).toContain(`cannot read ${join(shelf, "copied.db")}`);
+      expect(result.stderr).toContain("it is in WAL mode and SQLite must create a file beside it in a directory this user cannot write: copy it somewhere writable, or make backups with `moxie backup`");
+      expect(readFileSync(ws.db).equals(bytes)).toBe(true);
     } finally {
       release();
     }

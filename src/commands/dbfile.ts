@@ -1,9 +1,9 @@
 // Looking at a database file without changing it: open an existing file without creating or migrating it,
 // check its integrity, and compare its migration bookkeeping with the migrations this binary carries.
 import { Database } from "bun:sqlite";
-import { accessSync, constants, existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { accessSync, closeSync, constants, existsSync, mkdtempSync, openSync, readSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import packageJson from "../../package.json" with { type: "json" };
 import { BUSY_TIMEOUT_MS } from "../db/index.ts";
 import { EMBEDDED_MIGRATIONS, type EmbeddedMigration } from "../db/migrations.ts";
@@ -81,13 +81,35 @@ export function openExisting(path: string): Database {
     client.query("SELECT count(*) FROM sqlite_master").get();
   } catch (error) {
     client.close();
-    throw new CommandError(`cannot read ${path}: ${(error as Error).message}`);
+    // A WAL-mode file (a live database copied with cp, not made by `moxie backup`) cannot be read without
+    // creating its -shm beside it.
+    const hint =
+      isWalMode(path) && !writable(dirname(path))
+        ? " (it is in WAL mode and SQLite must create a file beside it in a directory this user cannot write: copy it somewhere writable, or make backups with `moxie backup`)"
+        : "";
+    throw new CommandError(`cannot read ${path}: ${(error as Error).message}${hint}`);
   }
   return client;
 }
 
 /** Connections openExisting made to files this process cannot write: SQLite reads those read-only. */
 const readOnlyConnections = new WeakSet<Database>();
+
+/** The file header's read/write format versions are 2 in WAL mode (bytes 18 and 19). */
+function isWalMode(path: string): boolean {
+  try {
+    const header = new Uint8Array(20);
+    const fd = openSync(path, "r");
+    try {
+      readSync(fd, header, 0, 20, 0);
+    } finally {
+      closeSync(fd);
+    }
+    return header[18] === 2;
+  } catch {
+    return false;
+  }
+}
 
 function writable(path: string): boolean {
   try {
