@@ -8,7 +8,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSy
 import { dirname, join } from "node:path";
 import { ROOT, tempDir } from "./helpers.ts";
 import { binaryAloneIn, compiledBinary } from "./support/binary.ts";
-import { answerOnTerminal } from "./support/terminal.ts";
+import { answerOnTerminal, END_OF_INPUT } from "./support/terminal.ts";
 import {
   cleanEnv,
   expectOneLineError,
@@ -92,6 +92,18 @@ describe("prompts end the moment their answer is read", () => {
     expect(screen).not.toContain(PASSWORD);
     expect(readdirSync(dir)).toEqual(["moxie"]);
   }, 60_000);
+
+  for (const [which, answers] of [["first", [END_OF_INPUT]], ["second", [PASSWORD, END_OF_INPUT]]] as const) {
+    test(`Ctrl-D at the ${which} prompt: exit 2 saying no password was given, nothing written, and it ends`, async () => {
+      const dir = await installDir();
+      const { code, screen } = await onTerminal(dir, ["create-admin", "--email", "tty@example.com", "--name", "Tty"], [...answers]);
+      expect(code).toBe(2);
+      expect(screen).toContain("no password given (end of input at the prompt); nothing was written");
+      if (which === "first") expect(screen).not.toContain("Repeat password");
+      expect(screen).not.toContain(PASSWORD);
+      expect(readdirSync(dir)).toEqual(["moxie"]);
+    }, 60_000);
+  }
 
   test("set-password on a terminal: the new password is stored and the command ends with the terminal open", async () => {
     const dir = await installDir();

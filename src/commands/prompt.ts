@@ -13,16 +13,19 @@ export async function readNewPassword(): Promise<string> {
     return line;
   }
   const first = await promptHidden("Password: ");
-  const second = await promptHidden("Repeat password: ");
+  const second = first === undefined ? undefined : await promptHidden("Repeat password: ");
+  // Ctrl-D at either prompt: the terminal said "no more input", so there is nothing to ask again.
+  if (first === undefined || second === undefined) throw new UsageError("no password given (end of input at the prompt); nothing was written");
   if (first !== second) throw new UsageError("the two passwords do not match");
   return first;
 }
 
-async function promptHidden(question: string): Promise<string> {
+/** The answer, or undefined when the input ended (Ctrl-D) before a line. */
+async function promptHidden(question: string): Promise<string | undefined> {
   process.stderr.write(question);
   setEcho(false);
   try {
-    return (await readLine()) ?? "";
+    return await readLine();
   } finally {
     setEcho(true);
     process.stderr.write("\n");
@@ -36,6 +39,8 @@ function setEcho(on: boolean): void {
 /** Bytes read past the last line handed out: a fast typist's second answer, or a pipe's next line. */
 let buffered = "";
 const decoder = new StringDecoder("utf8");
+/** stdin has ended (Ctrl-D, or the pipe closed): no "end" event comes again, so later reads answer at once. */
+let ended = false;
 
 /**
  * Reads one line from stdin and lets go of stdin again (pause, listeners removed), so the process ends as soon
@@ -66,12 +71,19 @@ function readLine(): Promise<string | undefined> {
       takeLine();
     };
     const onEnd = () => {
+      ended = true;
       const rest = buffered + decoder.end();
       buffered = "";
       finish(undefined, rest === "" ? undefined : rest);
     };
     const onError = (error: Error) => finish(error);
     if (takeLine()) return;
+    if (ended) {
+      const rest = buffered;
+      buffered = "";
+      resolve(rest === "" ? undefined : rest.replace(/\r$/, ""));
+      return;
+    }
     stdin.on("data", onData);
     stdin.on("end", onEnd);
     stdin.on("error", onError);

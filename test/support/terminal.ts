@@ -5,6 +5,8 @@ import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { cleanEnv, waitUntil, type Env } from "./processes.ts";
 
 const PROMPTS = ["Password: ", "Repeat password: "];
+/** An answer that is Ctrl-D at the start of a line: the terminal's end of input, while it stays open. */
+export const END_OF_INPUT = "\x04";
 /** Each wait only detects a hang; every run here takes a fraction of it. Not a speed limit. */
 const STEP_MS = 10_000;
 const HANG_MS = 15_000;
@@ -78,9 +80,11 @@ export async function answerOnTerminal(
     for (const [index, prompt] of PROMPTS.entries()) {
       // The prompt is written just before echo is turned off: answer only once both are true.
       await waitUntil(`the prompt '${prompt}' with echo off`, () => (screen.includes(prompt) && echoIsOff(terminal) ? true : undefined), STEP_MS);
-      proc.stdin.write(`${answers[index]}\r`); // Enter on a terminal
+      const answer = answers[index]!;
+      proc.stdin.write(answer === END_OF_INPUT ? END_OF_INPUT : `${answer}\r`); // Ctrl-D alone, or the line and Enter
       await proc.stdin.flush();
       screen = screen.replace(prompt, `<prompt ${index + 1}>`);
+      if (answer === END_OF_INPUT) break; // no further prompt may come
     }
     // `script` ends with the command and passes its exit status on (-e).
     const code = await Promise.race([proc.exited, Bun.sleep(HANG_MS).then(() => "hung" as const)]);
