@@ -1,6 +1,5 @@
 #!/usr/bin/env bun
 // The binary's entry: parses argv, runs one shared bootstrap (settings → database → migrations), dispatches.
-import { existsSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import packageJson from "../package.json" with { type: "json" };
 import { openDatabase, DatabaseOpenError, type Db } from "./db/index.ts";
@@ -12,7 +11,7 @@ import { CommandError, UsageError } from "./commands/errors.ts";
 import { auditCommand, AUDIT_OPTIONS, AUDIT_USAGE } from "./commands/audit.ts";
 import { backupCommand, BACKUP_USAGE, restoreCommand, RESTORE_USAGE } from "./commands/backup.ts";
 import { doctorCommand, DOCTOR_USAGE } from "./commands/doctor.ts";
-import { noDatabaseError, settingsFor, type Chosen, type Where } from "./commands/dbfile.ts";
+import { databaseFileState, noDatabaseError, settingsFor, type Chosen, type Where } from "./commands/dbfile.ts";
 import { assertSchemaNotNewer, migrateCommand } from "./commands/migrate.ts";
 import { acquireServeLock } from "./commands/serve-lock.ts";
 import { checkCanListen, serve } from "./commands/serve.ts";
@@ -248,8 +247,9 @@ function bootstrapFor(where: Where): Bootstrap {
     const chosen = settingsFor(where, listening);
     const settings = { ...chosen.settings, ...overrides };
     const log = createLogger({ level: settings.logLevel, format: settings.logFormat });
-    const existed = existsSync(settings.databasePath);
-    if (!existed && !create) throw noDatabaseError(chosen);
+    const state = databaseFileState(settings.databasePath);
+    const existed = state === "present";
+    if (!existed && !create) throw noDatabaseError(chosen, state === "empty" ? "empty" : "missing");
     // A database written by a newer moxie is refused before anything touches it.
     assertSchemaNotNewer(settings.databasePath);
     let migration: MigrationOutcome = { adopted: false, baseline: [], applied: [] };

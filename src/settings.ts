@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { userInfo } from "node:os";
 import { isAbsolute, resolve } from "node:path";
+import { canonicalAddress } from "./http/client-address.ts";
 import { LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
 
 export interface Settings {
@@ -192,7 +193,9 @@ export function parseDatabaseUrl(raw: string, cwd: string): string {
     const prefix = "sqlite:///";
     if (!raw.startsWith(prefix)) throw new Error("only sqlite:/// URLs or a file path are supported");
     // As SQLAlchemy reads it: sqlite:///./x.db and sqlite:///x.db are relative, sqlite:////srv/x.db is absolute.
-    path = raw.slice(prefix.length);
+    // A query string (`?timeout=30`, `?check_same_thread=false`) holds options for Python's sqlite driver;
+    // they mean nothing here, and are not part of the file name.
+    path = raw.slice(prefix.length).replace(/\?.*$/s, "");
   }
   if (path === "" || path === ":memory:" || path.endsWith("/")) throw new Error("must name a database file");
   if (path.includes("\0")) throw new Error("must not contain NUL");
@@ -219,7 +222,7 @@ export function parseOrigins(raw: string): string[] {
   const origins: string[] = [];
   for (const entry of entries) {
     if (entry === "") throw new Error("has an empty entry");
-    if (entry === "*" || entry.toLowerCase() === "null") throw new Error(`'${entry}' is not allowed; list each origin`);
+    if (entry.includes("*") || entry.toLowerCase() === "null") throw new Error(`'${entry}' is not allowed; list each origin`);
     let url: URL;
     try {
       url = new URL(entry);
@@ -276,10 +279,11 @@ function oneOf<T extends string>(choices: readonly T[]): (raw: string) => T {
   };
 }
 
-/** An IPv4 or IPv6 address, as the socket reports it. */
+/** An IPv4 or IPv6 address, in the one spelling the socket's address is compared in (canonicalAddress). */
 function parseAddress(raw: string): string {
-  if (!isIP(raw)) throw new Error(`'${raw}' is not an IP address (the proxy's address as moxie sees it)`);
-  return raw;
+  const bare = raw.startsWith("[") && raw.endsWith("]") ? raw.slice(1, -1) : raw;
+  if (!isIP(bare)) throw new Error(`'${raw}' is not an IP address (the proxy's address as moxie sees it)`);
+  return canonicalAddress(bare);
 }
 
 export function parseBoolean(raw: string): boolean {
@@ -293,16 +297,14 @@ function definedOnly(environment: Environment): Environment {
   return Object.fromEntries(Object.entries(environment).filter(([, value]) => value !== undefined));
 }
 
-/** Reads `KEY=value` lines from `.env` in `cwd`; a missing file is no error. */
+/**
+ * Reads `KEY=value` lines from `.env` in `cwd`; a missing file is no error. One that is there but cannot be
+ * read is: ignoring it would start on the default database and a generated key, as if there were no settings.
+ */
 export function readDotEnv(cwd: string): Environment {
   const path = resolve(cwd, ".env");
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch {
-    return {};
-  }
-  return parseEnvText(text);
+  if (!existsSync(path)) return {};
+  return readEnvFile(path, "./.env");
 }
 
 /** A settings file the operator named: it must exist and be readable, or nothing starts. */
@@ -325,24 +327,35 @@ export function readEnvFile(path: string, source = "--env-file"): Environment {
   return parseEnvText(text);
 }
 
+/** "alice (uid 1000)"; the uid alone when the system has no name for it. */
 function userName(): string {
+  const uid = process.getuid?.();
+  let name: string | undefined;
   try {
-    return userInfo().username;
+    name = userInfo().username;
   } catch {
-    return `uid ${process.getuid?.() ?? "?"}`;
+    name = undefined;
   }
+  // Bun reports "unknown" for a uid without a passwd entry (and for some system users).
+  return name && name !== "unknown" ? `${name} (uid ${uid ?? "?"})` : `uid ${uid ?? "?"}`;
 }
 
-/** `KEY=value` lines as systemd's EnvironmentFile and shells write them: comments, `export`, quotes. */
+/**
+ * `KEY=value` lines as systemd's EnvironmentFile and shells write them: comments, `export`, quotes. Names are
+ * read in any case, as the Python original's settings (pydantic) read them: its `.env` may say `secret_key=`;
+ * where a file spells one name both ways, the upper-case line wins.
+ */
 function parseEnvText(text: string): Environment {
   const values: Environment = {};
+  const otherCase: Environment = {};
   for (const line of text.split(/\r?\n/)) {
     const match = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
     if (!match) continue;
     const [, key, rawValue = ""] = match;
-    values[key!] = unquote(rawValue);
+    if (key === key!.toUpperCase()) values[key!] = unquote(rawValue);
+    else otherCase[key!.toUpperCase()] = unquote(rawValue);
   }
-  return values;
+  return { ...otherCase, ...values };
 }
 
 function unquote(value: string): string {

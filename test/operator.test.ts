@@ -570,6 +570,65 @@ describe("smaller things an operator trips on", () => {
     expect(existsSync(join(dir, "no"))).toBe(false);
   }, 60_000);
 
+  test("two backups in the same second: the second gets -2, not a refusal", async () => {
+    const dir = await installDir();
+    expect((await createAdmin(dir)).code).toBe(0);
+    mkdirSync(join(dir, "backups"));
+    // Both runs are started together, so they almost always share a second; the names must differ either way.
+    const [first, second] = await Promise.all([moxie(dir, ["backup", "backups"]), moxie(dir, ["backup", "backups"])]);
+    expect([first.code, second.code]).toEqual([0, 0]);
+    const names = readdirSync(join(dir, "backups")).sort();
+    expect(names).toHaveLength(2);
+    for (const name of names) expect(name).toMatch(/^moxie-backup-\d{8}T\d{6}Z(-2)?\.db$/);
+    for (const name of names) expect(emails(join(dir, "backups", name))).toEqual(["admin@example.com"]);
+  }, 60_000);
+
+  test("restore of a missing file, a directory or the database itself is bad input: exit 2, nothing restored", async () => {
+    const dir = await installDir();
+    expect((await createAdmin(dir)).code).toBe(0);
+    mkdirSync(join(dir, "a-directory"));
+    for (const [source, says] of [
+      ["no-such-backup.db", `${join(dir, "no-such-backup.db")} does not exist; nothing was restored`],
+      ["a-directory", `${join(dir, "a-directory")} is not a file; name a backup file`],
+      ["moxie.db", `${join(dir, "moxie.db")} is the database itself; name a backup file`],
+    ] as const) {
+      const result = await moxie(dir, ["restore", source]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toBe(`Error: ${says}\n`);
+    }
+    expect(emails(join(dir, "moxie.db"))).toEqual(["admin@example.com"]);
+  }, 60_000);
+
+  test("restore of a backup too damaged to check: names the backup and the finding, nothing restored", async () => {
+    const dir = await installDir();
+    expect((await createAdmin(dir)).code).toBe(0);
+    expect((await moxie(dir, ["backup", "good.db"])).code).toBe(0);
+    // Overwrite part of the second page (the schema's tables live past the header page).
+    const bytes = readFileSync(join(dir, "good.db"));
+    bytes.fill(0xff, 4096 + 8, 4096 + 24);
+    writeFileSync(join(dir, "broken.db"), bytes);
+    const before = readFileSync(join(dir, "moxie.db"));
+    const result = await moxie(dir, ["restore", "broken.db"]);
+    expect(result.code).toBe(1);
+    expectOneLineError(result.stderr);
+    // SQLite's first finding, on the one line (it reports several, some in one multi-line row).
+    expect(result.stderr).toMatch(new RegExp(`^Error: ${join(dir, "broken.db")} fails the integrity check: (database disk image is malformed|Tree \\d+ page \\d+)`));
+    expect(readFileSync(join(dir, "moxie.db")).equals(before)).toBe(true);
+  }, 60_000);
+
+  test("an empty file where the database should be is not a database: read commands refuse, and leave it empty", async () => {
+    const dir = await installDir();
+    writeFileSync(join(dir, "moxie.db"), "");
+    for (const args of [["users"], ["audit"], ["backup", "b.db"]]) {
+      const result = await moxie(dir, args);
+      expect(result.code).toBe(1);
+      expectOneLineError(result.stderr);
+      expect(result.stderr).toContain(`${join(dir, "moxie.db")} is an empty file (0 bytes), not a database`);
+      expect(readFileSync(join(dir, "moxie.db")).length).toBe(0);
+    }
+    expect(existsSync(join(dir, "b.db"))).toBe(false);
+  }, 60_000);
+
   test("GET / points to the console and the docs that are enabled, instead of a bare 404", async () => {
     const dir = await installDir();
     const server = startServe(["--port", "0"], { cwd: dir, command: ["./moxie"], env: { SECRET_KEY: SECRET } });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { databaseChoice, loadSettings, loadSettingsWithOrigin, parseSettings, SettingsError } from "../src/settings.ts";
 import { tempDir } from "./helpers.ts";
@@ -46,6 +46,22 @@ describe("settings", () => {
     expect(path("sqlite:////var/lib/moxie/moxie.db")).toBe("/var/lib/moxie/moxie.db");
     expect(path("/var/lib/moxie/m.db")).toBe("/var/lib/moxie/m.db");
     expect(path("rel/m.db")).toBe("/srv/app/rel/m.db");
+    // SQLAlchemy URL options are for Python's driver: not part of the file name.
+    expect(path("sqlite:///./moxie.db?timeout=30")).toBe("/srv/app/moxie.db");
+    expect(path("sqlite:////var/lib/moxie/moxie.db?check_same_thread=false&timeout=5")).toBe("/var/lib/moxie/moxie.db");
+  });
+
+  test("TRUSTED_PROXY: any spelling of an address is kept in the one spelling the socket's is compared in", () => {
+    const proxy = (raw: string) => parseSettings({ TRUSTED_PROXY: raw }, "/").trustedProxy;
+    expect(proxy("127.0.0.1")).toBe("127.0.0.1");
+    expect(proxy("::ffff:127.0.0.1")).toBe("127.0.0.1");
+    expect(proxy("::FFFF:7f00:1")).toBe("127.0.0.1");
+    expect(proxy("0:0:0:0:0:0:0:1")).toBe("::1");
+    expect(proxy("[::1]")).toBe("::1");
+    expect(proxy("2001:DB8:0:0:0:0:0:1")).toBe("2001:db8::1");
+    for (const bad of ["localhost", "10.0.0.256", "proxy.example.com"]) {
+      expect(problemsOf({ TRUSTED_PROXY: bad })).toEqual([expect.stringMatching(/^TRUSTED_PROXY: /)]);
+    }
   });
 
   test("SECRET_KEY: short or the original's default is refused, naming the variable", () => {
@@ -60,7 +76,7 @@ describe("settings", () => {
       "https://a.example.com",
       "http://localhost:8080",
     ]);
-    for (const bad of ["*", "null", "https://a.com,,https://b.com", "a.example.com", "https://a.com/path", "ftp://a.com", "https://a.com?x=1"]) {
+    for (const bad of ["*", "null", "https://a.com,,https://b.com", "a.example.com", "https://a.com/path", "ftp://a.com", "https://a.com?x=1", "http://*.a.com", "https://a.com:443", "http://a.com:80"]) {
       expect(problemsOf({ CORS_ORIGINS: bad })).toEqual([expect.stringMatching(/^CORS_ORIGINS: /)]);
     }
   });
@@ -86,6 +102,19 @@ describe("settings", () => {
     const fromFile = loadSettings(dir, {});
     expect(fromFile).toMatchObject({ port: 9100, host: "0.0.0.0", secretKey: GOOD_SECRET, corsOrigins: ["https://a.example.com"] });
     expect(loadSettings(dir, { PORT: "9200" }).port).toBe(9200);
+  });
+
+  test("names in a settings file are read in any case, as the Python original read its .env; upper case wins a tie", () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, ".env"), [`secret_key=${GOOD_SECRET}`, "database_url=sqlite:///./data/moxie.db", "Port=9100", "PORT=9200"].join("\n"));
+    expect(loadSettings(dir, {})).toMatchObject({ secretKey: GOOD_SECRET, databasePath: join(dir, "data/moxie.db"), port: 9200 });
+    expect(loadSettingsWithOrigin(dir, {}).origin.from.DATABASE_URL).toBe("file");
+  });
+
+  test("a ./.env that is there but cannot be read stops everything, naming it; it is never skipped", () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, ".env"));
+    expect(() => loadSettings(dir, {})).toThrow(new SettingsError([`./.env ${join(dir, ".env")}: cannot read it: it is a directory`]));
   });
 
   test("HOST is an IP address or localhost, checked like every other setting", () => {

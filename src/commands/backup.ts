@@ -11,6 +11,7 @@ import { refusalMessage, type MigrationOutcome } from "../db/adopt.ts";
 import { CommandError, UsageError } from "./errors.ts";
 import { describeOutcome } from "./migrate.ts";
 import {
+  databaseFileState,
   fileTimestamp,
   hasTable,
   humanSize,
@@ -35,27 +36,46 @@ export function defaultBackupName(date = new Date()): string {
   return `moxie-backup-${fileTimestamp(date)}.db`;
 }
 
+/** The default name in `dir`; a second backup in the same second gets `-2`, `-3`… rather than a refusal. */
+function defaultBackupPath(dir: string, date = new Date()): string {
+  const stem = join(dir, defaultBackupName(date).slice(0, -".db".length));
+  let path = `${stem}.db`;
+  for (let n = 2; existsSync(path); n++) path = `${stem}-${n}.db`;
+  return path;
+}
+
 export async function backupCommand(options: { where: Where; target?: string }, print: Print): Promise<void> {
   const chosen = settingsFor(options.where);
   const { databasePath } = chosen.settings;
-  if (!existsSync(databasePath)) throw noDatabaseError(chosen);
+  const state = databaseFileState(databasePath);
+  if (state !== "present") throw noDatabaseError(chosen, state === "empty" ? "empty" : "missing");
 
   const cwd = options.where.cwd;
-  let target = options.target === undefined ? join(dirname(databasePath), defaultBackupName()) : resolve(cwd, options.target);
-  if (options.target !== undefined && isDirectory(target)) target = join(target, defaultBackupName());
+  const named = options.target === undefined ? undefined : resolve(cwd, options.target);
+  // The file name is moxie's to choose unless PATH names a file.
+  const intoDirectory = named === undefined ? dirname(databasePath) : isDirectory(named) ? named : undefined;
+  let target = intoDirectory === undefined ? named! : defaultBackupPath(intoDirectory);
   // A PATH that names an existing file or a missing directory is bad input (exit 2), like a misspelled option.
   if (existsSync(target)) throw new UsageError(`${target} already exists; moxie never overwrites a file, choose another path`);
   if (!isDirectory(dirname(target))) {
     throw new UsageError(`cannot write ${target}: the directory ${dirname(target)} does not exist (create it first, or name another)`);
   }
 
-  // Reserve the name (O_EXCL, owner-only) before SQLite writes into it; VACUUM INTO accepts an empty file.
-  try {
-    closeSync(openSync(target, "wx", 0o600));
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "EEXIST") throw new UsageError(`${target} already exists; moxie never overwrites a file, choose another path`);
-    throw new CommandError(`cannot create ${target}: ${(error as Error).message}`);
+  // Reserve the name (O_EXCL, owner-only) before SQLite writes into it; VACUUM INTO accepts an empty file. A
+  // name moxie chose that another backup took meanwhile gives way to the next one.
+  for (;;) {
+    try {
+      closeSync(openSync(target, "wx", 0o600));
+      break;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "EEXIST" && intoDirectory !== undefined) {
+        target = defaultBackupPath(intoDirectory);
+        continue;
+      }
+      if (code === "EEXIST") throw new UsageError(`${target} already exists; moxie never overwrites a file, choose another path`);
+      throw new CommandError(`cannot create ${target}: ${(error as Error).message}`);
+    }
   }
   try {
     const source = openExisting(databasePath);
@@ -80,10 +100,11 @@ export async function restoreCommand(
   const chosen = settingsFor(options.where);
   const { databasePath } = chosen.settings;
   const source = resolve(options.where.cwd, options.source);
-  if (!existsSync(source)) throw new CommandError(`${source} does not exist`);
-  if (!statSync(source).isFile()) throw new CommandError(`${source} is not a file`);
+  // A FILE that is missing, a directory, or the database itself is bad input (exit 2), as for backup's PATH.
+  if (!existsSync(source)) throw new UsageError(`${source} does not exist; nothing was restored`);
+  if (!statSync(source).isFile()) throw new UsageError(`${source} is not a file; name a backup file`);
   if (existsSync(databasePath) && realpathSync(source) === realpathSync(databasePath)) {
-    throw new CommandError(`${source} is the database itself; name a backup file`);
+    throw new UsageError(`${source} is the database itself; name a backup file`);
   }
 
   const stopFirst = (pid: number) =>

@@ -45,13 +45,28 @@ export function settingsFor(where: Where, listening = false): Chosen {
  * empty one (or back it up) as if it were the real thing. Says where it looked, why there, and how to point
  * elsewhere.
  */
-export function noDatabaseError(chosen: Chosen): CommandError {
+export function noDatabaseError(chosen: Chosen, state: "missing" | "empty" = "missing"): CommandError {
+  const what =
+    state === "empty"
+      ? `${chosen.settings.databasePath} is an empty file (0 bytes), not a database (${chosen.databaseChoice}); nothing was written. ` +
+        "If it should hold your accounts, restore it from a backup (moxie restore FILE). "
+      : `no database at ${chosen.settings.databasePath} (${chosen.databaseChoice}); nothing was created. `;
   return new CommandError(
-    `no database at ${chosen.settings.databasePath} (${chosen.databaseChoice}); nothing was created. ` +
+    what +
       "Point moxie at yours with --env-file FILE (a server's settings, e.g. --env-file /etc/moxie/moxie.env), " +
       "DATABASE_URL=sqlite:////path/to/moxie.db, or by running it in the directory that holds moxie.db; " +
       "`moxie serve` and `moxie create-admin` create a new one",
   );
+}
+
+/**
+ * What is at a database path: nothing, an empty file (a failed copy, a `touch`: SQLite would quietly make it a
+ * new empty database), or a file with content (or a write-ahead log that holds some).
+ */
+export function databaseFileState(path: string): "missing" | "empty" | "present" {
+  if (!existsSync(path)) return "missing";
+  if (statSync(path).size > 0) return "present";
+  return existsSync(`${path}-wal`) && statSync(`${path}-wal`).size > 0 ? "present" : "empty";
 }
 
 /**
@@ -126,8 +141,18 @@ function writable(path: string): boolean {
  * openExisting) is checked through a private, writable copy of it (VACUUM INTO copies every row as it is).
  */
 export function integrityProblems(client: Database, quick = false): string[] {
-  const rows = client.query(`PRAGMA ${quick ? "quick_check" : "integrity_check"}`).values() as unknown[][];
-  const findings = rows.map((row) => String(row[0]));
+  let rows: unknown[][];
+  try {
+    rows = client.query(`PRAGMA ${quick ? "quick_check" : "integrity_check"}`).values() as unknown[][];
+  } catch (error) {
+    // Damage bad enough that the check itself cannot run ("database disk image is malformed") is a finding too.
+    return [(error as Error).message];
+  }
+  // One finding per line: SQLite may put several in one row, under a "*** in database main ***" heading.
+  const findings = rows
+    .flatMap((row) => String(row[0]).split("\n"))
+    .map((line) => line.trim())
+    .filter((line) => line !== "" && !/^\*\*\* in database \w+ \*\*\*$/.test(line));
   if (!(findings.length === 1 && findings[0] === "ok")) return findings;
   if (!readOnlyConnections.has(client)) return [];
   // The structure is sound; now the CHECK constraints, which a read-only connection skipped.

@@ -72,7 +72,7 @@ export async function migrateCommand(
 export function describeOutcome(outcome: MigrationOutcome): string[] {
   const lines: string[] = [];
   if (outcome.adopted) {
-    const baseline = outcome.baseline.length > 0 ? `${outcome.baseline.join(", ")} recorded as applied (its users table kept as it is)` : "its users table created";
+    const baseline = outcome.baseline.length > 0 ? `${outcome.baseline.join(", ")} recorded as applied (its users table kept, not recreated)` : "its users table created";
     lines.push(`Adopted the Python moxie's database: ${baseline}; ${ORIGINAL_TABLES.join(", ")} left untouched`);
   }
   for (const tag of outcome.applied) lines.push(`Applied ${tag}`);
@@ -104,7 +104,7 @@ function printStatus(databasePath: string, choice: string, print: Print): void {
   for (const migration of EMBEDDED_MIGRATIONS) {
     const applied = state.applied.includes(migration);
     const note = mismatched.has(migration.tag) ? "  (recorded with a different hash than this build's)" : "";
-    if (baseline.has(migration.tag)) print(`  adopt    ${migration.tag}  (the original's users table, kept as it is)`);
+    if (baseline.has(migration.tag)) print(`  adopt    ${migration.tag}  (the original's users table, kept, not recreated)`);
     else print(`  ${applied ? "applied" : "pending"}  ${migration.tag}${note}`);
   }
   for (const row of state.unknown) {

@@ -463,6 +463,14 @@ export function normalizeStoredEmails(db: Db): number {
         const key = storedEmailKey(row.email);
         if (owners.get(key) !== 1) continue; // a collision: leave both spellings for an operator
         tx.update(users).set({ email: key }).where(eq(users.id, row.id)).run();
+        // Recorded like any edit: an admin can see that, and how, the stored address changed.
+        recordEvent(tx, {
+          type: "user.updated",
+          actor: "cli",
+          userId: row.id,
+          reason: "email_normalized",
+          changes: { email: { from: row.email, to: key } },
+        });
         changed++;
       }
       return changed;

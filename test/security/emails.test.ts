@@ -37,6 +37,13 @@ describe("stored emails", () => {
     expect(normalizeStoredEmails(db)).toBe(3);
     const emails = (db.$client.query("SELECT email FROM users ORDER BY id").all() as Array<{ email: string }>).map((r) => r.email);
     expect(emails).toEqual(["admin@x.co", "agent@x.co", "bob@x.co", "jos\u00e9@x.co", "jose\u0301@x.co", "zero@x.co"]);
+    // Each rewrite is in the audit trail, as an edit that says what the stored address was.
+    const events = db.$client.query("SELECT type, actor, user_id, reason, detail FROM audit_events ORDER BY user_id").all();
+    expect(events).toEqual([
+      { type: "user.updated", actor: "cli", user_id: 2, reason: "email_normalized", detail: JSON.stringify({ changes: { email: { from: "AGENT@X.CO", to: "agent@x.co" } } }) },
+      { type: "user.updated", actor: "cli", user_id: 3, reason: "email_normalized", detail: JSON.stringify({ changes: { email: { from: "\uff42ob@x.co", to: "bob@x.co" } } }) },
+      { type: "user.updated", actor: "cli", user_id: 6, reason: "email_normalized", detail: JSON.stringify({ changes: { email: { from: "zero\u200b@x.co", to: "zero@x.co" } } }) },
+    ]);
     expect(emailCollisions(db.$client.query("SELECT id, email FROM users ORDER BY id").all() as Array<{ id: number; email: string }>)).toEqual([
       { normalized: "jos\u00e9@x.co", ids: [4, 5] },
     ]);

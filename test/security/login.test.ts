@@ -17,6 +17,8 @@ let small: Instance;
 let proxied: Instance;
 /** LOGIN_MAX_FAILURES=1 with a window of WINDOW_SECONDS: the only instance whose locks run out during the run. */
 let windowed: Instance;
+/** The same proxy named in another spelling of its address (an IPv4 address as a dual-stack socket shows it). */
+let respelled: Instance;
 
 /**
  * The windowed instance's window. Only its expiry is waited for; every lock the other tests rely on lasts the
@@ -45,13 +47,16 @@ function expectWrong(response: Res): void {
 }
 
 beforeAll(async () => {
-  [main, small, proxied, windowed] = await Promise.all([
+  [main, small, proxied, windowed, respelled] = await Promise.all([
     suite.start("login-main"),
     suite.start("login-small", { env: { LOGIN_MAX_FAILURES: "3", LOGIN_MAX_FAILURES_PER_ADDRESS: "6" } }),
     suite.start("login-proxied", {
       env: { TRUSTED_PROXY: "127.0.0.1", LOGIN_MAX_FAILURES: "3", LOGIN_MAX_FAILURES_PER_ADDRESS: "5" },
     }),
     suite.start("login-window", { env: { LOGIN_MAX_FAILURES: "1", LOGIN_WINDOW_SECONDS: String(WINDOW_SECONDS) } }),
+    suite.start("login-respelled", {
+      env: { TRUSTED_PROXY: "::ffff:7f00:1", LOGIN_MAX_FAILURES: "3", LOGIN_MAX_FAILURES_PER_ADDRESS: "5" },
+    }),
   ]);
 }, 60_000);
 
@@ -166,6 +171,19 @@ describe("TRUSTED_PROXY=127.0.0.1: the last X-Forwarded-For entry is the client 
     expectTooMany(await proxied.login("launder-never-tried@sec.example.com", WRONG, client));
     // Other clients are not affected.
     expectWrong(await proxied.login("launder-never-tried@sec.example.com", WRONG, from("10.3.3.4")));
+  });
+});
+
+describe("TRUSTED_PROXY=::ffff:7f00:1 (127.0.0.1 spelled as a dual-stack socket shows it): the same proxy", () => {
+  const from = (client: string) => ({ "x-forwarded-for": client });
+
+  test("the proxy is recognised, so forwarded clients are told apart; one client in two spellings is one client", async () => {
+    for (let i = 0; i < 3; i++) expectWrong(await respelled.login(ADMIN.email, WRONG, from("10.4.4.4")));
+    expectTooMany(await respelled.login(ADMIN.email, ADMIN.password, from("10.4.4.4")));
+    // The same client as its IPv4-mapped IPv6 spelling: still locked.
+    expectTooMany(await respelled.login(ADMIN.email, ADMIN.password, from("::ffff:10.4.4.4")));
+    // Another client behind the proxy is not (were the proxy not recognised, every client would be 127.0.0.1).
+    expect((await respelled.login(ADMIN.email, ADMIN.password, from("10.4.4.5"))).status).toBe(200);
   });
 });
 
