@@ -621,6 +621,14 @@ export const MUTATIONS: Mutation[] = [
     tests: [T.emails],
   },
   {
+    id: "sign-in-length-is-new-password-rule",
+    breaks: "a password longer than the 8-128 rule, set before it, still signs in",
+    file: "src/auth/routes.ts",
+    find: "    password: t.String({ minLength: 1, maxLength: SIGN_IN_PASSWORD_MAX_LENGTH }),",
+    replace: "    password: t.String({ minLength: 1, maxLength: 128 }),",
+    tests: [T.auth],
+  },
+  {
     id: "shutdown-grace-never-cuts",
     breaks: "SHUTDOWN_GRACE_SECONDS: in-flight requests get that long after SIGTERM, then the server stops",
     file: "src/commands/serve.ts",

@@ -5,6 +5,11 @@ export const ARGON2_MEMORY_KIB = 65_536;
 export const ARGON2_TIME_COST = 2;
 export const PASSWORD_MIN_LENGTH = 8;
 export const PASSWORD_MAX_LENGTH = 128;
+/**
+ * What sign-in and "current password" accept: a password set before the 128 rule (the Python original set no
+ * upper bound) must still sign in. The bound only keeps a request small; the hash costs the same either way.
+ */
+export const SIGN_IN_PASSWORD_MAX_LENGTH = 1024;
 
 /**
  * Every password is NFC-normalized before it is hashed or checked, so "é" typed as one code point or as

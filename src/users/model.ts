@@ -1,7 +1,7 @@
 // The shapes of accounts on the wire, as values; types derive from them and routes declare them.
 import { t } from "elysia";
 import { ROLES } from "../db/schema.ts";
-import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "../auth/password.ts";
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, SIGN_IN_PASSWORD_MAX_LENGTH } from "../auth/password.ts";
 import { documentedAs } from "../http/openapi.ts";
 import { PAGE_LIMIT_MAX, pagingQuery } from "../http/paging.ts";
 import { EMAIL_MAX_LENGTH } from "./email.ts";
@@ -82,7 +82,8 @@ export const SetPasswordModel = t.Object({ password: NewPasswordModel }, { examp
 
 export const ChangeOwnPasswordModel = t.Object(
   {
-    current_password: t.String({ maxLength: PASSWORD_MAX_LENGTH * 4 }),
+    // As at sign-in: a current password from before the 8-128 rule must still be accepted.
+    current_password: t.String({ minLength: 1, maxLength: SIGN_IN_PASSWORD_MAX_LENGTH }),
     new_password: NewPasswordModel,
   },
   { examples: [{ current_password: "a long passphrase", new_password: "a new long passphrase" }] },

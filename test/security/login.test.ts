@@ -64,9 +64,9 @@ describe("default limits", () => {
   const agent = "agent@sec.example.com";
   let agentPassword = "";
 
-  test("empty and over-128-character passwords are 422 and never count as failures", async () => {
+  test("empty and over-1024-character passwords are 422 and never count as failures", async () => {
     agentPassword = await createAgent(main, agent);
-    const long = suite.secret("L".repeat(129));
+    const long = suite.secret("L".repeat(1025));
     for (let i = 0; i < 3; i++) {
       expectDetail(await main.login(agent, ""), 422);
       expectDetail(await main.login(agent, long), 422);
