@@ -134,7 +134,8 @@ export function changesOf(detail: string | null): Changes | null {
 
 /**
  * The wire shape: snake_case like every other response. `email` is the concerned account's email when the
- * event has one, else the (well-formed) email typed at a sign-in.
+ * event has one, else the (well-formed) email typed at a sign-in, NOT_AN_EMAIL, or, for a counted refusal of
+ * emails of no account, NO_SUCH_ACCOUNT.
  */
 export function toPublicEvent(event: ListedEvent) {
   return {
