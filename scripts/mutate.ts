@@ -71,6 +71,7 @@ const T = {
   login: "test/security/login.test.ts",
   // On the compiled binary: always with a -t pattern.
   races: "test/security/races.test.ts",
+  emails: "test/security/emails.test.ts",
   originalEra: "test/original-era.test.ts",
 };
 
@@ -792,6 +793,40 @@ export const MUTATIONS: Mutation[] = [
     find: "email: email ?? NOT_AN_EMAIL, ip };",
     replace: "email: email ?? body.email, ip };",
     tests: [T.writes, [T.races, "typed as an email"]],
+    acceptable:
+      "defence in depth: the audit service keeps an email of no account only when it has an address's shape (keptEmail), so the text still becomes the marker; that rule's own mutation is typed-address-shape-ignored",
+  },
+  {
+    id: "typed-address-shape-ignored",
+    breaks: "what is typed as an email is kept only when it is an address (P@ssw0rd.2024, <script>@x.y are not); otherwise a fixed marker",
+    file: "src/audit/service.ts",
+    find: "event.email == null || isWellFormedEmail(event.email)) return event.email;",
+    replace: "event.email == null || event.email !== NOT_AN_EMAIL) return event.email;",
+    tests: [T.writes, [T.races, "no address either"]],
+  },
+  {
+    id: "refusal-key-typed-email",
+    breaks: "a 2 000-request refused burst writes one row, whatever emails it types",
+    file: "src/audit/service.ts",
+    find: "const key = [event.type, event.reason, event.ip, userId].join",
+    replace: "const key = [event.type, event.reason, event.ip, userId, event.email].join",
+    tests: [T.throttle],
+  },
+  {
+    id: "refusal-key-ignores-account",
+    breaks: "refusals are counted into one row per account: two accounts throttled from one address are two rows",
+    file: "src/audit/service.ts",
+    find: "const key = [event.type, event.reason, event.ip, userId].join",
+    replace: "const key = [event.type, event.reason, event.ip].join",
+    tests: [T.throttle, [T.races, "two accounts"]],
+  },
+  {
+    id: "refusal-row-first-typed-email",
+    breaks: "the refusal row of emails of no account is recorded as (no such account), not as the first email typed",
+    file: "src/audit/service.ts",
+    find: "email: userId === null ? NO_SUCH_ACCOUNT : keptEmail(event) };",
+    replace: "email: keptEmail(event) };",
+    tests: [T.throttle],
   },
   // --- one spelling per email ------------------------------------------------------------------------------------------
   {
@@ -801,6 +836,46 @@ export const MUTATIONS: Mutation[] = [
     find: "  if (INVISIBLE_OR_SPACE.test(trimmed)) {",
     replace: "  if (false) {",
     tests: [T.writes, [T.races, "one address"]],
+  },
+  {
+    id: "email-default-ignorables-allowed",
+    breaks: "an email with an invisible character inside (combining grapheme joiner, variation selector, Hangul filler) is 422",
+    file: "src/users/email.ts",
+    find: 'const INVISIBLE = "\\\\p{Cc}\\\\p{Cf}\\\\p{DI}\\\\u2800";',
+    replace: 'const INVISIBLE = "\\\\p{Cc}\\\\p{Cf}\\\\u2800";',
+    tests: [T.writes, T.emails, [T.races, "one address"]],
+  },
+  {
+    id: "email-braille-blank-allowed",
+    breaks: "an email with a braille blank (U+2800) inside is refused as invisible, and doctor sees such twins",
+    file: "src/users/email.ts",
+    find: 'const INVISIBLE = "\\\\p{Cc}\\\\p{Cf}\\\\p{DI}\\\\u2800";',
+    replace: 'const INVISIBLE = "\\\\p{Cc}\\\\p{Cf}\\\\p{DI}";',
+    tests: [T.writes, T.emails, [T.races, "one address"]],
+  },
+  {
+    id: "stored-email-key-keeps-ignorables",
+    breaks: "stored twins spelled with an invisible character are found by doctor (and lone ones normalized at start)",
+    file: "src/users/email.ts",
+    find: '  return email.trim().replace(INVISIBLE_ANYWHERE, "").normalize("NFKC").replace(INVISIBLE_ANYWHERE, "").toLowerCase();',
+    replace: '  return email.trim().replace(/[\\p{Cc}\\p{Cf}]/gu, "").normalize("NFKC").toLowerCase();',
+    tests: [T.emails],
+  },
+  {
+    id: "email-shape-unchecked",
+    breaks: "a new account's email must have an address's shape (P@ssw0rd.2024, <script>@x.y are 422)",
+    file: "src/users/email.ts",
+    find: "  if (!isWellFormedEmail(normalized)) throw",
+    replace: "  if (false) throw",
+    tests: [T.writes, [T.races, "no address either"]],
+  },
+  {
+    id: "email-shape-locks-out-stored",
+    breaks: "emails stored before the address-shape rule still sign in",
+    file: "src/users/email.ts",
+    find: "!LOOSELY_WELL_FORMED.test(normalized)",
+    replace: "!WELL_FORMED.test(normalized)",
+    tests: [T.writes],
   },
   {
     id: "email-nfkc-skipped",

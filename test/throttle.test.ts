@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { hashingGate } from "../src/auth/password.ts";
 import { LoginThrottle } from "../src/auth/throttle.ts";
-import { createTestApp, seedUser } from "./helpers.ts";
+import { createTestApp, seedUser, signIn } from "./helpers.ts";
 
 // This file spawns processes or hashes passwords: its own bound on a hung test (see test/setup.ts for why).
 setDefaultTimeout(30_000);
@@ -153,6 +153,77 @@ describe("POST /auth/login uses the throttle (in-process, LOGIN_MAX_FAILURES=2, 
   });
 });
 
+describe("refusals are counted by what an attacker cannot invent: the account and the address (in-process)", () => {
+  const rowsOf = (ctx: ReturnType<typeof createTestApp>, type: string) =>
+    ctx.db.$client
+      .query("SELECT user_id, email, reason, count FROM audit_events WHERE type = ? ORDER BY id")
+      .all(type) as Array<{ user_id: number | null; email: string | null; reason: string; count: number }>;
+
+  test("2 000 refused sign-ins from one address, each typing another email, are one row; a real account's refusals keep their own", async () => {
+    const ctx = createTestApp({ env: { LOGIN_MAX_FAILURES: "3", LOGIN_MAX_FAILURES_PER_ADDRESS: "3" } });
+    const admin = await seedUser(ctx.db, { role: "admin" });
+    const token = await signIn(ctx.request, admin);
+    const victim = await seedUser(ctx.db, { email: "victim@flood.test" });
+    const login = (email: string, password = "wrong-password-1") => ctx.request("POST", "/auth/login", { body: { email, password } });
+    // Three failures on unknown emails reach the address's limit: from here every sign-in is refused.
+    for (const ghost of ["ghost-1@flood.test", "ghost-2@flood.test", "ghost-3@flood.test"]) expect((await login(ghost)).status).toBe(401);
+    const before = rowsOf(ctx, "login.failed");
+    expect(before.map((r) => r.reason)).toEqual(["unknown_email", "unknown_email", "unknown_email"]);
+
+    // A new well-formed email each time, and now and then something that is no address at all.
+    const typed = Array.from({ length: 2_000 }, (_, i) => (i % 10 === 9 ? `Typed-Secret-${i}` : `${crypto.randomUUID()}@flood${i}.test`));
+    const statuses = new Set<number>();
+    for (let i = 0; i < typed.length; i += 200) {
+      for (const answer of await Promise.all(typed.slice(i, i + 200).map((email) => login(email)))) statuses.add(answer.status);
+    }
+    expect([...statuses]).toEqual([429]);
+    // The account attacked from the same address: its own row, even with the right password.
+    for (let i = 0; i < 7; i++) expect((await login(victim.email, victim.password)).status).toBe(429);
+
+    expect(rowsOf(ctx, "login.failed").slice(before.length)).toEqual([
+      { user_id: null, email: "(no such account)", reason: "throttled", count: 2_000 },
+      { user_id: victim.id, email: victim.email, reason: "throttled", count: 7 },
+    ]);
+    // No typed email stands for the flood, and none reaches the trail or its reader.
+    const trail = JSON.stringify(ctx.db.$client.query("SELECT * FROM audit_events").all());
+    const listed = await ctx.request("GET", "/admin/audit?type=login.failed&limit=10", { token });
+    expect(listed.status).toBe(200);
+    for (const email of [typed[0]!, typed[9]!, typed[1_999]!]) {
+      expect(trail).not.toContain(email);
+      expect(listed.text).not.toContain(email);
+    }
+    expect(listed.json.slice(0, 2).map((e: Record<string, unknown>) => [e.user_id, e.email, e.count])).toEqual([
+      [victim.id, victim.email, 7],
+      [null, "(no such account)", 2_000],
+    ]);
+  }, 60_000);
+
+  test("throttled password changes from one address for two accounts: one row each, under its account", async () => {
+    const ctx = createTestApp({ env: { LOGIN_MAX_FAILURES: "2" } });
+    const first = await seedUser(ctx.db);
+    const second = await seedUser(ctx.db);
+    const tokens = new Map([
+      [first.id, await signIn(ctx.request, first)],
+      [second.id, await signIn(ctx.request, second)],
+    ]);
+    const change = (id: number) =>
+      ctx.request("PUT", "/auth/password", {
+        token: tokens.get(id),
+        body: { current_password: "not-the-password", new_password: "a-new-password-2026" },
+      });
+    const statuses: Record<number, number[]> = { [first.id]: [], [second.id]: [] };
+    // Interleaved, from the one address the in-process requests share: 2 × 403 each, then 429.
+    for (const id of [first.id, second.id, first.id, second.id, first.id, second.id, second.id, first.id, second.id, second.id]) {
+      statuses[id]!.push((await change(id)).status);
+    }
+    expect(statuses).toEqual({ [first.id]: [403, 403, 429, 429], [second.id]: [403, 403, 429, 429, 429, 429] });
+    expect(rowsOf(ctx, "password.change_failed").filter((r) => r.reason === "throttled")).toEqual([
+      { user_id: first.id, email: null, reason: "throttled", count: 2 },
+      { user_id: second.id, email: null, reason: "throttled", count: 4 },
+    ]);
+  }, 30_000);
+});
+
 describe("POST /auth/login past the hashing bound (in-process)", () => {
   const saved = { concurrency: hashingGate.concurrency, maxQueue: hashingGate.maxQueue };
   afterEach(() => hashingGate.configure(saved.concurrency, saved.maxQueue));
@@ -178,6 +249,18 @@ describe("POST /auth/login past the hashing bound (in-process)", () => {
       { reason: "busy", count: 3 },
       { reason: "wrong_password", count: 1 },
     ]);
+  });
+
+  test("busy refusals typing a new email each are one row, under no account's email", async () => {
+    const ctx = createTestApp({ env: { LOGIN_MAX_FAILURES: "1000" } });
+    hashingGate.configure(1, 0);
+    const typed = Array.from({ length: 5 }, (_, i) => `busy-${i}-${crypto.randomUUID()}@throttle.test`);
+    const answers = await Promise.all(typed.map((email) => ctx.request("POST", "/auth/login", { body: { email, password: "wrong-password" } })));
+    expect(answers.map((answer) => answer.status).sort()).toEqual([401, 503, 503, 503, 503]);
+    const rows = ctx.db.$client
+      .query("SELECT user_id, email, reason, count FROM audit_events WHERE type = 'login.failed' AND reason = 'busy'")
+      .all();
+    expect(rows).toEqual([{ user_id: null, email: "(no such account)", reason: "busy", count: 4 }]);
   });
 
   test("a sign-in that passes the early check but finds the gate full (a race) is still 503, never 500; recorded as busy, not counted as a failure", async () => {
@@ -208,13 +291,14 @@ describe("POST /auth/login past the hashing bound (in-process)", () => {
       await occupant;
     }
     expect(hashingGate.saturated).toBe(false);
-    // Like the early refusal: one counted "busy" row per email, and the throttle was given its places back.
+    // Like the early refusal: one counted "busy" row for the account, one for emails of no account, and the
+    // throttle was given its places back.
     const rows = ctx.db.$client
-      .query("SELECT email, reason, count FROM audit_events WHERE type = 'login.failed' ORDER BY email")
+      .query("SELECT user_id, email, reason, count FROM audit_events WHERE type = 'login.failed' ORDER BY id")
       .all();
     expect(rows).toEqual([
-      { email: user.email, reason: "busy", count: 1 },
-      { email: "unknown@throttle.test", reason: "busy", count: 1 },
+      { user_id: user.id, email: user.email, reason: "busy", count: 1 },
+      { user_id: null, email: "(no such account)", reason: "busy", count: 1 },
     ]);
     const next = await ctx.request("POST", "/auth/login", { body: { email: user.email, password: "wrong-password-1" } });
     expect(next.status).toBe(401);

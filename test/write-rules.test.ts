@@ -154,14 +154,21 @@ describe("one spelling per email address", () => {
     expect((await create("JOS\u00c9@rules.test")).status).toBe(409);
     expect((await create("\uff41gent@rules.test")).status).toBe(201);
     expect((await create("agent@rules.test")).status).toBe(409);
-    for (const hidden of ["\u200b", "\u00ad", "\u2060", "\u202e"]) {
-      const answer = await create(`ag${hidden}ent2@rules.test`);
-      expect({ hidden, status: answer.status, detail: answer.json.detail }).toEqual({
-        hidden,
-        status: 422,
-        detail: "email must not contain spaces, control or invisible characters",
-      });
+    const accounts = accountCount(ctx.db);
+    // Zero-width space, soft hyphen, word joiner, bidi override; combining grapheme joiner, variation selector-16,
+    // the Hangul fillers and the braille blank, which render as nothing (or an empty cell) too.
+    const hiddenOnes = ["\u200b", "\u00ad", "\u2060", "\u202e", "\u034f", "\ufe0f", "\u3164", "\u115f", "\u1160", "\uffa0", "\u2800"];
+    for (const hidden of hiddenOnes) {
+      for (const email of [`ag${hidden}ent2@rules.test`, `agent${hidden}@rules.test`]) {
+        const answer = await create(email);
+        expect({ email, status: answer.status, detail: answer.json.detail }).toEqual({
+          email,
+          status: 422,
+          detail: "email must not contain spaces, control or invisible characters",
+        });
+      }
     }
+    expect(accountCount(ctx.db)).toBe(accounts);
     // Another spelling of the same address signs in.
     expect((await ctx.request("POST", "/auth/login", { body: { email: "jose\u0301@rules.test", password: "look-alike-password-1" } })).status).toBe(200);
   }, HASHING_TEST_TIMEOUT_MS);
@@ -181,5 +188,50 @@ describe("what is typed as an email", () => {
     expect(listed.status).toBe(200);
     expect(listed.text).not.toContain(typed);
     expect(JSON.stringify(ctx.db.$client.query("SELECT * FROM audit_events").all())).not.toContain(typed);
+  }, HASHING_TEST_TIMEOUT_MS);
+
+  test("an address has an address's shape: a password or markup with an @ in it is recorded as the marker, and no account's email", async () => {
+    const ctx = createTestApp();
+    const admin = await seedUser(ctx.db, { role: "admin" });
+    const token = await signIn(ctx.request, admin);
+    const accounts = accountCount(ctx.db);
+    for (const typed of ["P@ssw0rd.2024", "<script>@x.y", "a..b@rules.test", ".a@rules.test", "a@-rules.test", "a@rules.t", "a@rules.123"]) {
+      const failed = await ctx.request("POST", "/auth/login", { body: { email: typed, password: "whatever-it-was" } });
+      expect({ typed, status: failed.status }).toEqual({ typed, status: 401 });
+      const created = await ctx.request("POST", "/admin/users", { token, body: { name: "Shape", email: typed, password: "shape-password-2026" } });
+      expect({ typed, status: created.status, detail: created.json.detail }).toEqual({ typed, status: 422, detail: "email must be a valid email address" });
+    }
+    expect(accountCount(ctx.db)).toBe(accounts);
+    const rows = ctx.db.$client.query("SELECT email FROM audit_events WHERE type = 'login.failed'").all() as Array<{ email: string }>;
+    expect(rows.map((r) => r.email)).toEqual(Array(7).fill("(not an email address)"));
+    const trail = JSON.stringify(ctx.db.$client.query("SELECT * FROM audit_events").all());
+    expect(trail).not.toMatch(/ssw0rd|script/i);
+    // Addresses people have are still addresses, and are kept as typed (normalized).
+    for (const email of ["o'brien+leases@mail.example.co.uk", "J\u00f6rg@m\u00fcller.de", "user_1{x}@xn--80ak6aa92e.com", "x@d\u00f6main.\u0440\u0444"]) {
+      const created = await ctx.request("POST", "/admin/users", { token, body: { name: "Shape", email, password: "shape-password-2026" } });
+      expect({ email, status: created.status }).toEqual({ email, status: 201 });
+    }
+    expect((await ctx.request("POST", "/auth/login", { body: { email: "nobody@real.example", password: "whatever-it-was" } })).status).toBe(401);
+    expect(ctx.db.$client.query("SELECT email FROM audit_events WHERE type = 'login.failed' ORDER BY id DESC LIMIT 1").get()).toEqual({
+      email: "nobody@real.example",
+    });
+  }, HASHING_TEST_TIMEOUT_MS);
+
+  test("an account stored with an email of another shape (before the rule) still signs in, and may keep it", async () => {
+    const ctx = createTestApp();
+    const admin = await seedUser(ctx.db, { role: "admin" });
+    const token = await signIn(ctx.request, admin);
+    const legacy = await seedUser(ctx.db, { email: "legacy@rules.test", password: "legacy-password-1" });
+    ctx.db.$client.query("UPDATE users SET email = 'legacy@intranet.1' WHERE id = ?").run(legacy.id);
+    expect((await ctx.request("POST", "/auth/login", { body: { email: "Legacy@Intranet.1", password: legacy.password } })).status).toBe(200);
+    const same = await ctx.request("PATCH", `/admin/users/${legacy.id}`, { token, body: { name: "Still Legacy", email: "legacy@intranet.1" } });
+    expect({ status: same.status, email: same.json.email }).toEqual({ status: 200, email: "legacy@intranet.1" });
+    const other = await ctx.request("PATCH", `/admin/users/${legacy.id}`, { token, body: { email: "legacy@intranet.2" } });
+    expect({ status: other.status, detail: other.json.detail }).toEqual({ status: 422, detail: "email must be a valid email address" });
+    // Its wrong passwords are recorded under the account.
+    expect((await ctx.request("POST", "/auth/login", { body: { email: "legacy@intranet.1", password: "wrong-password-1" } })).status).toBe(401);
+    expect(ctx.db.$client.query("SELECT user_id, email FROM audit_events WHERE type = 'login.failed'").all()).toEqual([
+      { user_id: legacy.id, email: "legacy@intranet.1" },
+    ]);
   }, HASHING_TEST_TIMEOUT_MS);
 });

@@ -3,6 +3,7 @@ import { and, count, desc, eq, inArray, lt, sql, type SQL } from "drizzle-orm";
 import type { Db, Executor } from "../db/index.ts";
 import { toIsoUtc } from "../db/dates.ts";
 import { auditEvents, users, type AuditEvent, type AuditEventType, type NewAuditEvent } from "../db/schema.ts";
+import { isWellFormedEmail } from "../users/email.ts";
 
 export type AuditRecord = Omit<NewAuditEvent, "id" | "createdAt">;
 
@@ -12,15 +13,33 @@ export type Changes = Record<string, { from: unknown; to: unknown }>;
 /** Stands in for a typed "email" that is not an email address: whatever was typed (a password?) is not kept. */
 export const NOT_AN_EMAIL = "(not an email address)";
 
+/**
+ * The email of a counted refusal row that concerns no account: the refusals of every email that is no
+ * account's (unknown addresses, anything typed that is not one) from one address share the row, so no one
+ * typed email may stand for them.
+ */
+export const NO_SUCH_ACCOUNT = "(no such account)";
+
+/**
+ * The email a row keeps. An event about an account keeps its email (the account's); one about no account
+ * keeps what was typed only when it has an address's shape, so a password typed into the email field, or
+ * markup, never reaches the trail.
+ */
+function keptEmail(event: AuditRecord): string | null | undefined {
+  if (event.userId != null || event.email == null || isWellFormedEmail(event.email)) return event.email;
+  return NOT_AN_EMAIL;
+}
+
 /** Appends one event; pass the write's transaction so the change and its record commit together. */
 export function recordEvent(db: Executor, event: AuditRecord & { changes?: Changes }): void {
   const { changes, ...row } = event;
+  row.email = keptEmail(row);
   db.insert(auditEvents)
     .values(changes ? { ...row, detail: JSON.stringify({ changes }) } : row)
     .run();
 }
 
-/** The row counting refusals for one (type, reason, email, address) until the window closes. */
+/** The row counting refusals for one (type, reason, address, account) until the window closes. */
 interface OpenCount {
   id: number;
   until: number;
@@ -31,13 +50,17 @@ const MAX_OPEN_COUNTS = 10_000;
 
 /**
  * Records a refused attempt (429, 503) without writing a row each: the first refusal of a (type, reason,
- * email, address) in a window writes a row with count 1, later ones add to its `count`. A flood of refusals
- * therefore leaves one row per window instead of burying the events that matter.
+ * address, account) in a window writes a row with count 1, later ones add to its `count`. The key holds
+ * nothing an attacker can invent: the account is one that exists (its id), and every email that is no
+ * account's counts as one, NO_SUCH_ACCOUNT. A flood of refusals, whatever emails it types, therefore leaves
+ * one row per account attacked (and one for the rest) per address and window, instead of burying the events
+ * that matter.
  */
 export function recordRefusal(db: Db, event: AuditRecord, windowMs: number, now = Date.now()): void {
   let open = openCounts.get(db);
   if (!open) openCounts.set(db, (open = new Map()));
-  const key = [event.type, event.reason, event.email, event.ip].join("\u0000");
+  const userId = event.userId ?? null;
+  const key = [event.type, event.reason, event.ip, userId].join("\u0000");
   const current = open.get(key);
   if (current && current.until > now) {
     const updated = db
@@ -48,7 +71,8 @@ export function recordRefusal(db: Db, event: AuditRecord, windowMs: number, now 
       .get();
     if (updated) return; // else the row was pruned meanwhile: start a new one
   }
-  const inserted = db.insert(auditEvents).values(event).returning({ id: auditEvents.id }).get()!;
+  const row = { ...event, email: userId === null ? NO_SUCH_ACCOUNT : keptEmail(event) };
+  const inserted = db.insert(auditEvents).values(row).returning({ id: auditEvents.id }).get()!;
   open.delete(key);
   open.set(key, { id: inserted.id, until: now + windowMs });
   if (open.size > MAX_OPEN_COUNTS) open.delete(open.keys().next().value!);
@@ -110,7 +134,8 @@ export function changesOf(detail: string | null): Changes | null {
 
 /**
  * The wire shape: snake_case like every other response. `email` is the concerned account's email when the
- * event has one, else the (well-formed) email typed at a sign-in.
+ * event has one, else the (well-formed) email typed at a sign-in, NOT_AN_EMAIL, or, for a counted refusal of
+ * emails of no account, NO_SUCH_ACCOUNT.
  */
 export function toPublicEvent(event: ListedEvent) {
   return {

@@ -1,8 +1,26 @@
 // One spelling per email address: NFKC, lower-case, and nothing invisible, so look-alikes cannot make twins.
 
-/** Controls, format characters (zero-width space, soft hyphen, word joiner, bidi marks) and every kind of space. */
-const INVISIBLE_OR_SPACE = /[\p{Cc}\p{Cf}\p{Z}\s]/u;
-const WELL_FORMED = /^[^@]+@[^@]+\.[^@]+$/;
+/**
+ * What reads as nothing: controls, format characters (zero-width space, soft hyphen, word joiner, bidi marks),
+ * Unicode's default-ignorable code points (combining grapheme joiner, variation selectors, the Hangul fillers
+ * U+115F, U+1160, U+3164, U+FFA0), and the braille blank U+2800, a symbol that renders as an empty cell.
+ */
+const INVISIBLE = "\\p{Cc}\\p{Cf}\\p{DI}\\u2800";
+const INVISIBLE_OR_SPACE = new RegExp(`[${INVISIBLE}\\p{Z}\\s]`, "u");
+const INVISIBLE_ANYWHERE = new RegExp(`[${INVISIBLE}]`, "gu");
+/** Anything with one "@" and a dot after it: what an address looked like before the shape below (stored ones still sign in). */
+const LOOSELY_WELL_FORMED = /^[^@]+@[^@]+\.[^@]+$/;
+/**
+ * An address as people write them, after NFKC: a local part of RFC 5322 dot-atom characters (letters of any
+ * script, digits, !#$%&'*+/=?^_`{|}~-; dots only between them) and a domain of dot-separated labels of
+ * letters, digits and hyphens (any script, for IDN), the last of at least two characters and not all digits.
+ * A password typed into the email field (`P@ssw0rd.2024`) or markup (`<script>@x.y`) is not one.
+ */
+const ALNUM = "\\p{L}\\p{M}\\p{Nd}";
+const ATOM = `[${ALNUM}!#$%&'*+/=?^_\`{|}~-]+`;
+const LABEL = `[${ALNUM}](?:[${ALNUM}-]*[${ALNUM}])?`;
+const LAST_LABEL = `(?![\\p{Nd}-]*$)[${ALNUM}][${ALNUM}-]*[${ALNUM}]`;
+const WELL_FORMED = new RegExp(`^${ATOM}(?:\\.${ATOM})*@(?:${LABEL}\\.)+${LAST_LABEL}$`, "u");
 export const EMAIL_MAX_LENGTH = 254;
 
 /** An email that cannot be stored or looked up as typed; the edge answers 422 with this sentence. */
@@ -18,9 +36,11 @@ export class InvalidEmailError extends Error {
 }
 
 /**
- * The stored form of `email`: surrounding blanks trimmed, NFKC (fullwidth letters and composed/decomposed
- * accents become one spelling), lower-cased. Throws InvalidEmailError naming `field` when a space, control or
- * invisible character is inside, or when the normalized form is no longer an address.
+ * The one spelling of `email`, the form accounts are stored and looked up by: surrounding blanks trimmed, NFKC
+ * (fullwidth letters and composed/decomposed accents become one spelling), lower-cased. Throws
+ * InvalidEmailError naming `field` when a space, control or invisible character is inside, or when the
+ * normalized form has no "@" and dot at all. It does not ask for an address's full shape: an email stored
+ * before that rule must still find its account (a new address is checked by normalizeNewEmail).
  */
 export function normalizeEmail(email: string, field = "email"): string {
   const trimmed = email.trim();
@@ -28,18 +48,35 @@ export function normalizeEmail(email: string, field = "email"): string {
     throw new InvalidEmailError(`${field} must not contain spaces, control or invisible characters`, "hidden");
   }
   const normalized = trimmed.normalize("NFKC").toLowerCase();
-  if (INVISIBLE_OR_SPACE.test(normalized) || !WELL_FORMED.test(normalized) || normalized.length > EMAIL_MAX_LENGTH) {
+  if (INVISIBLE_OR_SPACE.test(normalized) || !LOOSELY_WELL_FORMED.test(normalized) || normalized.length > EMAIL_MAX_LENGTH) {
     throw new InvalidEmailError(`${field} must be a valid email address`, "malformed");
   }
   return normalized;
 }
 
+/** Whether a normalized email has the shape of an address (WELL_FORMED), so it may be given to an account or kept as typed. */
+export function isWellFormedEmail(normalized: string): boolean {
+  return normalized.length <= EMAIL_MAX_LENGTH && WELL_FORMED.test(normalized);
+}
+
+/** Throws InvalidEmailError naming `field` unless a normalized email has an address's shape: for an address given to an account. */
+export function assertNewEmailShape(normalized: string, field = "email"): void {
+  if (!isWellFormedEmail(normalized)) throw new InvalidEmailError(`${field} must be a valid email address`, "malformed");
+}
+
+/** The normalized form of an address given to a new account: normalizeEmail, and the address shape. */
+export function normalizeNewEmail(email: string, field = "email"): string {
+  const normalized = normalizeEmail(email, field);
+  assertNewEmailShape(normalized, field);
+  return normalized;
+}
+
 /**
  * What a stored email (from before these rules) becomes: the normalized form with controls and invisible
- * characters dropped. Two rows with one key are the same address spelled twice.
+ * characters (INVISIBLE, before and after NFKC) dropped. Two rows with one key are the same address spelled twice.
  */
 export function storedEmailKey(email: string): string {
-  return email.trim().replace(/[\p{Cc}\p{Cf}]/gu, "").normalize("NFKC").toLowerCase();
+  return email.trim().replace(INVISIBLE_ANYWHERE, "").normalize("NFKC").replace(INVISIBLE_ANYWHERE, "").toLowerCase();
 }
 
 /**

@@ -8,7 +8,7 @@ import { auditEvents, users, utcNow, type AuditEventType, type Role, type User }
 import { recordEvent, type Changes } from "../audit/service.ts";
 import { hashingGate, hashPassword, normalizePassword, verifyPasswordHash, type HashingFor } from "../auth/password.ts";
 import { newPasswordProblem } from "../auth/password-policy.ts";
-import { normalizeEmail, storedEmailKey } from "./email.ts";
+import { assertNewEmailShape, normalizeEmail, normalizeNewEmail, storedEmailKey } from "./email.ts";
 
 export { normalizeEmail } from "./email.ts";
 
@@ -164,7 +164,7 @@ function assertAllowedPassword(password: string, field = "password"): void {
 /** Creates an active account, recorded as `user.created`; throws EmailTakenError when the normalized email exists. */
 export async function createUser(db: Db, input: NewAccount, actor: Actor = "cli"): Promise<User> {
   assertAllowedPassword(input.password);
-  const email = normalizeEmail(input.email);
+  const email = normalizeNewEmail(input.email);
   const passwordHash = await asOnePasswordOperation(actor, () => hashPassword(input.password, { for: hashingFor(actor) }));
   return writeAs(db, actor, "admin", (tx, audit) => {
     const created = withUniqueEmail(email, () =>
@@ -252,6 +252,8 @@ export function updateUser(db: Db, actor: Actor, id: number, changes: AccountCha
   const email = changes.email === undefined ? undefined : normalizeEmail(changes.email);
   return writeAs(db, actor, "admin", (tx, audit) => {
     const user = getUser(tx, id);
+    // A new address must have an address's shape; an account keeps the one it has (stored before that rule).
+    if (email !== undefined && email !== user.email) assertNewEmailShape(email);
     if (changes.role === "agent" && user.role === "admin" && user.isActive) {
       guardAdminRemoval(tx, actor, user, "demote");
     }

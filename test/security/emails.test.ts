@@ -32,20 +32,44 @@ describe("stored emails", () => {
       "jos\u00e9@x.co", // composed …
       "jose\u0301@x.co", // … and decomposed: one address, two accounts
       "zero\u200b@x.co", // invisible character, alone: becomes zero@x.co
+      "ann@x.co", // … and its twins spelled with a Hangul filler and a braille blank: one address, three accounts
+      "ann\u3164@x.co",
+      "an\u2800n@x.co",
+      "cgj\u034f\ufe0f@x.co", // combining grapheme joiner and variation selector, alone: becomes cgj@x.co
     ]);
     const db = openDatabase(path);
-    expect(normalizeStoredEmails(db)).toBe(3);
+    expect(normalizeStoredEmails(db)).toBe(4);
     const emails = (db.$client.query("SELECT email FROM users ORDER BY id").all() as Array<{ email: string }>).map((r) => r.email);
-    expect(emails).toEqual(["admin@x.co", "agent@x.co", "bob@x.co", "jos\u00e9@x.co", "jose\u0301@x.co", "zero@x.co"]);
+    expect(emails).toEqual([
+      "admin@x.co",
+      "agent@x.co",
+      "bob@x.co",
+      "jos\u00e9@x.co",
+      "jose\u0301@x.co",
+      "zero@x.co",
+      "ann@x.co",
+      "ann\u3164@x.co",
+      "an\u2800n@x.co",
+      "cgj@x.co",
+    ]);
     // Each rewrite is in the audit trail, as an edit that says what the stored address was.
     const events = db.$client.query("SELECT type, actor, user_id, reason, detail FROM audit_events ORDER BY user_id").all();
+    const normalized = (userId: number, from: string, to: string) => ({
+      type: "user.updated",
+      actor: "cli",
+      user_id: userId,
+      reason: "email_normalized",
+      detail: JSON.stringify({ changes: { email: { from, to } } }),
+    });
     expect(events).toEqual([
-      { type: "user.updated", actor: "cli", user_id: 2, reason: "email_normalized", detail: JSON.stringify({ changes: { email: { from: "AGENT@X.CO", to: "agent@x.co" } } }) },
-      { type: "user.updated", actor: "cli", user_id: 3, reason: "email_normalized", detail: JSON.stringify({ changes: { email: { from: "\uff42ob@x.co", to: "bob@x.co" } } }) },
-      { type: "user.updated", actor: "cli", user_id: 6, reason: "email_normalized", detail: JSON.stringify({ changes: { email: { from: "zero\u200b@x.co", to: "zero@x.co" } } }) },
+      normalized(2, "AGENT@X.CO", "agent@x.co"),
+      normalized(3, "\uff42ob@x.co", "bob@x.co"),
+      normalized(6, "zero\u200b@x.co", "zero@x.co"),
+      normalized(10, "cgj\u034f\ufe0f@x.co", "cgj@x.co"),
     ]);
     expect(emailCollisions(db.$client.query("SELECT id, email FROM users ORDER BY id").all() as Array<{ id: number; email: string }>)).toEqual([
       { normalized: "jos\u00e9@x.co", ids: [4, 5] },
+      { normalized: "ann@x.co", ids: [7, 8, 9] },
     ]);
     // Idempotent: a second start changes nothing.
     expect(normalizeStoredEmails(db)).toBe(0);
@@ -54,5 +78,6 @@ describe("stored emails", () => {
     const doctor = await runCli(["doctor"], { cwd: dir, env: { DATABASE_URL: path, SECRET_KEY: "doctor-emails-key-0123456789abcdef-XYZ" } });
     expect(doctor.code).toBe(1);
     expect(doctor.stdout).toContain("accounts #4, #5 have emails that are one address");
+    expect(doctor.stdout).toContain("accounts #7, #8, #9 have emails that are one address");
   }, 30_000);
 });

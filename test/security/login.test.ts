@@ -2,6 +2,7 @@
 // TRUSTED_PROXY, indistinguishable unknown-email and wrong-password answers, and password size limits.
 // Every failed login costs an argon2 verification (~¼ s here), so the cases reuse accounts and tokens.
 import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { readExistingDb } from "../support/processes.ts";
 import { ADMIN, createSuite, expect401, expectDetail, fixturePassword, type Instance, type Res } from "./harness.ts";
 
 // This file spawns processes or hashes passwords: its own bound on a hung test (see test/setup.ts for why).
@@ -172,6 +173,31 @@ describe("TRUSTED_PROXY=127.0.0.1: the last X-Forwarded-For entry is the client 
     // Other clients are not affected.
     expectWrong(await proxied.login("launder-never-tried@sec.example.com", WRONG, from("10.3.3.4")));
   });
+
+  test("2 000 refused sign-ins from one locked client, a new email each, write one audit row; the admin's keep their own", async () => {
+    const client = from("10.4.4.4");
+    for (let i = 0; i < 5; i++) expectWrong(await proxied.login(`flood-before-${i}@sec.example.com`, WRONG, client));
+    const rowsFrom = () =>
+      readExistingDb(proxied.dbPath, (db) =>
+        db.query("SELECT type, reason, user_id, email, count FROM audit_events WHERE ip = '10.4.4.4' ORDER BY id").all(),
+      ) as Array<Record<string, unknown>>;
+    expect(rowsFrom().map((r) => r.reason)).toEqual(Array(5).fill("unknown_email"));
+    const typed = Array.from({ length: 2_000 }, (_, i) => `${crypto.randomUUID()}@flood-${i}.example.com`);
+    const statuses = new Set<number>();
+    for (let i = 0; i < typed.length; i += 200) {
+      for (const answer of await Promise.all(typed.slice(i, i + 200).map((email) => proxied.login(email, WRONG, client)))) statuses.add(answer.status);
+    }
+    expect([...statuses]).toEqual([429]);
+    for (let i = 0; i < 3; i++) expectTooMany(await proxied.login(ADMIN.email, ADMIN.password, client));
+    const rows = rowsFrom();
+    const adminId = readExistingDb(proxied.dbPath, (db) => db.query("SELECT id FROM users WHERE email = ?").get(ADMIN.email) as { id: number }).id;
+    expect(rows.slice(5)).toEqual([
+      { type: "login.failed", reason: "throttled", user_id: null, email: "(no such account)", count: 2_000 },
+      { type: "login.failed", reason: "throttled", user_id: adminId, email: ADMIN.email, count: 3 },
+    ]);
+    const trail = JSON.stringify(rows);
+    for (const email of [typed[0]!, typed[1_999]!]) expect(trail).not.toContain(email);
+  }, 60_000);
 });
 
 describe("TRUSTED_PROXY=::ffff:7f00:1 (127.0.0.1 spelled as a dual-stack socket shows it): the same proxy", () => {

@@ -181,6 +181,30 @@ describe("4-7: guessing is bounded under concurrency", () => {
     expect(rows.filter((r) => r.reason === "throttled").map((r) => r.count)).toEqual([3]);
   });
 
+  test("6b. throttled password changes for two accounts from one address: one row each, under its own account", async () => {
+    const agents = [await createAccount(), await createAccount()];
+    const tokens = await Promise.all(agents.map((agent) => server.token(agent.email, agent.password)));
+    const statuses: number[][] = [[], []];
+    for (const turn of [0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 1, 0, 1, 1]) {
+      const answer = await server.request("PUT", "/auth/password", {
+        token: tokens[turn],
+        json: { current_password: `Not-The-Password-6b-${turn}`, new_password: "Whatever-New-Pass-2026" },
+        headers: from("10.6.1.1"),
+      });
+      statuses[turn]!.push(answer.status);
+    }
+    expect(statuses).toEqual([
+      [403, 403, 403, 403, 403, 429],
+      [403, 403, 403, 403, 403, 429, 429, 429],
+    ]);
+    const throttled = auditRows("type = 'password.change_failed' AND reason = 'throttled' AND ip = '10.6.1.1'");
+    // The second account was refused first (its sixth change came before the first account's).
+    expect(throttled.map((r) => [r.user_id, r.count])).toEqual([
+      [agents[1]!.id, 3],
+      [agents[0]!.id, 1],
+    ]);
+  });
+
   test("7. one agent flooding PUT /auth/password holds one hashing slot: the rest answer 429 and an admin still signs in", async () => {
     const agent = await createAccount();
     const token = await server.token(agent.email, agent.password);
@@ -223,6 +247,18 @@ describe("8-9: the audit trail", () => {
     const listed = await server.request("GET", "/admin/audit?limit=1000", { token: admin });
     expect(listed.text).not.toContain(typed);
   });
+
+  test("9b. a password or markup with an @ and a dot is no address either: the marker in the trail, 422 as an account's email", async () => {
+    for (const typed of ["P@ssw0rd.2024", "<script>@x.y"]) {
+      expect((await server.login(typed, "whatever-pw", from("10.9.1.1"))).status).toBe(401);
+      const created = await server.request("POST", "/admin/users", { token: admin, json: { name: "Shape", email: typed, password: PASSWORD } });
+      expect({ typed, status: created.status, detail: created.json.detail }).toEqual({ typed, status: 422, detail: "email must be a valid email address" });
+    }
+    expect(auditRows("ip = '10.9.1.1'").map((r) => r.email)).toEqual(["(not an email address)", "(not an email address)"]);
+    expect(readExistingDb(server.dbPath, (db) => db.query("SELECT count(*) AS n FROM users WHERE email LIKE '%ssw0rd%' OR email LIKE '%script%'").get())).toEqual({ n: 0 });
+    const listed = await server.request("GET", "/admin/audit?limit=1000", { token: admin });
+    expect(listed.text).not.toMatch(/ssw0rd|<script>/i);
+  });
 });
 
 describe("10: one spelling per address", () => {
@@ -234,11 +270,16 @@ describe("10: one spelling per address", () => {
     expect((await create("JOS\u00c9@sec.example.com")).status).toBe(409);
     expect((await create("\uff41gent10@sec.example.com")).status).toBe(201);
     expect((await create("agent10@sec.example.com")).status).toBe(409);
-    for (const hidden of ["\u200b", "\u00ad", "\u2060", "\u202e"]) {
-      const answer = await create(`agent${hidden}10@sec.example.com`);
-      expect(answer.status).toBe(422);
-      expect(answer.json.detail).toContain("email");
+    // Combining grapheme joiner, Hangul filler, braille blank and variation selector-16 render as nothing too.
+    for (const hidden of ["\u200b", "\u00ad", "\u2060", "\u202e", "\u034f", "\u3164", "\u2800", "\ufe0f"]) {
+      const answer = await create(`agent10${hidden}@sec.example.com`);
+      expect({ hidden, status: answer.status, detail: answer.json.detail }).toEqual({
+        hidden,
+        status: 422,
+        detail: "email must not contain spaces, control or invisible characters",
+      });
     }
+    expect(readExistingDb(server.dbPath, (db) => db.query("SELECT count(*) AS n FROM users WHERE email LIKE 'agent10%'").get())).toEqual({ n: 1 });
     // Signing in with another spelling of the same address works.
     expect((await server.login("jose\u0301@sec.example.com", PASSWORD, from("10.10.0.1"))).status).toBe(200);
   });
