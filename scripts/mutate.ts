@@ -71,7 +71,6 @@ const T = {
   login: "test/security/login.test.ts",
   // On the compiled binary: always with a -t pattern.
   races: "test/security/races.test.ts",
-  emails: "test/security/emails.test.ts",
   originalEra: "test/original-era.test.ts",
 };
 
