@@ -1,10 +1,11 @@
 // Liveness and readiness. /health never touches the database, so a stuck disk does not get a healthy
 // process restarted; /ready checks the database is there, current and writable.
-import { Elysia, t } from "elysia";
 import { accessSync, constants, statSync } from "node:fs";
 import { dirname } from "node:path";
+import { Elysia, t } from "elysia";
 import type { Db } from "./db/index.ts";
 import type { CorsPolicy } from "./http/cors.ts";
+import { documented } from "./http/openapi.ts";
 import type { RequestIds } from "./http/request-log.ts";
 import type { Logger } from "./log.ts";
 import { EMBEDDED_MIGRATIONS } from "./db/migrations.ts";
@@ -131,7 +132,11 @@ export function readinessRoutes({ db, path }: { db: Db; path: string }) {
     {
       response: {
         200: t.Object({ status: t.Literal("ready") }),
-        503: t.Object({ status: t.Literal("unavailable"), detail: t.String() }),
+        503: documented(t.Object({ status: t.Literal("unavailable"), detail: t.String() }), {
+          description:
+            "Not ready: the database is missing, replaced, locked or read-only, full, or behind this binary's migrations; " +
+            "`detail` says which. A probe asks again on its own schedule.",
+        }),
       },
       detail: {
         summary: "Readiness",

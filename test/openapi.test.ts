@@ -280,6 +280,12 @@ describe("GET /openapi.json", () => {
         if (status === "429" || (status === "503" && name !== "GET /ready")) {
           expect({ name, status, headers: headers(response) }).toEqual({ name, status, headers: ["Retry-After"] });
         }
+        // A description that tells the client to follow a header is only true where the header is declared.
+        for (const header of ["Retry-After", "WWW-Authenticate", "X-Total-Count"]) {
+          if (String(response.description ?? "").includes(header)) {
+            expect({ name, status, declares: headers(response) }).toEqual({ name, status, declares: expect.arrayContaining([header]) });
+          }
+        }
       }
     }
     for (const { node } of everyNode(doc.paths)) {

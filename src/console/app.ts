@@ -360,6 +360,8 @@ function handleSubmit(form: HTMLFormElement, errorElement: HTMLElement, action: 
     event.preventDefault();
     if (busy) return;
     busy = true;
+    // Disabling the focused button drops focus to <body>; it goes back there unless the outcome moved it.
+    const focusedBefore = document.activeElement instanceof HTMLElement ? document.activeElement : null;
     const buttons = [...form.querySelectorAll<HTMLButtonElement>("button[type=submit]")];
     for (const button of buttons) {
       button.disabled = true;
@@ -381,6 +383,9 @@ function handleSubmit(form: HTMLFormElement, errorElement: HTMLElement, action: 
         button.disabled = false;
         button.removeAttribute("aria-busy");
       }
+      const lost = document.activeElement === null || document.activeElement === document.body;
+      // Still on the page and shown (a sign-in that succeeded has moved on to another view, which sets focus).
+      if (lost && focusedBefore?.isConnected && focusedBefore.getClientRects().length > 0) focusedBefore.focus();
     }
   });
 }

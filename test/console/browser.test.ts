@@ -258,6 +258,8 @@ describe("admin console in Chromium, on the compiled binary", () => {
       await step("a wrong password is refused next to the form, the email kept", pages, async () => {
         await signInWith(admin, ADMIN.email, "not-the-right-password");
         await admin.locator("#signin-error", { hasText: "Invalid email or password" }).waitFor();
+        // The busy (disabled) button lost focus while the server answered; it gets it back, not <body>.
+        expect(await admin.evaluate<string>("document.activeElement.textContent.trim()")).toBe("Sign in");
         expect(await admin.locator("#signin-form").getByLabel("Email").inputValue()).toBe(ADMIN.email);
         expect(await storedToken(admin)).toBeNull();
       });
@@ -517,6 +519,7 @@ describe("admin console in Chromium, on the compiled binary", () => {
         await form.getByLabel("Current password").fill(ADMIN.password);
         await form.getByRole("button", { name: "Change password" }).click();
         await admin.locator("#toast", { hasText: "Your password is changed" }).waitFor();
+        expect(await admin.evaluate<string>("document.activeElement.tagName")).not.toBe("BODY");
         const after = await storedToken(admin);
         expect(after).toMatch(/^eyJ/);
         expect(after).not.toBe(before);
