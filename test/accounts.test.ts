@@ -291,6 +291,12 @@ describe("GET /admin/users", () => {
     ["role=ADMIN", "role", "ADMIN"],
     [`q=${"q".repeat(101)}`, "q", "q".repeat(101)],
   ];
+  test("?offset past the largest safe integer → 422 saying the whole range", async () => {
+    const response = await request("GET", "/admin/users?offset=9007199254740992", { token: adminToken });
+    expect(response.status).toBe(422);
+    expect(response.json).toEqual({ detail: "offset must be a whole number from 0 to 9007199254740991" });
+  });
+
   for (const [query, field, value] of bad) {
     test(`?${query.slice(0, 30)} → 422 naming ${field}, without echoing the value`, async () => {
       const response = await request("GET", `/admin/users?${query}`, { token: adminToken });

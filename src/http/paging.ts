@@ -22,7 +22,7 @@ export function pagingQuery(defaultLimit: number) {
         minimum: 0,
         maximum: Number.MAX_SAFE_INTEGER,
         default: 0,
-        error: "offset must be a whole number from 0",
+        error: `offset must be a whole number from 0 to ${Number.MAX_SAFE_INTEGER}`,
         description: "How many matches to skip.",
       }),
     ),
