@@ -217,6 +217,9 @@ describe("a start that fails says why and leaves nothing on disk", () => {
     const doctor = await moxie(dir, ["doctor"]);
     expect(doctor.code).toBe(1);
     expect(doctor.stdout).toContain("PORT: 'eighty' is not a port number (0-65535) (`moxie serve` refuses to start; other commands ignore it)");
+    // The settings table does not show the default the other commands fell back to as if it were in effect.
+    expect(doctor.stdout).toMatch(/\n  PORT +\(invalid: `moxie serve` refuses it, see below\)\n/);
+    expect(doctor.stdout).not.toMatch(/\n  PORT +8000\n/);
   }, 60_000);
 });
 

@@ -107,7 +107,11 @@ export async function doctorCommand(options: { where: Where }, print: Print): Pr
   print(`moxie ${packageJson.version}`);
   print("");
   print(`Settings${chosen.origin.file ? ` (from the environment and ${chosen.origin.file})` : " (from the environment)"}:`);
-  for (const [name, value] of describeSettings(settings, context.secretPath)) print(`  ${name.padEnd(31)} ${value}`);
+  // HOST and PORT as serve reads them: the other commands fall back to the defaults, which is not what serve uses.
+  const refusedByServe = new Set(listenSettings(context).map((finding) => finding.message.split(":")[0]));
+  for (const [name, value] of describeSettings(settings, context.secretPath)) {
+    print(`  ${name.padEnd(31)} ${refusedByServe.has(name) ? "(invalid: `moxie serve` refuses it, see below)" : value}`);
+  }
 
   // File checks first: opening the database below may create its -wal and -shm.
   const findings = CHECKS.flatMap((check) => check(context));
