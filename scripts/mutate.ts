@@ -629,6 +629,15 @@ export const MUTATIONS: Mutation[] = [
     tests: [T.auth],
   },
   {
+    id: "restore-as-root-keeps-root-owner",
+    breaks: "root restoring for the service user leaves the database owned by that user",
+    file: "src/commands/backup.ts",
+    find: "    if (process.getuid?.() === 0 && owner.uid !== 0) chownSync(staging, owner.uid, owner.gid);",
+    replace: "    void owner;",
+    tests: [T.operator],
+    filter: "root restoring",
+  },
+  {
     id: "shutdown-grace-never-cuts",
     breaks: "SHUTDOWN_GRACE_SECONDS: in-flight requests get that long after SIGTERM, then the server stops",
     file: "src/commands/serve.ts",

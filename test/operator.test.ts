@@ -4,7 +4,7 @@
 // database in the wrong directory, a service and a CLI reading different databases, a start that fails but
 // leaves files, a doctor that fails a fresh checkout.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { ROOT, tempDir } from "./helpers.ts";
 import { binaryAloneIn, compiledBinary } from "./support/binary.ts";
@@ -600,6 +600,28 @@ describe("smaller things an operator trips on", () => {
       expect(result.stderr).toBe(`Error: ${says}\n`);
     }
     expect(emails(join(dir, "moxie.db"))).toEqual(["admin@example.com"]);
+  }, 60_000);
+
+  // Only root can hand a file to another user; CI and the deployment steps run as root.
+  test.if(process.getuid?.() === 0)("root restoring for the service user leaves the database owned by that user, and usable by it", async () => {
+    const dir = await installDir();
+    const state = join(dir, "state");
+    mkdirSync(state);
+    chmodSync(dir, 0o755);
+    chownSync(state, 65534, 65534); // nobody: the service user here
+    const env = { SECRET_KEY: SECRET, DATABASE_URL: join(state, "moxie.db") };
+    const asService = (args: string[]) =>
+      runCli(["runuser", "-u", "nobody", "--", "env", `SECRET_KEY=${SECRET}`, `DATABASE_URL=${env.DATABASE_URL}`, join(dir, "moxie"), ...args], { cwd: dir, env: {}, command: [] });
+    expect((await asService(["create-admin", "--email", "svc@example.com", "--name", "Svc", "--password", PASSWORD])).code).toBe(0);
+    expect((await asService(["backup", join(state, "b.db")])).code).toBe(0);
+    // The operator forgets `sudo -u moxie`.
+    const restored = await moxie(dir, ["restore", join(state, "b.db")], env);
+    expect(restored.code).toBe(0);
+    expect(statSync(join(state, "moxie.db")).uid).toBe(65534);
+    expect(readdirSync(state).filter((name) => name.endsWith("-wal") || name.endsWith("-shm"))).toEqual([]);
+    const users = await asService(["users"]);
+    expect({ code: users.code, stderr: users.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(users.stdout).toContain("svc@example.com");
   }, 60_000);
 
   test("restore of a backup too damaged to check: names the backup and the finding, nothing restored", async () => {

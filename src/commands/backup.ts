@@ -2,7 +2,7 @@
 // A backup is `VACUUM INTO` from a connection of its own: one read transaction, so the copy is a consistent
 // snapshot even while the server keeps writing (WAL readers do not block writers), compacted, and checked.
 import type { Database } from "bun:sqlite";
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, realpathSync, renameSync, rmSync, statSync } from "node:fs";
+import { chownSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, realpathSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { Db } from "../db/index.ts";
 import { EMBEDDED_MIGRATIONS } from "../db/migrations.ts";
@@ -149,6 +149,11 @@ export async function restoreCommand(
     }
     syncFile(staging);
     checkCopy(staging);
+
+    // Root restoring for a service user (instead of `sudo -u moxie`) must not leave the service a file it
+    // cannot open: the copy gets the owner of the file it replaces, or of the directory it lands in.
+    const owner = statSync(existsSync(databasePath) ? databasePath : dirname(databasePath));
+    if (process.getuid?.() === 0 && owner.uid !== 0) chownSync(staging, owner.uid, owner.gid);
 
     // 3. Keep the current database, with everything its WAL still held.
     if (existsSync(databasePath)) {
