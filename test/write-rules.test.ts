@@ -65,7 +65,7 @@ describe("writes re-check the actor in the write's own transaction", () => {
     const victim = await seedUser(db);
     const hashBefore = getUser(db, victim.id).passwordHash;
     const pending = setPassword(db, actingAs(db, admin.id), victim.id, "Demoted-Reset-Pass-2026");
-    updateUser(db, "cli", admin.id, { role: "agent" }); // a role change does not move the token version
+    await updateUser(db, "cli", admin.id, { role: "agent" }); // a role change does not move the token version
     const error = await outcome(pending);
     expect(error).toBeInstanceOf(ActorForbiddenError);
     expect(getUser(db, victim.id).passwordHash).toBe(hashBefore);
@@ -78,7 +78,7 @@ describe("writes re-check the actor in the write's own transaction", () => {
     const actor = actingAs(db, admin.id);
     const before = accountCount(db);
     const pending = createUser(db, { name: "Queued", email: "queued-signed-out@rules.test", password: "queued-password-2" }, actor);
-    revokeTokens(db, actor);
+    await revokeTokens(db, actor);
     const error = await outcome(pending);
     expect(error).toBeInstanceOf(ActorRevokedError);
     expect(accountCount(db)).toBe(before);
@@ -92,7 +92,7 @@ describe("setting a password is compare-and-set on the token version seen at arr
     const victim = await seedUser(db);
     const hashBefore = getUser(db, victim.id).passwordHash;
     const pending = setPassword(db, actingAs(db, admin.id), victim.id, "Lost-The-Race-Pass-2026");
-    revokeTokens(db, actingAs(db, victim.id)); // the account's sessions change while the new hash is computed
+    await revokeTokens(db, actingAs(db, victim.id)); // the account's sessions change while the new hash is computed
     const error = await outcome(pending);
     expect(error).toBeInstanceOf(PasswordRaceError);
     expect(getUser(db, victim.id).passwordHash).toBe(hashBefore);
