@@ -620,6 +620,35 @@ export const MUTATIONS: Mutation[] = [
     replace: "  if (false) {",
     tests: [T.accounts],
   },
+  // --- a write waiting for another connection's lock holds up nothing ----------------------------------------------
+  {
+    id: "write-wait-blocks",
+    breaks: "a write that meets another connection's lock waits without freezing the server (/health answers meanwhile)",
+    file: "src/db/write.ts",
+    // SQLite's own busy handler waits inside the synchronous call: the auditor's freeze.
+    find: '  client.run("PRAGMA busy_timeout = 0");\n',
+    replace: "",
+    tests: [T.writes, [T.races, "hold up nothing"]],
+    filter: "busy database",
+  },
+  {
+    id: "write-retry-sleeps-sync",
+    breaks: "a write that meets another connection's lock waits without freezing the server (/health answers meanwhile)",
+    file: "src/db/write.ts",
+    find: "      await Bun.sleep(Math.min(",
+    replace: "      Bun.sleepSync(Math.min(",
+    tests: [T.writes, [T.races, "hold up nothing"]],
+    filter: "busy database",
+  },
+  {
+    id: "write-gives-up-at-once",
+    breaks: "a write that meets another connection's lock waits up to the busy timeout (5 s) before 503",
+    file: "src/db/write.ts",
+    find: "      if (!isLocked(error) || left <= 0) throw error;",
+    replace: "      throw error;",
+    tests: [T.writes, [T.races, "hold up nothing"]],
+    filter: "busy database",
+  },
   // --- writes re-check the actor (writeAs), compare-and-set, own password ------------------------------------------
   {
     id: "writeas-inactive-actor",

@@ -140,6 +140,33 @@ describe("a busy database", () => {
     expect(getUser(ctx.db, agent.id).name).toBe("Before Busy");
     expect(eventCount(ctx.db, "user.updated")).toBe(events);
   }, HASHING_TEST_TIMEOUT_MS);
+
+  test("refused sign-ins waiting for the lock are counted once it goes: one row, each refusal once", async () => {
+    const ctx = createTestApp({ env: { LOGIN_MAX_FAILURES: "1" } });
+    const user = await seedUser(ctx.db, { email: "waiting@rules.test", password: "waiting-password-1" });
+    const login = () => ctx.request("POST", "/auth/login", { body: { email: user.email, password: "wrong-password-1" } });
+    expect((await login()).status).toBe(401); // the one failure allowed: from now on each attempt is refused
+    const holder = new Database(ctx.dbPath);
+    holder.run("BEGIN IMMEDIATE");
+    let answered = 0;
+    const refused = [login(), login(), login()].map((pending) => pending.finally(() => answered++));
+    try {
+      // /ready waits for the lock as well (between attempts): meanwhile the refusals reach theirs and wait too.
+      const ready = await ctx.request("GET", "/ready");
+      expect(ready.json).toEqual({ status: "unavailable", detail: expect.stringContaining("locked") });
+      expect(answered).toBe(0);
+    } finally {
+      holder.run("ROLLBACK");
+      holder.close();
+    }
+    for (const answer of await Promise.all(refused)) expect(answer.status).toBe(429);
+    // Each retry looks for the open counting row again: the first to get the lock writes it, the others add to it.
+    const rows = ctx.db.$client.query("SELECT reason, count FROM audit_events WHERE type = 'login.failed' ORDER BY id").all();
+    expect(rows).toEqual([
+      { reason: "wrong_password", count: 1 },
+      { reason: "throttled", count: 3 },
+    ]);
+  }, HASHING_TEST_TIMEOUT_MS);
 });
 
 describe("one spelling per email address", () => {
