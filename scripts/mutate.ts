@@ -649,6 +649,24 @@ export const MUTATIONS: Mutation[] = [
     tests: [T.writes, [T.races, "hold up nothing"]],
     filter: "busy database",
   },
+  {
+    id: "failed-login-audit-blocks",
+    breaks: "a wrong-password sign-in during another connection's lock does not hold up the server",
+    file: "src/auth/routes.ts",
+    find: "  const record = (event: AuditRecord) => writeWithRetry(db, () => recordEvent(db, event));",
+    replace: "  const record = async (event: AuditRecord) => recordEvent(db, event);",
+    tests: [T.writes],
+    filter: "busy database",
+  },
+  {
+    id: "refusal-audit-blocks",
+    breaks: "a refused sign-in during another connection's lock does not hold up the server",
+    file: "src/auth/routes.ts",
+    find: "  const countRefusal = (event: AuditRecord) => writeWithRetry(db, () => recordRefusal(db, event, refusalWindowMs));",
+    replace: "  const countRefusal = async (event: AuditRecord) => recordRefusal(db, event, refusalWindowMs);",
+    tests: [T.writes, [T.races, "hold up nothing"]],
+    filter: "busy database",
+  },
   // --- writes re-check the actor (writeAs), compare-and-set, own password ------------------------------------------
   {
     id: "writeas-inactive-actor",

@@ -19,7 +19,7 @@ import {
   updateUser,
   type ActingUser,
 } from "../src/users/service.ts";
-import { verifyPasswordHash } from "../src/auth/password.ts";
+import { hashingGate, verifyPasswordHash } from "../src/auth/password.ts";
 import { createTestApp, seedUser, signIn, testDb } from "./helpers.ts";
 
 /** Each test hashes a few passwords (64 MiB argon2id): its own bound on a hung test, not a speed limit (test/setup.ts). */
@@ -165,6 +165,42 @@ describe("a busy database", () => {
     expect(rows).toEqual([
       { reason: "wrong_password", count: 1 },
       { reason: "throttled", count: 3 },
+    ]);
+  }, HASHING_TEST_TIMEOUT_MS);
+  test("a wrong password during the lock holds up nothing: /ready and /health answer while its audit row waits; recorded once the lock goes", async () => {
+    const saved = { concurrency: hashingGate.concurrency, maxQueue: hashingGate.maxQueue };
+    const ctx = createTestApp();
+    const user = await seedUser(ctx.db, { email: "wrong-during-lock@rules.test", password: "right-password-1" });
+    const holder = new Database(ctx.dbPath);
+    const order: string[] = [];
+    // One hash at a time and no queue: "saturated" then means exactly "the sign-in's hash is running".
+    hashingGate.configure(1, 0);
+    holder.run("BEGIN IMMEDIATE");
+    let wrong: ReturnType<typeof ctx.request> | undefined;
+    try {
+      wrong = ctx.request("POST", "/auth/login", { body: { email: user.email, password: "wrong-password-1" } });
+      void wrong.then(() => order.push("wrong password"));
+      // Bounded only to notice a hang: the sign-in's hash starts, then this waits its turn behind it, so the
+      // sign-in has its answer (401) and is writing its audit row when the probes go out.
+      for (let i = 0; i < 10_000 && !hashingGate.saturated; i++) await Bun.sleep(1);
+      expect(hashingGate.saturated).toBe(true);
+      await hashingGate.run(async () => {}, "operator");
+      const ready = await ctx.request("GET", "/ready");
+      order.push("ready");
+      const health = await ctx.request("GET", "/health");
+      order.push("health");
+      expect(ready.json).toEqual({ status: "unavailable", detail: expect.stringContaining("locked") });
+      expect(health.status).toBe(200);
+      expect(order).toEqual(["ready", "health"]);
+    } finally {
+      holder.run("ROLLBACK");
+      holder.close();
+      hashingGate.configure(saved.concurrency, saved.maxQueue);
+    }
+    expect((await wrong!).status).toBe(401);
+    expect(order).toEqual(["ready", "health", "wrong password"]);
+    expect(ctx.db.$client.query("SELECT reason, count FROM audit_events WHERE type = 'login.failed'").all()).toEqual([
+      { reason: "wrong_password", count: 1 },
     ]);
   }, HASHING_TEST_TIMEOUT_MS);
 });
