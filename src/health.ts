@@ -10,6 +10,7 @@ import type { RequestIds } from "./http/request-log.ts";
 import type { Logger } from "./log.ts";
 import { EMBEDDED_MIGRATIONS } from "./db/migrations.ts";
 import { diskFullReported, noteWriteSucceeded } from "./db/errors.ts";
+import { retryWhileLocked } from "./db/write.ts";
 
 /** How long the readiness write probe waits for another writer's lock. */
 const READY_LOCK_WAIT_MS = 200;
@@ -65,7 +66,7 @@ export function fastHealthRoute(options: {
 }
 
 /** Why the database is not ready for traffic, in words fit for any caller (no paths, no SQL), or null. */
-export function databaseProblem(db: Db, path: string, opened: { dev: number; ino: number }): string | null {
+export async function databaseProblem(db: Db, path: string, opened: { dev: number; ino: number }): Promise<string | null> {
   try {
     const now = statSync(path);
     if (now.dev !== opened.dev || now.ino !== opened.ino) return "database file was moved or replaced";
@@ -86,17 +87,20 @@ export function databaseProblem(db: Db, path: string, opened: { dev: number; ino
   } catch {
     return "database cannot be read";
   }
-  // Take and give back the write lock, waiting only briefly: a long-held lock means writes would stall.
-  const busyTimeout = (client.query("PRAGMA busy_timeout").get() as { timeout: number }).timeout;
+  // Take and give back the write lock, waiting only briefly (and like every write, between attempts rather
+  // than inside SQLite, so the wait holds up no other request): a long-held lock means writes would stall.
   try {
-    client.run(`PRAGMA busy_timeout = ${READY_LOCK_WAIT_MS}`);
-    client.run("BEGIN IMMEDIATE");
-    client.run("ROLLBACK");
+    await retryWhileLocked(
+      client,
+      () => {
+        client.run("BEGIN IMMEDIATE");
+        client.run("ROLLBACK");
+      },
+      READY_LOCK_WAIT_MS,
+    );
   } catch {
     if (client.inTransaction) client.run("ROLLBACK");
     return "database is locked or read-only";
-  } finally {
-    client.run(`PRAGMA busy_timeout = ${busyTimeout}`);
   }
   if (diskFullReported(client) && !roomToWrite(db)) return "database disk is full";
   return null;
@@ -125,8 +129,8 @@ export function readinessRoutes({ db, path }: { db: Db; path: string }) {
   const identity = { dev: opened.dev, ino: opened.ino };
   return new Elysia().get(
     "/ready",
-    ({ status }) => {
-      const problem = databaseProblem(db, path, identity);
+    async ({ status }) => {
+      const problem = await databaseProblem(db, path, identity);
       return problem ? status(503, { status: "unavailable" as const, detail: problem }) : { status: "ready" as const };
     },
     {

@@ -847,10 +847,10 @@ describe("admin lockout rules", () => {
     // what guards the CLI and any other caller of the service.
     const { ctx, a, snapshot } = await scene({ bActive: false });
     const before = snapshot();
-    expect(() => setActive(ctx.db, "cli", a.id, false)).toThrow(AdminLockoutError);
-    expect(() => setActive(ctx.db, "cli", a.id, false)).toThrow(/last active admin/);
-    expect(() => updateUser(ctx.db, "cli", a.id, { role: "agent" })).toThrow(/last active admin/);
-    expect(() => updateUser(ctx.db, "cli", a.id, { role: "agent", name: "Nope" })).toThrow(/last active admin/);
+    await expect(setActive(ctx.db, "cli", a.id, false)).rejects.toThrow(AdminLockoutError);
+    await expect(setActive(ctx.db, "cli", a.id, false)).rejects.toThrow(/last active admin/);
+    await expect(updateUser(ctx.db, "cli", a.id, { role: "agent" })).rejects.toThrow(/last active admin/);
+    await expect(updateUser(ctx.db, "cli", a.id, { role: "agent", name: "Nope" })).rejects.toThrow(/last active admin/);
     expect(snapshot()).toEqual(before);
   });
 
@@ -886,7 +886,7 @@ describe("admin lockout rules", () => {
     expectDetail(await request("PATCH", `/admin/users/${c.id}/deactivate`, { token: cToken }), 409);
     expectDetail(await request("PATCH", `/admin/users/${c.id}`, { token: cToken, body: { role: "agent" } }), 409);
     expect(ctx.db.select().from(users).all()).toEqual(before);
-    expect(() => setActive(ctx.db, "cli", c.id, false)).toThrow(/last active admin/);
+    await expect(setActive(ctx.db, "cli", c.id, false)).rejects.toThrow(/last active admin/);
 
     // C restores A; A's same token is admin again.
     expect((await request("PATCH", `/admin/users/${a.id}`, { token: cToken, body: { role: "admin" } })).status).toBe(200);

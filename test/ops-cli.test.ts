@@ -564,7 +564,7 @@ describe("moxie audit", () => {
     // An edit says what it changed, and counted refusals their count, in the table as in --json and the API.
     const service = openDatabase(ws.db);
     try {
-      updateUser(service, "cli", 2, { name: "Second Agent", role: "admin" });
+      await updateUser(service, "cli", 2, { name: "Second Agent", role: "admin" });
       recordEvent(service, { type: "login.failed", actor: "anonymous", email: "second@ops.test", ip: "203.0.113.9", reason: "throttled", count: 4 });
     } finally {
       service.$client.close();

@@ -19,7 +19,7 @@ import {
   updateUser,
   type ActingUser,
 } from "../src/users/service.ts";
-import { verifyPasswordHash } from "../src/auth/password.ts";
+import { hashingGate, verifyPasswordHash } from "../src/auth/password.ts";
 import { createTestApp, seedUser, signIn, testDb } from "./helpers.ts";
 
 /** Each test hashes a few passwords (64 MiB argon2id): its own bound on a hung test, not a speed limit (test/setup.ts). */
@@ -65,7 +65,7 @@ describe("writes re-check the actor in the write's own transaction", () => {
     const victim = await seedUser(db);
     const hashBefore = getUser(db, victim.id).passwordHash;
     const pending = setPassword(db, actingAs(db, admin.id), victim.id, "Demoted-Reset-Pass-2026");
-    updateUser(db, "cli", admin.id, { role: "agent" }); // a role change does not move the token version
+    await updateUser(db, "cli", admin.id, { role: "agent" }); // a role change does not move the token version
     const error = await outcome(pending);
     expect(error).toBeInstanceOf(ActorForbiddenError);
     expect(getUser(db, victim.id).passwordHash).toBe(hashBefore);
@@ -78,7 +78,7 @@ describe("writes re-check the actor in the write's own transaction", () => {
     const actor = actingAs(db, admin.id);
     const before = accountCount(db);
     const pending = createUser(db, { name: "Queued", email: "queued-signed-out@rules.test", password: "queued-password-2" }, actor);
-    revokeTokens(db, actor);
+    await revokeTokens(db, actor);
     const error = await outcome(pending);
     expect(error).toBeInstanceOf(ActorRevokedError);
     expect(accountCount(db)).toBe(before);
@@ -92,7 +92,7 @@ describe("setting a password is compare-and-set on the token version seen at arr
     const victim = await seedUser(db);
     const hashBefore = getUser(db, victim.id).passwordHash;
     const pending = setPassword(db, actingAs(db, admin.id), victim.id, "Lost-The-Race-Pass-2026");
-    revokeTokens(db, actingAs(db, victim.id)); // the account's sessions change while the new hash is computed
+    await revokeTokens(db, actingAs(db, victim.id)); // the account's sessions change while the new hash is computed
     const error = await outcome(pending);
     expect(error).toBeInstanceOf(PasswordRaceError);
     expect(getUser(db, victim.id).passwordHash).toBe(hashBefore);
@@ -139,6 +139,69 @@ describe("a busy database", () => {
     }
     expect(getUser(ctx.db, agent.id).name).toBe("Before Busy");
     expect(eventCount(ctx.db, "user.updated")).toBe(events);
+  }, HASHING_TEST_TIMEOUT_MS);
+
+  test("refused sign-ins waiting for the lock are counted once it goes: one row, each refusal once", async () => {
+    const ctx = createTestApp({ env: { LOGIN_MAX_FAILURES: "1" } });
+    const user = await seedUser(ctx.db, { email: "waiting@rules.test", password: "waiting-password-1" });
+    const login = () => ctx.request("POST", "/auth/login", { body: { email: user.email, password: "wrong-password-1" } });
+    expect((await login()).status).toBe(401); // the one failure allowed: from now on each attempt is refused
+    const holder = new Database(ctx.dbPath);
+    holder.run("BEGIN IMMEDIATE");
+    let answered = 0;
+    const refused = [login(), login(), login()].map((pending) => pending.finally(() => answered++));
+    try {
+      // /ready waits for the lock as well (between attempts): meanwhile the refusals reach theirs and wait too.
+      const ready = await ctx.request("GET", "/ready");
+      expect(ready.json).toEqual({ status: "unavailable", detail: expect.stringContaining("locked") });
+      expect(answered).toBe(0);
+    } finally {
+      holder.run("ROLLBACK");
+      holder.close();
+    }
+    for (const answer of await Promise.all(refused)) expect(answer.status).toBe(429);
+    // Each retry looks for the open counting row again: the first to get the lock writes it, the others add to it.
+    const rows = ctx.db.$client.query("SELECT reason, count FROM audit_events WHERE type = 'login.failed' ORDER BY id").all();
+    expect(rows).toEqual([
+      { reason: "wrong_password", count: 1 },
+      { reason: "throttled", count: 3 },
+    ]);
+  }, HASHING_TEST_TIMEOUT_MS);
+  test("a wrong password during the lock holds up nothing: /ready and /health answer while its audit row waits; recorded once the lock goes", async () => {
+    const saved = { concurrency: hashingGate.concurrency, maxQueue: hashingGate.maxQueue };
+    const ctx = createTestApp();
+    const user = await seedUser(ctx.db, { email: "wrong-during-lock@rules.test", password: "right-password-1" });
+    const holder = new Database(ctx.dbPath);
+    const order: string[] = [];
+    // One hash at a time and no queue: "saturated" then means exactly "the sign-in's hash is running".
+    hashingGate.configure(1, 0);
+    holder.run("BEGIN IMMEDIATE");
+    let wrong: ReturnType<typeof ctx.request> | undefined;
+    try {
+      wrong = ctx.request("POST", "/auth/login", { body: { email: user.email, password: "wrong-password-1" } });
+      void wrong.then(() => order.push("wrong password"));
+      // Bounded only to notice a hang: the sign-in's hash starts, then this waits its turn behind it, so the
+      // sign-in has its answer (401) and is writing its audit row when the probes go out.
+      for (let i = 0; i < 10_000 && !hashingGate.saturated; i++) await Bun.sleep(1);
+      expect(hashingGate.saturated).toBe(true);
+      await hashingGate.run(async () => {}, "operator");
+      const ready = await ctx.request("GET", "/ready");
+      order.push("ready");
+      const health = await ctx.request("GET", "/health");
+      order.push("health");
+      expect(ready.json).toEqual({ status: "unavailable", detail: expect.stringContaining("locked") });
+      expect(health.status).toBe(200);
+      expect(order).toEqual(["ready", "health"]);
+    } finally {
+      holder.run("ROLLBACK");
+      holder.close();
+      hashingGate.configure(saved.concurrency, saved.maxQueue);
+    }
+    expect((await wrong!).status).toBe(401);
+    expect(order).toEqual(["ready", "health", "wrong password"]);
+    expect(ctx.db.$client.query("SELECT reason, count FROM audit_events WHERE type = 'login.failed'").all()).toEqual([
+      { reason: "wrong_password", count: 1 },
+    ]);
   }, HASHING_TEST_TIMEOUT_MS);
 });
 

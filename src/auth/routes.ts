@@ -1,6 +1,7 @@
 // /auth: sign in with email and password for a token, and "who am I".
 import { Elysia, t } from "elysia";
 import type { Db } from "../db/index.ts";
+import { writeWithRetry } from "../db/write.ts";
 import { ChangeOwnPasswordModel, ErrorModel, PublicUserModel } from "../users/model.ts";
 import {
   changeOwnPassword,
@@ -68,7 +69,11 @@ export interface AuthRouteDependencies {
 }
 
 export function authRoutes({ db, tokens, guard, throttle, addressOf, refusalWindowMs }: AuthRouteDependencies) {
-  const countRefusal = (event: AuditRecord) => recordRefusal(db, event, refusalWindowMs);
+  // Audit rows written on their own, outside any change: each waits for the write lock without holding up the
+  // server, or an anonymous client's failed sign-ins during another process's write would freeze every request.
+  // recordRefusal is safe to retry whole: it reads its open counting rows afresh and notes one only once written.
+  const countRefusal = (event: AuditRecord) => writeWithRetry(db, () => recordRefusal(db, event, refusalWindowMs));
+  const record = (event: AuditRecord) => writeWithRetry(db, () => recordEvent(db, event));
   const freshToken = async (userId: number, tokenVersion: number) => ({
     access_token: await tokens.issue(userId, tokenVersion),
     token_type: "bearer" as const,
@@ -89,12 +94,12 @@ export function authRoutes({ db, tokens, guard, throttle, addressOf, refusalWind
         const ip = addressOf(request, server);
         const user = email === undefined ? undefined : findUserByEmail(db, email);
         const event = { type: "login.failed" as const, actor: "anonymous" as const, userId: user?.id ?? null, email: email ?? NOT_AN_EMAIL, ip };
-        const failed = (reason: string) => recordEvent(db, { ...event, reason });
+        const failed = (reason: string) => record({ ...event, reason });
 
         // The attempt is counted before any hashing: a burst of concurrent guesses is checked at most up to the limit.
         const attempt = throttle.reserve(key, ip, user ? throttleClearedAt(db, user) : 0);
         if (attempt.refused) {
-          countRefusal({ ...event, reason: "throttled" });
+          await countRefusal({ ...event, reason: "throttled" });
           set.headers["retry-after"] = String(attempt.retryAfterSeconds);
           return status(429, { detail: "Too many login attempts" });
         }
@@ -102,7 +107,7 @@ export function authRoutes({ db, tokens, guard, throttle, addressOf, refusalWind
         // that retries at once would otherwise keep the event loop busy with refusals.
         const busy = async () => {
           attempt.withdrawn();
-          countRefusal({ ...event, reason: "busy" });
+          await countRefusal({ ...event, reason: "busy" });
           await Bun.sleep(BUSY_ANSWER_DELAY_MS);
           set.headers["retry-after"] = "1";
           return status(503, { detail: "Server is busy, try again shortly" });
@@ -118,8 +123,8 @@ export function authRoutes({ db, tokens, guard, throttle, addressOf, refusalWind
           if (error instanceof HashingBusyError) return busy();
           throw error;
         }
-        const refuse = (reason: string, detail: string) => {
-          failed(reason);
+        const refuse = async (reason: string, detail: string) => {
+          await failed(reason);
           Object.assign(set.headers, BEARER_CHALLENGE);
           return status(401, { detail });
         };
@@ -127,7 +132,7 @@ export function authRoutes({ db, tokens, guard, throttle, addressOf, refusalWind
         attempt.succeeded();
         // The account is read again where the sign-in is recorded: deactivated or given a new password while
         // the hash was checked, it gets no token.
-        const outcome = completeSignIn(db, user.id, user.passwordHash, ip, email!);
+        const outcome = await completeSignIn(db, user.id, user.passwordHash, ip, email!);
         if (!outcome.ok) {
           return outcome.reason === "inactive"
             ? refuse("inactive", "Account is inactive")
@@ -185,7 +190,7 @@ export function authRoutes({ db, tokens, guard, throttle, addressOf, refusalWind
         // Wrong current passwords count toward the same limits as sign-in: this is no oracle for guessing it.
         const attempt = throttle.reserve(user.email, ip, throttleClearedAt(db, user));
         if (attempt.refused) {
-          countRefusal({ ...event, reason: "throttled" });
+          await countRefusal({ ...event, reason: "throttled" });
           set.headers["retry-after"] = String(attempt.retryAfterSeconds);
           return status(429, { detail: "Too many wrong passwords; try again later" });
         }
@@ -198,7 +203,7 @@ export function authRoutes({ db, tokens, guard, throttle, addressOf, refusalWind
             body.new_password,
           );
         } catch (error) {
-          if (error instanceof WrongPasswordError) recordEvent(db, { ...event, reason: "wrong_password" });
+          if (error instanceof WrongPasswordError) await record({ ...event, reason: "wrong_password" });
           else attempt.withdrawn();
           throw error;
         }
@@ -236,8 +241,8 @@ export function authRoutes({ db, tokens, guard, throttle, addressOf, refusalWind
     )
     .post(
       "/logout",
-      ({ user, status, request, server }) => {
-        revokeTokens(db, { id: user.id, tokenVersion: user.tokenVersion, ip: addressOf(request, server) });
+      async ({ user, status, request, server }) => {
+        await revokeTokens(db, { id: user.id, tokenVersion: user.tokenVersion, ip: addressOf(request, server) });
         return status(204, undefined);
       },
       {

@@ -6,6 +6,7 @@ import { hashingGate } from "../auth/password.ts";
 import { createTokenService } from "../auth/tokens.ts";
 import { pruneEvents } from "../audit/service.ts";
 import type { Db } from "../db/index.ts";
+import { writeWithRetry } from "../db/write.ts";
 import type { Logger } from "../log.ts";
 import type { Settings } from "../settings.ts";
 import { CommandError } from "./errors.ts";
@@ -92,13 +93,20 @@ export async function serve({ settings, db, log, created = false }: { settings: 
   log.info("stopped");
 }
 
-/** With AUDIT_RETENTION_DAYS set, drops older audit events at start and once a day. */
+/**
+ * With AUDIT_RETENTION_DAYS set, drops older audit events at start and once a day. A database busy (or full) for
+ * longer than the busy timeout skips one pruning, logged; the next day's catches up.
+ */
 function scheduleAuditPruning(db: Db, days: number, log: Logger): ReturnType<typeof setInterval> | undefined {
   if (days <= 0) return undefined;
-  const prune = () => {
-    const removed = pruneEvents(db, days);
-    if (removed > 0) log.info("pruned audit events", { removed, older_than_days: days });
+  const prune = async () => {
+    try {
+      const removed = await writeWithRetry(db, () => pruneEvents(db, days));
+      if (removed > 0) log.info("pruned audit events", { removed, older_than_days: days });
+    } catch (error) {
+      log.warn("audit pruning skipped", { error: (error as Error).message });
+    }
   };
-  prune();
+  void prune();
   return setInterval(prune, DAY_MS).unref();
 }

@@ -103,7 +103,7 @@ export function adminUserRoutes({ db, guard, addressOf }: { db: Db; guard: AuthG
         })
         .patch(
           "/:id",
-          ({ params, body, user, actorOf }) => toPublicUser(updateUser(db, actorOf(user), Number(params.id), body)),
+          async ({ params, body, user, actorOf }) => toPublicUser(await updateUser(db, actorOf(user), Number(params.id), body)),
           {
             params: UserIdParams,
             body: AccountChangesModel,
@@ -126,7 +126,7 @@ export function adminUserRoutes({ db, guard, addressOf }: { db: Db; guard: AuthG
         )
         .patch(
           "/:id/deactivate",
-          ({ params, user, actorOf }) => toPublicUser(setActive(db, actorOf(user), Number(params.id), false)),
+          async ({ params, user, actorOf }) => toPublicUser(await setActive(db, actorOf(user), Number(params.id), false)),
           {
             params: UserIdParams,
             response: {
@@ -146,7 +146,7 @@ export function adminUserRoutes({ db, guard, addressOf }: { db: Db; guard: AuthG
         )
         .patch(
           "/:id/activate",
-          ({ params, user, actorOf }) => toPublicUser(setActive(db, actorOf(user), Number(params.id), true)),
+          async ({ params, user, actorOf }) => toPublicUser(await setActive(db, actorOf(user), Number(params.id), true)),
           {
             params: UserIdParams,
             response: { 200: PublicUserModel, ...ADMIN_RESPONSES, ...notFound },
@@ -191,8 +191,8 @@ export function adminUserRoutes({ db, guard, addressOf }: { db: Db; guard: AuthG
         )
         .post(
           "/:id/unlock",
-          ({ params, status, user, actorOf }) => {
-            unlockUser(db, actorOf(user), Number(params.id));
+          async ({ params, status, user, actorOf }) => {
+            await unlockUser(db, actorOf(user), Number(params.id));
             return status(204, undefined);
           },
           {

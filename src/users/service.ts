@@ -3,7 +3,7 @@
 import { and, asc, count, desc, eq, inArray, or, sql, type SQL } from "drizzle-orm";
 import type { Db, Executor } from "../db/index.ts";
 import { instantOf, toIsoUtc, toIsoUtcOrNull } from "../db/dates.ts";
-import { noteWriteSucceeded, translateDatabaseError } from "../db/errors.ts";
+import { writeWithRetry } from "../db/write.ts";
 import { auditEvents, users, utcNow, type AuditEventType, type Role, type User } from "../db/schema.ts";
 import { recordEvent, type Changes } from "../audit/service.ts";
 import { hashingGate, hashPassword, normalizePassword, verifyPasswordHash, type HashingFor } from "../auth/password.ts";
@@ -103,9 +103,10 @@ type Audit = (event: { type: AuditEventType; userId: number; changes?: Changes; 
  * and the write): the acting account is read again and must still be active, at the token version its
  * request carried and, for `need: "admin"`, an admin; then `work` runs with an `audit` that writes the event
  * in the same transaction. Either the change and its event commit together or nothing does.
- * A busy database (after the busy timeout) and a full disk become DatabaseBusyError / DatabaseFullError.
+ * A busy database (after the busy timeout, waited without holding up other requests) and a full disk become
+ * DatabaseBusyError / DatabaseFullError.
  */
-export function writeAs<T>(db: Db, actor: Actor, need: "admin" | "self", work: (tx: Executor, audit: Audit) => T): T {
+export function writeAs<T>(db: Db, actor: Actor, need: "admin" | "self", work: (tx: Executor, audit: Audit) => T): Promise<T> {
   return inWriteTransaction(db, (tx) => {
     if (actor !== "cli") {
       const row = findUserById(tx, actor.id);
@@ -125,17 +126,12 @@ export function writeAs<T>(db: Db, actor: Actor, need: "admin" | "self", work: (
 }
 
 /**
- * `work` in one write transaction taken at its start (BEGIN IMMEDIATE): a busy or full database becomes
- * DatabaseBusyError / DatabaseFullError with nothing written, and a success clears the "disk full" state.
+ * `work` in one write transaction taken at its start (BEGIN IMMEDIATE), retried whole while another connection
+ * holds the lock (writeWithRetry): a busy or full database becomes DatabaseBusyError / DatabaseFullError with
+ * nothing written. `work` touches only the transaction, so a retry repeats nothing else.
  */
-function inWriteTransaction<T>(db: Db, work: (tx: Executor) => T): T {
-  try {
-    const result = db.transaction(work, { behavior: "immediate" });
-    noteWriteSucceeded(db.$client);
-    return result;
-  } catch (error) {
-    throw translateDatabaseError(db.$client, error);
-  }
+function inWriteTransaction<T>(db: Db, work: (tx: Executor) => T): Promise<T> {
+  return writeWithRetry(db, () => db.transaction(work, { behavior: "immediate" }));
 }
 
 /** Who password hashing runs for: the acting account's share of the queue, or the operator's. */
@@ -248,7 +244,7 @@ export interface AccountChanges {
  * Changes name, email or role, recorded as `user.updated` with what changed (from → to). An admin may not
  * demote themselves, and nobody may demote the last active admin.
  */
-export function updateUser(db: Db, actor: Actor, id: number, changes: AccountChanges): User {
+export function updateUser(db: Db, actor: Actor, id: number, changes: AccountChanges): Promise<User> {
   const email = changes.email === undefined ? undefined : normalizeEmail(changes.email);
   return writeAs(db, actor, "admin", (tx, audit) => {
     const user = getUser(tx, id);
@@ -278,7 +274,7 @@ export function updateUser(db: Db, actor: Actor, id: number, changes: AccountCha
  * Activates or deactivates; idempotent, and recorded either way (activating also clears the account's sign-in
  * throttle). Deactivation bumps the token version, so reactivating does not bring old tokens back to life.
  */
-export function setActive(db: Db, actor: Actor, id: number, active: boolean): User {
+export function setActive(db: Db, actor: Actor, id: number, active: boolean): Promise<User> {
   return writeAs(db, actor, "admin", (tx, audit) => {
     let user = getUser(tx, id);
     if (user.isActive !== active) {
@@ -292,7 +288,7 @@ export function setActive(db: Db, actor: Actor, id: number, active: boolean): Us
 }
 
 /** Clears the account's sign-in throttle (recorded as `user.unlocked`, which the throttle reads). */
-export function unlockUser(db: Db, actor: Actor, id: number): User {
+export function unlockUser(db: Db, actor: Actor, id: number): Promise<User> {
   return writeAs(db, actor, "admin", (tx, audit) => {
     const user = getUser(tx, id);
     audit({ type: "user.unlocked", userId: id });
@@ -358,7 +354,7 @@ export async function setPassword(db: Db, actor: Actor, id: number, password: st
   assertAllowedPassword(password);
   const expected = getUser(db, id).tokenVersion;
   const passwordHash = await asOnePasswordOperation(actor, () => hashPassword(password, { for: hashingFor(actor) }));
-  writeAs(db, actor, "admin", (tx, audit) => {
+  await writeAs(db, actor, "admin", (tx, audit) => {
     compareAndSetPassword(tx, id, expected, passwordHash);
     audit({ type: "password.reset", userId: id });
   });
@@ -389,8 +385,8 @@ export async function changeOwnPassword(db: Db, actor: ActingUser, currentPasswo
 }
 
 /** "Log out everywhere": every token of this account issued until now stops working. */
-export function revokeTokens(db: Db, actor: ActingUser): void {
-  writeAs(db, actor, "self", (tx, audit) => {
+export async function revokeTokens(db: Db, actor: ActingUser): Promise<void> {
+  await writeAs(db, actor, "self", (tx, audit) => {
     tx.update(users).set({ tokenVersion: sql`${users.tokenVersion} + 1` }).where(eq(users.id, actor.id)).run();
     audit({ type: "logout", userId: actor.id });
   });
@@ -403,7 +399,7 @@ export type SignInOutcome = { ok: true; user: User } | { ok: false; reason: "ina
  * (it may have been deactivated or given a new password while the hash was checked), `last_login_at` is set
  * and `login.succeeded` recorded. The token is issued from the row read here.
  */
-export function completeSignIn(db: Db, id: number, verifiedHash: string, ip: string | null, typedEmail: string): SignInOutcome {
+export function completeSignIn(db: Db, id: number, verifiedHash: string, ip: string | null, typedEmail: string): Promise<SignInOutcome> {
   return inWriteTransaction(db, (tx): SignInOutcome => {
     const user = findUserById(tx, id);
     if (!user || user.passwordHash !== verifiedHash) return { ok: false, reason: "changed" };

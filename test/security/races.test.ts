@@ -330,6 +330,93 @@ describe("13: a busy database", () => {
     expect(auditRows("1 = 1").length).toBe(events);
     expect((await server.request("PUT", `/admin/users/${victim.id}/password`, { token: admin, json: { password: "Busy-Reset-Pass-2026" } })).status).toBe(204);
   }, 60_000);
+
+  /** Five wrong passwords for `victim` from `address`: its next sign-in from there is refused at arrival. */
+  async function throttleFrom(victim: { email: string }, address: string): Promise<void> {
+    for (let i = 0; i < 5; i++) expect((await server.login(victim.email, `Wrong-Before-Lock-${i}`, from(address))).status).toBe(401);
+  }
+
+  /**
+   * While `holder` has the write lock: three renames of `victim`, a sign-in refused by the throttle (its counted
+   * audit row is written at arrival, before any hashing: what an anonymous client could repeat) and a wrong
+   * password; then /health, /auth/me and /ready one after another. Every answer is noted in the order it came.
+   * No write can answer before the lock is let go or the busy timeout is spent, so for a server that waits
+   * without stopping, the probes come first, on any machine.
+   */
+  async function writesDuringLock(holder: Database, victim: { id: number; email: string }, throttledFrom: string) {
+    const order: string[] = [];
+    const noted = <T extends Res>(label: string, pending: Promise<T>) => pending.then((answer) => (order.push(label), answer));
+    holder.run("BEGIN IMMEDIATE");
+    const writes = [1, 2, 3].map((n) =>
+      noted(`write ${n}`, server.request("PATCH", `/admin/users/${victim.id}`, { token: admin, json: { name: `During Lock ${n}` } })),
+    );
+    const refused = noted("refused sign-in", server.login(victim.email, "Wrong-During-Lock-0", from(throttledFrom)));
+    const wrongPassword = noted("wrong password", server.login(victim.email, "Wrong-During-Lock-1", from("10.13.0.1")));
+    const probes: Res[] = [];
+    // Many cheap probes, so the writes have surely reached the server (and, wrongly, could freeze it) meanwhile.
+    for (let i = 0; i < 20; i++) probes.push(await noted("health", server.request("GET", "/health")));
+    const me = await noted("me", server.request("GET", "/auth/me", { token: admin }));
+    const ready = await noted("ready", server.request("GET", "/ready"));
+    return { order, writes, refused, wrongPassword, probes, me, ready };
+  }
+
+  test("writes waiting for another connection's lock hold up nothing: /health, /auth/me and /ready ('locked') answer first; let go within the busy timeout, the writes land", async () => {
+    const victim = await createAccount();
+    await throttleFrom(victim, "10.13.1.1");
+    const events = auditRows("type = 'user.updated' AND user_id = ?", victim.id).length;
+    const holder = new Database(server.dbPath);
+    let during: Awaited<ReturnType<typeof writesDuringLock>>;
+    try {
+      during = await writesDuringLock(holder, victim, "10.13.1.1");
+      // Every probe answered while the lock is still held: no write has answered yet.
+      expect(during.order).toEqual([...Array(20).fill("health"), "me", "ready"]);
+    } finally {
+      if (holder.inTransaction) holder.run("ROLLBACK");
+      holder.close();
+    }
+    for (const probe of during.probes) expect(probe.status).toBe(200);
+    expect(during.me.status).toBe(200);
+    expect(during.ready.status).toBe(503);
+    expect(during.ready.json).toEqual({ status: "unavailable", detail: expect.stringContaining("locked") });
+    // Let go within the busy timeout: the waiting writes land, each recorded once.
+    const writes = await Promise.all(during.writes);
+    for (const write of writes) expect(write.status).toBe(200);
+    expect((await during.refused).status).toBe(429);
+    expect((await during.wrongPassword).status).toBe(401);
+    expect(["During Lock 1", "During Lock 2", "During Lock 3"]).toContain(readExistingDb(server.dbPath, (db) => (db.query("SELECT name FROM users WHERE id = ?").get(victim.id) as { name: string }).name));
+    expect(auditRows("type = 'user.updated' AND user_id = ?", victim.id).length).toBe(events + 3);
+    expect(auditRows("type = 'login.failed' AND ip = '10.13.0.1'")).toHaveLength(1);
+    expect(auditRows("type = 'login.failed' AND ip = '10.13.1.1' AND reason = 'throttled'")).toMatchObject([{ count: 1 }]);
+    expect((await server.request("GET", "/ready")).status).toBe(200);
+  }, 60_000);
+
+  test("writes waiting past the busy timeout: each answers 503 with Retry-After and writes nothing; /health and /ready answered first", async () => {
+    const victim = await createAccount();
+    await throttleFrom(victim, "10.13.2.1");
+    const before = row(victim.id);
+    const events = auditRows("1 = 1").length;
+    const holder = new Database(server.dbPath);
+    let during: Awaited<ReturnType<typeof writesDuringLock>>;
+    let writes: Res[];
+    try {
+      during = await writesDuringLock(holder, victim, "10.13.2.1");
+      // Held until every write has answered: past the busy timeout, whatever the machine's speed.
+      writes = await Promise.all(during.writes);
+      await Promise.all([during.refused, during.wrongPassword]);
+    } finally {
+      if (holder.inTransaction) holder.run("ROLLBACK");
+      holder.close();
+    }
+    expect(during.order.slice(0, 22)).toEqual([...Array(20).fill("health"), "me", "ready"]);
+    expect(during.ready.status).toBe(503);
+    for (const write of writes) {
+      expect(write.status).toBe(503);
+      expect(Number(write.headers.get("retry-after"))).toBeGreaterThan(0);
+      expect(write.json.detail).toContain("busy");
+    }
+    expect(row(victim.id)).toEqual(before);
+    expect(auditRows("1 = 1").length).toBe(events);
+  }, 60_000);
 });
 
 describe("issue 12: own password, unlock, what changed", () => {

@@ -1,0 +1,69 @@
+// Writes that wait for another connection's write lock without stopping the server. bun:sqlite is synchronous:
+// SQLite's own busy handler would sleep inside the call, up to the whole busy timeout, and every request (even
+// /health) would wait with it. Here each attempt gives up at once and the wait happens between attempts.
+import type { Database } from "bun:sqlite";
+import type { Db } from "./index.ts";
+import { noteWriteSucceeded, translateDatabaseError } from "./errors.ts";
+
+/** Pauses between attempts while the lock is held elsewhere (ms): short at first, then every 100 ms. */
+const BACKOFF_MS = [5, 10, 25, 50, 100];
+
+/**
+ * Runs `attempt`, a synchronous write on `db` (one transaction, or one statement), until it gets the write lock
+ * or the connection's busy timeout (BUSY_TIMEOUT_MS) is spent; meanwhile other requests are served. Past the
+ * budget it throws DatabaseBusyError, a full disk DatabaseFullError, both with nothing written; a success clears
+ * the "disk full" state. `attempt` may run more than once, so whatever it changes besides the database must
+ * change only after its writes succeeded.
+ */
+export async function writeWithRetry<T>(db: Db, attempt: () => T): Promise<T> {
+  const client = db.$client;
+  try {
+    const result = await retryWhileLocked(client, attempt, busyTimeoutOf(client));
+    noteWriteSucceeded(client);
+    return result;
+  } catch (error) {
+    throw translateDatabaseError(client, error);
+  }
+}
+
+/**
+ * `attempt` again and again, each with SQLite's busy timeout at 0, while it fails for another connection's lock
+ * and `budgetMs` lasts; the last error is rethrown as SQLite raised it. The wait is the awaited pause between
+ * attempts, never inside SQLite.
+ */
+export async function retryWhileLocked<T>(client: Database, attempt: () => T, budgetMs: number): Promise<T> {
+  const deadline = performance.now() + budgetMs;
+  for (let tries = 0; ; tries++) {
+    try {
+      return withoutBusyWait(client, attempt);
+    } catch (error) {
+      const left = deadline - performance.now();
+      if (!isLocked(error) || left <= 0) throw error;
+      await Bun.sleep(Math.min(BACKOFF_MS[Math.min(tries, BACKOFF_MS.length - 1)]!, left));
+    }
+  }
+}
+
+/**
+ * `attempt` with the connection's busy timeout at 0, put back afterwards. Safe to share the connection this way:
+ * the attempt is synchronous, so nothing else runs on it until the timeout is back.
+ */
+function withoutBusyWait<T>(client: Database, attempt: () => T): T {
+  const timeout = busyTimeoutOf(client);
+  client.run("PRAGMA busy_timeout = 0");
+  try {
+    return attempt();
+  } finally {
+    client.run(`PRAGMA busy_timeout = ${timeout}`);
+  }
+}
+
+/** The connection's busy timeout in ms: what a write may wait in all. */
+function busyTimeoutOf(client: Database): number {
+  return (client.query("PRAGMA busy_timeout").get() as { timeout: number }).timeout;
+}
+
+function isLocked(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"));
+}
