@@ -62,6 +62,24 @@ function onTerminal(dir: string, args: string[], answers: string[]): Promise<{ c
   return answerOnTerminal(["./moxie", ...args], answers, { cwd: dir });
 }
 
+/**
+ * A server's files under a temp "root": /var/lib/moxie (0700) and deploy/moxie.env installed as
+ * /etc/moxie/moxie.env with its database path moved there, a SECRET_KEY set and, if given, the PORT.
+ */
+function installedServer(port?: number): { state: string; settings: string } {
+  const root = tempDir("moxie-root-");
+  const state = join(root, "var/lib/moxie");
+  mkdirSync(state, { recursive: true, mode: 0o700 });
+  const settings = join(root, "etc/moxie/moxie.env");
+  mkdirSync(dirname(settings), { recursive: true });
+  const template = readFileSync(join(ROOT, "deploy/moxie.env"), "utf8");
+  expect(template).toContain("DATABASE_URL=sqlite:////var/lib/moxie/moxie.db");
+  let text = template.replace("sqlite:////var/lib/moxie/", `sqlite:///${state}/`).replace(/^SECRET_KEY=.*$/m, `SECRET_KEY=${SECRET}`);
+  if (port !== undefined) text = text.replace(/^PORT=.*$/m, `PORT=${port}`);
+  writeFileSync(settings, text, { mode: 0o640 });
+  return { state, settings };
+}
+
 function emails(dbPath: string): string[] {
   return readExistingDb(dbPath, (db) => (db.query("SELECT email FROM users ORDER BY id").all() as { email: string }[]).map((r) => r.email));
 }
@@ -356,24 +374,9 @@ describe("the database a command uses is never a surprise", () => {
       expect(operatorCommands.some((command) => command.includes(` ${verb}`))).toBe(true);
     }
 
-    // deploy/moxie.env, installed as /etc/moxie/moxie.env with its paths moved into a temp "root".
     const dir = await installDir();
-    const root = tempDir("moxie-root-");
-    const state = join(root, "var/lib/moxie");
-    mkdirSync(state, { recursive: true, mode: 0o700 });
-    const settings = join(root, "etc/moxie/moxie.env");
-    mkdirSync(dirname(settings), { recursive: true });
     const port = freePort();
-    const template = readFileSync(join(ROOT, "deploy/moxie.env"), "utf8");
-    expect(template).toContain("DATABASE_URL=sqlite:////var/lib/moxie/moxie.db");
-    writeFileSync(
-      settings,
-      template
-        .replace("sqlite:////var/lib/moxie/", `sqlite:///${state}/`)
-        .replace(/^SECRET_KEY=.*$/m, `SECRET_KEY=${SECRET}`)
-        .replace(/^PORT=.*$/m, `PORT=${port}`),
-      { mode: 0o640 },
-    );
+    const { state, settings } = installedServer(port);
     const dbPath = join(state, "moxie.db");
 
     // The service: WorkingDirectory=/var/lib/moxie, MOXIE_ENV_FILE from the unit, `moxie serve`.
@@ -438,18 +441,7 @@ describe("the systemd units in deploy/", () => {
 
   test("the backup unit's commands, as written: a checked backup named by the time, the newest 30 kept", async () => {
     const dir = await installDir();
-    const root = tempDir("moxie-root-");
-    const state = join(root, "var/lib/moxie");
-    mkdirSync(state, { recursive: true, mode: 0o700 });
-    const settings = join(root, "etc/moxie/moxie.env");
-    mkdirSync(dirname(settings), { recursive: true });
-    writeFileSync(
-      settings,
-      readFileSync(join(ROOT, "deploy/moxie.env"), "utf8")
-        .replace("sqlite:////var/lib/moxie/", `sqlite:///${state}/`)
-        .replace(/^SECRET_KEY=.*$/m, `SECRET_KEY=${SECRET}`),
-      { mode: 0o640 },
-    );
+    const { state, settings } = installedServer();
     expect((await moxie(dir, ["--env-file", settings, "create-admin", "--email", "you@example.com", "--name", "You", "--password", PASSWORD])).code).toBe(0);
 
     const unit = relocate(readFileSync(join(ROOT, "deploy/moxie-backup.service"), "utf8"), { binary: join(dir, "moxie"), state, settings });
