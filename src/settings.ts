@@ -1,5 +1,5 @@
 // The only reader of the environment: every setting is parsed and checked here, once, at start.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { userInfo } from "node:os";
 import { isAbsolute, resolve } from "node:path";
@@ -303,7 +303,12 @@ function definedOnly(environment: Environment): Environment {
  */
 export function readDotEnv(cwd: string): Environment {
   const path = resolve(cwd, ".env");
-  if (!existsSync(path)) return {};
+  // lstat, not exists: a link to a missing or unreachable file is a .env that cannot be read, not no .env.
+  try {
+    lstatSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return {};
+  }
   return readEnvFile(path, "./.env");
 }
 
@@ -316,7 +321,9 @@ export function readEnvFile(path: string, source = "--env-file"): Environment {
     const code = (error as NodeJS.ErrnoException).code;
     const why =
       code === "ENOENT"
-        ? "no such file"
+        ? isLink(path)
+          ? "it is a symbolic link to a file that does not exist"
+          : "no such file"
         : code === "EACCES"
           ? `permission denied for ${userName()} (the file must be readable by the user moxie runs as)`
           : code === "EISDIR"
@@ -325,6 +332,14 @@ export function readEnvFile(path: string, source = "--env-file"): Environment {
     throw new SettingsError([`${source} ${path}: cannot read it: ${why}`]);
   }
   return parseEnvText(text);
+}
+
+function isLink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }
 
 /** "alice (uid 1000)"; the uid alone when the system has no name for it. */

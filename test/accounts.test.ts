@@ -521,6 +521,35 @@ describe("admin: one account", () => {
       expect((await request("POST", "/auth/login", { body: { email: "expanding@x.co", password: over } })).status).toBe(401);
     });
 
+    test("lengths are characters (code points) after NFC, not UTF-16 units: emoji and combining accents count once", async () => {
+      const cases: Array<[string, string, number]> = [
+        ["100 emoji (200 UTF-16 units)", "\u{1F600}".repeat(100), 201],
+        ["5 emoji (10 units, 5 characters)", "\u{1F600}\u{1F511}\u{1F3E0}\u{1F333}\u{1F6AA}", 422],
+        ["e + combining acute × 100 (100 after NFC, 200 before)", "e\u0301".repeat(100), 201],
+        ["129 emoji", "\u{1F511}".repeat(129), 422],
+      ];
+      for (const [what, password, expected] of cases) {
+        const created = await request("POST", "/admin/users", {
+          token: adminToken,
+          body: { name: "Counted", email: `counted.${cases.findIndex((c) => c[0] === what)}@x.co`, password },
+        });
+        expect({ what, status: created.status }).toEqual({ what, status: expected });
+        if (expected === 422) expect(created.json).toEqual({ detail: "password must be 8 to 128 characters" });
+        if (expected === 201) {
+          const signedIn = await request("POST", "/auth/login", { body: { email: created.json.email, password } });
+          expect({ what, status: signedIn.status }).toEqual({ what, status: 200 });
+        }
+      }
+      // Sign-in counts the same way: 600 emoji (1 200 units) are 600 characters, under its 1 024.
+      const long = "\u{1F511}".repeat(600);
+      const holder = await request("POST", "/admin/users", { token: adminToken, body: { name: "Long Key", email: "long.key@x.co", password: "placeholder-pass-1" } });
+      ctx.db.update(users).set({ passwordHash: await Bun.password.hash(long, { algorithm: "argon2id", memoryCost: 65536, timeCost: 2 }) }).where(eq(users.id, holder.json.id)).run();
+      expect((await request("POST", "/auth/login", { body: { email: "long.key@x.co", password: long } })).status).toBe(200);
+      expect((await request("POST", "/auth/login", { body: { email: "long.key@x.co", password: "\u{1F511}".repeat(1025) } })).json).toEqual({
+        detail: "password must be 1 to 1024 characters",
+      });
+    });
+
     test("a body that is not an object → 422", async () => {
       for (const body of [[], "text", null, 42]) {
         const response = await request("POST", "/admin/users", { token: adminToken, body });

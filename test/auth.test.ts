@@ -63,6 +63,24 @@ describe("POST /auth/login", () => {
     expect(wrong.json).toEqual({ detail: "Invalid email or password" });
   });
 
+  test("the right password of a deactivated account, repeated, meets the throttle like any refused sign-in", async () => {
+    const former = await seedUser(db);
+    db.update(users).set({ isActive: false }).where(eq(users.id, former.id)).run();
+    const answers: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      answers.push((await request("POST", "/auth/login", { body: { email: former.email, password: former.password } })).status);
+    }
+    // LOGIN_MAX_FAILURES (5) per email and address, then 429 without a hash or a row each.
+    expect(answers).toEqual([401, 401, 401, 401, 401, 429, 429, 429]);
+    const rows = db.$client
+      .query("SELECT reason, count(*) AS rows, sum(count) AS attempts FROM audit_events WHERE user_id = ? AND type = 'login.failed' GROUP BY reason ORDER BY reason")
+      .all(former.id);
+    expect(rows).toEqual([
+      { reason: "inactive", rows: 5, attempts: 5 },
+      { reason: "throttled", rows: 1, attempts: 3 },
+    ]);
+  });
+
   test("a hash made by the Python original (pwdlib argon2id m=65536,t=3,p=4) still signs in", async () => {
     const legacy = await seedUser(db);
     db.update(users).set({ passwordHash: PWDLIB_HASH }).where(eq(users.id, legacy.id)).run();

@@ -636,14 +636,22 @@ describe("smaller things an operator trips on", () => {
   test("an empty file where the database should be is not a database: read commands refuse, and leave it empty", async () => {
     const dir = await installDir();
     writeFileSync(join(dir, "moxie.db"), "");
-    for (const args of [["users"], ["audit"], ["backup", "b.db"]]) {
+    for (const args of [["users"], ["audit"], ["backup", "b.db"], ["migrate", "--status"], ["migrate"]]) {
       const result = await moxie(dir, args);
-      expect(result.code).toBe(1);
+      expect({ args, code: result.code }).toEqual({ args, code: 1 });
       expectOneLineError(result.stderr);
       expect(result.stderr).toContain(`${join(dir, "moxie.db")} is an empty file (0 bytes), not a database`);
       expect(readFileSync(join(dir, "moxie.db")).length).toBe(0);
     }
     expect(existsSync(join(dir, "b.db"))).toBe(false);
+    const doctor = await moxie(dir, ["doctor"]);
+    expect(doctor.code).toBe(1);
+    expect(doctor.stdout).toContain("is an empty file (0 bytes), not a database: restore a backup, or remove it to start anew");
+    expect(doctor.stdout).not.toContain("pending");
+    // create-admin makes it the database, owner-only like one it creates (the empty file was 0644).
+    chmodSync(join(dir, "moxie.db"), 0o644);
+    expect((await createAdmin(dir)).code).toBe(0);
+    expect(statSync(join(dir, "moxie.db")).mode & 0o777).toBe(0o600);
   }, 60_000);
 
   test("GET / points to the console and the docs that are enabled, instead of a bare 404", async () => {

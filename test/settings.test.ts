@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { databaseChoice, loadSettings, loadSettingsWithOrigin, parseSettings, SettingsError } from "../src/settings.ts";
 import { tempDir } from "./helpers.ts";
@@ -115,6 +115,12 @@ describe("settings", () => {
     const dir = tempDir();
     mkdirSync(join(dir, ".env"));
     expect(() => loadSettings(dir, {})).toThrow(new SettingsError([`./.env ${join(dir, ".env")}: cannot read it: it is a directory`]));
+    // A link to a settings file that is not there (a server's file not installed yet, a typo in the link).
+    const linked = tempDir();
+    symlinkSync(join(linked, "missing.env"), join(linked, ".env"));
+    expect(() => loadSettings(linked, {})).toThrow(
+      new SettingsError([`./.env ${join(linked, ".env")}: cannot read it: it is a symbolic link to a file that does not exist`]),
+    );
   });
 
   test("HOST is an IP address or localhost, checked like every other setting", () => {

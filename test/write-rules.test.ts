@@ -13,6 +13,7 @@ import {
   ActorRevokedError,
   createUser,
   getUser,
+  normalizeStoredEmails,
   PasswordRaceError,
   revokeTokens,
   setPassword,
@@ -278,6 +279,25 @@ describe("what is typed as an email", () => {
     expect(ctx.db.$client.query("SELECT email FROM audit_events WHERE type = 'login.failed' ORDER BY id DESC LIMIT 1").get()).toEqual({
       email: "nobody@real.example",
     });
+  }, HASHING_TEST_TIMEOUT_MS);
+
+  test("an internationalized domain is one address whether it comes as punycode (a browser's email field) or as typed", async () => {
+    const ctx = createTestApp();
+    const admin = await seedUser(ctx.db, { role: "admin" });
+    const token = await signIn(ctx.request, admin);
+    // Chromium's <input type=email> sends anna@exämple.de as anna@xn--exmple-cua.de.
+    const created = await ctx.request("POST", "/admin/users", { token, body: { name: "Anna", email: "anna@xn--exmple-cua.de", password: "anna-password-2026" } });
+    expect({ status: created.status, email: created.json.email }).toEqual({ status: 201, email: "anna@ex\u00e4mple.de" });
+    const twin = await ctx.request("POST", "/admin/users", { token, body: { name: "Anna Again", email: "Anna@Ex\u00e4mple.de", password: "anna-password-2026" } });
+    expect(twin.status).toBe(409);
+    for (const email of ["anna@xn--exmple-cua.de", "anna@ex\u00e4mple.de", "ANNA@XN--EXMPLE-CUA.DE"]) {
+      const signedIn = await ctx.request("POST", "/auth/login", { body: { email, password: "anna-password-2026" } });
+      expect({ email, status: signedIn.status }).toEqual({ email, status: 200 });
+    }
+    // One stored before this rule in its punycode spelling is brought to the Unicode one at start.
+    ctx.db.$client.query("UPDATE users SET email = 'anna@xn--exmple-cua.de' WHERE id = ?").run(created.json.id);
+    expect(normalizeStoredEmails(ctx.db)).toBe(1);
+    expect(ctx.db.$client.query("SELECT email FROM users WHERE id = ?").get(created.json.id)).toEqual({ email: "anna@ex\u00e4mple.de" });
   }, HASHING_TEST_TIMEOUT_MS);
 
   test("an account stored with an email of another shape (before the rule) still signs in, and may keep it", async () => {

@@ -20,6 +20,16 @@ export function normalizePassword(password: string): string {
 }
 
 /**
+ * Characters as people count them and JSON Schema's length keywords do: code points, so "😀" is one, not the
+ * two UTF-16 units `string.length` counts. Lengths are counted after normalizePassword.
+ */
+export function characterCount(text: string): number {
+  let count = 0;
+  for (const _ of text) count++;
+  return count;
+}
+
+/**
  * Who the password work is for, which decides what happens when the machine is busy:
  * - "anonymous" (sign-in) may be refused with HashingBusyError when the whole queue is full;
  * - `{ account }` (a signed-in account's own or admin work) holds at most one operation per account at a time

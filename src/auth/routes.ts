@@ -2,7 +2,7 @@
 import { Elysia, t } from "elysia";
 import type { Db } from "../db/index.ts";
 import { writeWithRetry } from "../db/write.ts";
-import { ChangeOwnPasswordModel, ErrorModel, PublicUserModel } from "../users/model.ts";
+import { ChangeOwnPasswordModel, ErrorModel, PasswordToCheckModel, PublicUserModel } from "../users/model.ts";
 import {
   changeOwnPassword,
   completeSignIn,
@@ -19,6 +19,7 @@ import { documented } from "../http/openapi.ts";
 import type { LoginThrottle } from "./throttle.ts";
 import { BEARER_CHALLENGE, SIGNED_IN_RESPONSES, type AuthGuard } from "./guard.ts";
 import {
+  characterCount,
   HashingBusyError,
   hashingGate,
   PasswordWorkInProgressError,
@@ -47,7 +48,7 @@ export const LoginModel = t.Object(
   {
     email: t.String({ minLength: 1, maxLength: 320 }),
     // Not the 8-128 rule for new passwords: an account from before it (or from the Python original) signs in.
-    password: t.String({ minLength: 1, maxLength: SIGN_IN_PASSWORD_MAX_LENGTH }),
+    password: PasswordToCheckModel,
   },
   { examples: [{ email: "admin@example.com", password: "a long passphrase" }] },
 );
@@ -86,6 +87,9 @@ export function authRoutes({ db, tokens, guard, throttle, addressOf, refusalWind
       "/login",
       async ({ body, set, status, request, server }) => {
         const password = normalizePassword(body.password);
+        if (characterCount(password) > SIGN_IN_PASSWORD_MAX_LENGTH) {
+          return status(422, { detail: `password must be 1 to ${SIGN_IN_PASSWORD_MAX_LENGTH} characters` });
+        }
         // A space or invisible character inside is a 422; anything else that is not an address is just a
         // sign-in that fails, throttled under what was typed and recorded under a fixed marker, never as typed
         // (it may be a password typed into the wrong field).
@@ -129,15 +133,17 @@ export function authRoutes({ db, tokens, guard, throttle, addressOf, refusalWind
           return status(401, { detail });
         };
         if (!user || !matches) return refuse(user ? "wrong_password" : "unknown_email", "Invalid email or password");
-        attempt.succeeded();
         // The account is read again where the sign-in is recorded: deactivated or given a new password while
         // the hash was checked, it gets no token.
         const outcome = await completeSignIn(db, user.id, user.passwordHash, ip, email!);
         if (!outcome.ok) {
+          // Still a failure for the throttle: the right password of a deactivated account is no sign-in, and
+          // repeating it must meet the same limits (and the same counted 429s) as any other refused attempt.
           return outcome.reason === "inactive"
             ? refuse("inactive", "Account is inactive")
             : refuse("wrong_password", "Invalid email or password");
         }
+        attempt.succeeded();
         return freshToken(outcome.user.id, outcome.user.tokenVersion);
       },
       {

@@ -13,6 +13,7 @@ import { describeRevision } from "./migrate.ts";
 import { loadSettings, MIN_SECRET_KEY_LENGTH, SettingsError, type Settings } from "../settings.ts";
 import { CommandError } from "./errors.ts";
 import {
+  databaseFileState,
   hasTable,
   humanSize,
   integrityProblems,
@@ -235,6 +236,10 @@ function inspectDatabase(dbPath: string, print: Print): Finding[] {
   const size = statSync(dbPath).size;
   const walSize = modeOf(`${dbPath}-wal`) === undefined ? 0 : statSync(`${dbPath}-wal`).size;
   print(`  size          ${humanSize(size)}${walSize > 0 ? ` (+ ${humanSize(walSize)} in the WAL)` : ""}`);
+  if (databaseFileState(dbPath) === "empty") {
+    findings.push(problem(`${dbPath} is an empty file (0 bytes), not a database: restore a backup, or remove it to start anew`));
+    return findings;
+  }
   let client;
   try {
     client = openExisting(dbPath);

@@ -6,6 +6,7 @@ import type { Settings } from "../settings.ts";
 import { ORIGINAL_TABLES, refusalMessage, type MigrationOutcome } from "../db/adopt.ts";
 import { CommandError, UsageError } from "./errors.ts";
 import {
+  databaseFileState,
   newerSchemaMessage,
   noDatabaseError,
   openExisting,
@@ -52,6 +53,8 @@ export async function migrateCommand(
 ): Promise<void> {
   const chosen = settingsFor(options.where);
   const { databasePath } = chosen.settings;
+  // An empty file is no database to report on or migrate: SQLite would take it as a new, empty one.
+  if (databaseFileState(databasePath) === "empty") throw noDatabaseError(chosen, "empty");
   if (options.status) return printStatus(databasePath, chosen.databaseChoice, print);
   // Migrating a file that is not there would create an empty database where the operator expected theirs.
   if (!existsSync(databasePath)) throw noDatabaseError(chosen);

@@ -397,7 +397,7 @@ function requireFilled(form: HTMLFormElement, names: Record<string, string>): vo
 }
 
 function checkNewPassword(value: string, fieldName: string, label: string): void {
-  const length = value.normalize("NFC").length;
+  const length = [...value.normalize("NFC")].length; // characters (code points), as the server counts them
   if (length < 8 || length > 128) throw new FormProblem(`${label} must be 8 to 128 characters`, fieldName);
 }
 

@@ -2,7 +2,7 @@
 import { Database } from "bun:sqlite";
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
 import type { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core";
-import { closeSync, mkdirSync, openSync } from "node:fs";
+import { chmodSync, closeSync, mkdirSync, openSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { migrateClient, type MigrationOutcome } from "./adopt.ts";
 import * as schema from "./schema.ts";
@@ -28,8 +28,10 @@ export function openDatabase(path: string, options: { onMigrated?: (outcome: Mig
   let client: Database;
   try {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    // Create the file ourselves so it starts 0600; SQLite gives -wal and -shm the same mode.
+    // Create the file ourselves so it starts 0600; SQLite gives -wal and -shm the same mode. An empty file
+    // already there (a `touch`, a failed copy) becomes the database too, and owner-only like one made here.
     closeSync(openSync(path, "a", 0o600));
+    if (statSync(path).size === 0) chmodSync(path, 0o600);
     client = new Database(path, { create: true, strict: true });
     client.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
     // Up to 32 MB of page cache and 128 MB of memory-mapped reads: the 1000-row admin list at 100k users

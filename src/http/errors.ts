@@ -100,8 +100,9 @@ type Schema = { enum?: unknown[]; type?: string; format?: string; minLength?: nu
 
 /** "email must be a valid email address": names the field, never repeats the submitted value. */
 export function describeValidationFailure(error: Readonly<ValidationError>): string {
-  // A schema's own `error` sentence wins; schemas only set fixed sentences, never the value.
-  if (typeof error.customError === "string") return error.customError;
+  // A schema's own `error` sentence wins (schemas only set fixed sentences, never the value), except for a
+  // field that is not there at all: that is said as "X is required" whatever the field's sentence is.
+  if (typeof error.customError === "string") return missingField(error) ?? error.customError;
   const value = error.value;
   if (error.type === "body" && (typeof value !== "object" || value === null || Array.isArray(value))) {
     return "Request body must be a JSON object";
@@ -138,4 +139,17 @@ export function describeValidationFailure(error: Readonly<ValidationError>): str
   }
   if (schema.type === "boolean") return `${field} must be true or false`;
   return `${field} is invalid`;
+}
+
+/** "X is required" when the first failure is a body field that was not sent, else undefined. */
+function missingField(error: Readonly<ValidationError>): string | undefined {
+  if (error.type !== "body") return undefined;
+  let first: { path: string; value: unknown } | undefined;
+  try {
+    first = error.all[0] as typeof first;
+  } catch {
+    return undefined;
+  }
+  const field = first?.path.replace(/^\//, "").replaceAll("/", ".");
+  return first && field && first.value === undefined ? `${field} is required` : undefined;
 }

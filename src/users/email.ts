@@ -1,4 +1,5 @@
 // One spelling per email address: NFKC, lower-case, and nothing invisible, so look-alikes cannot make twins.
+import { domainToUnicode } from "node:url";
 
 /**
  * What reads as nothing: controls, format characters (zero-width space, soft hyphen, word joiner, bidi marks),
@@ -47,7 +48,7 @@ export function normalizeEmail(email: string, field = "email"): string {
   if (INVISIBLE_OR_SPACE.test(trimmed)) {
     throw new InvalidEmailError(`${field} must not contain spaces, control or invisible characters`, "hidden");
   }
-  const normalized = trimmed.normalize("NFKC").toLowerCase();
+  const normalized = unicodeDomain(trimmed.normalize("NFKC").toLowerCase());
   if (INVISIBLE_OR_SPACE.test(normalized) || !LOOSELY_WELL_FORMED.test(normalized) || normalized.length > EMAIL_MAX_LENGTH) {
     throw new InvalidEmailError(`${field} must be a valid email address`, "malformed");
   }
@@ -76,7 +77,19 @@ export function normalizeNewEmail(email: string, field = "email"): string {
  * characters (INVISIBLE, before and after NFKC) dropped. Two rows with one key are the same address spelled twice.
  */
 export function storedEmailKey(email: string): string {
-  return email.trim().replace(INVISIBLE_ANYWHERE, "").normalize("NFKC").replace(INVISIBLE_ANYWHERE, "").toLowerCase();
+  return unicodeDomain(email.trim().replace(INVISIBLE_ANYWHERE, "").normalize("NFKC").replace(INVISIBLE_ANYWHERE, "").toLowerCase());
+}
+
+/**
+ * An internationalized domain in its Unicode spelling: `anna@xn--exmple-cua.de` is `anna@exämple.de`. Browsers
+ * send the ASCII (punycode) form from an `<input type=email>` while people and the command line type the
+ * Unicode one, and one address must be one account. A label that is not valid punycode is left as it is.
+ */
+function unicodeDomain(email: string): string {
+  const at = email.lastIndexOf("@");
+  if (at === -1 || !email.includes("xn--", at)) return email;
+  const domain = domainToUnicode(email.slice(at + 1));
+  return domain === "" ? email : email.slice(0, at + 1) + domain.normalize("NFKC").toLowerCase();
 }
 
 /**

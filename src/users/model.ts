@@ -40,7 +40,20 @@ export const NameModel = t.String({
   pattern: "^[^\\u0000-\\u001f\\u007f]*\\S[^\\u0000-\\u001f\\u007f]*$",
   error: `name must be 1 to ${NAME_MAX_LENGTH} characters, not all blank, without control characters`,
 });
-export const NewPasswordModel = t.String({ minLength: PASSWORD_MIN_LENGTH, maxLength: PASSWORD_MAX_LENGTH });
+/**
+ * A new password: 8-128 characters (code points, after NFC), as documented. TypeBox's lengths count UTF-16
+ * units before NFC, so the schema only turns huge strings away; the exact rule is newPasswordProblem's, in the
+ * service, which says the same sentence.
+ */
+export const NewPasswordModel = documentedAs(
+  t.String({ maxLength: PASSWORD_MAX_LENGTH * 4, error: `password must be ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters` }),
+  { type: "string", minLength: PASSWORD_MIN_LENGTH, maxLength: PASSWORD_MAX_LENGTH, description: "Counted after Unicode NFC normalization; not one of the 5 000 most common passwords." },
+);
+/** A password being checked (sign-in, the current one): 1-1024 characters, counted as for NewPasswordModel. */
+export const PasswordToCheckModel = documentedAs(
+  t.String({ minLength: 1, maxLength: SIGN_IN_PASSWORD_MAX_LENGTH * 4, error: `password must be 1 to ${SIGN_IN_PASSWORD_MAX_LENGTH} characters` }),
+  { type: "string", minLength: 1, maxLength: SIGN_IN_PASSWORD_MAX_LENGTH },
+);
 
 export const ErrorModel = t.Object({ detail: t.String() });
 
@@ -83,7 +96,7 @@ export const SetPasswordModel = t.Object({ password: NewPasswordModel }, { examp
 export const ChangeOwnPasswordModel = t.Object(
   {
     // As at sign-in: a current password from before the 8-128 rule must still be accepted.
-    current_password: t.String({ minLength: 1, maxLength: SIGN_IN_PASSWORD_MAX_LENGTH }),
+    current_password: PasswordToCheckModel,
     new_password: NewPasswordModel,
   },
   { examples: [{ current_password: "a long passphrase", new_password: "a new long passphrase" }] },

@@ -442,12 +442,12 @@ export function signEveryoneOut(db: Db, previous: Map<number, number> = new Map(
 export function normalizeStoredEmails(db: Db): number {
   // This runs at every start and every command: SQLite picks the only rows that can change (a character
   // outside printable ASCII, a capital, surrounding spaces), so a clean table costs one scan in C, not a
-  // normalization per account in JS.
+  // normalization per account in JS. (A punycode domain, xn--, is stored in its Unicode spelling.)
   const email = users.email;
   const needed = db
     .select({ id: users.id, email })
     .from(users)
-    .where(sql`${email} GLOB '*[^ -~]*' OR ${email} <> lower(${email}) OR ${email} <> trim(${email})`)
+    .where(sql`${email} GLOB '*[^ -~]*' OR ${email} <> lower(${email}) OR ${email} <> trim(${email}) OR ${email} LIKE '%xn--%'`)
     .all()
     .filter((row) => storedEmailKey(row.email) !== row.email);
   if (needed.length === 0) return 0;
