@@ -65,7 +65,7 @@ export interface AuthRouteDependencies {
   guard: AuthGuard;
   throttle: LoginThrottle;
   addressOf: AddressOf;
-  /** Refused attempts are counted into one audit row per email, address and this window. */
+  /** Refused attempts are counted into one audit row per address, account (or none) and this window. */
   refusalWindowMs: number;
 }
 
