@@ -230,6 +230,10 @@ export function parseOrigins(raw: string): string[] {
       throw new Error(`'${entry}' is not an origin like http://localhost:3000`);
     }
     const candidate = entry.endsWith("/") ? entry.slice(0, -1) : entry;
+    if ((url.protocol === "http:" || url.protocol === "https:") && url.port === "" && /:\d+$/.test(candidate)) {
+      // Browsers send Origin without the scheme's default port, so `https://a.com:443` would never match.
+      throw new Error(`'${entry}' names the default port of ${url.protocol.slice(0, -1)}; write it as ${url.origin}`);
+    }
     if ((url.protocol !== "http:" && url.protocol !== "https:") || url.origin !== candidate.toLowerCase()) {
       throw new Error(`'${entry}' is not an origin like http://localhost:3000 (scheme://host[:port], no path)`);
     }

@@ -1,4 +1,5 @@
 // Stopping the server: SIGTERM drains and exits 0; kill -9 loses nothing that was acknowledged.
+import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -95,6 +96,37 @@ describe("stopping the server", () => {
     expect(server.logs().some((line) => line.msg === "stopped")).toBe(true);
     expect(closed).toBe(true); // the server hung up on it
     socket.end();
+  });
+
+  test("a write still waiting for another connection's lock when the grace ends gives up quietly: no closed-database error, exit 0", async () => {
+    const cwd = tempDir();
+    const env = { SECRET_KEY: SECRET, DATABASE_URL: join(cwd, "moxie.db"), SHUTDOWN_GRACE_SECONDS: "1" };
+    expect((await runCli(["create-admin", "--email", ADMIN.email, "--name", "Life", "--password", ADMIN.password], { cwd, env })).code).toBe(0);
+    const server = startServe(["--port", String(freePort())], { cwd, env });
+    const url = await listeningUrl(server);
+    const token = ((await (await login(url, ADMIN.email, ADMIN.password)).json()) as { access_token: string }).access_token;
+    // Another process's write lock, held past the grace period (and released at the end).
+    const holder = new Database(env.DATABASE_URL);
+    holder.run("BEGIN IMMEDIATE");
+    try {
+      const waiting = fetch(`${url}/admin/users/1`, {
+        method: "PATCH",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ name: "Renamed While Locked" }),
+      }).catch(() => "cut" as const);
+      // The PATCH is in and waiting: /health still answers (writes wait between attempts), then stop.
+      expect((await fetch(`${url}/health`)).status).toBe(200);
+      expect(await stopServer(server, "SIGTERM")).toBe(0);
+      expect(await waiting).toBe("cut");
+    } finally {
+      holder.run("ROLLBACK");
+      holder.close();
+    }
+    const lines = server.logs();
+    expect(lines.some((line) => line.msg === "stopped")).toBe(true);
+    expect(lines.filter((line) => line.level === "error")).toEqual([]);
+    expect(server.stdout() + server.stderr()).not.toContain("closed database");
+    expect(readDb(env.DATABASE_URL, (db) => db.query("SELECT name FROM users WHERE id = 1").get())).toEqual({ name: "Life" });
   });
 
   test("kill -9 mid-stream loses no acknowledged write; the next start recovers the file", async () => {

@@ -187,6 +187,12 @@ describe("a start that fails says why and leaves nothing on disk", () => {
     expect(result.stderr).not.toContain("EADDRNOTAVAIL");
     expect(result.stdout).toBe("");
     expect(readdirSync(dir)).toEqual(["moxie"]);
+    // doctor tries the address as serve would, and says the same before anyone restarts the service.
+    expect((await createAdmin(dir)).code).toBe(0);
+    const doctor = await moxie(dir, ["doctor"], { HOST: "192.0.2.1" });
+    expect(doctor.code).toBe(1);
+    expect(doctor.stdout).toContain("192.0.2.1 is not an address of this machine; set HOST to 127.0.0.1");
+    expect(doctor.stdout).toContain("(`moxie serve` would refuse to start)");
   }, 60_000);
 
   test("a port another program holds: says the port is taken, exit 1, nothing created", async () => {
@@ -595,7 +601,7 @@ describe("smaller things an operator trips on", () => {
   }, 60_000);
 
   // Only root can hand a file to another user; CI and the deployment steps run as root.
-  test.if(process.getuid?.() === 0)("root restoring for the service user leaves the database owned by that user, and usable by it", async () => {
+  test.if(process.getuid?.() === 0)("root restoring for the service user leaves the database owned by that user; a backup root copied in is refused saying why, and restores after the chown", async () => {
     const dir = await installDir();
     const state = join(dir, "state");
     mkdirSync(state);
@@ -614,6 +620,18 @@ describe("smaller things an operator trips on", () => {
     const users = await asService(["users"]);
     expect({ code: users.code, stderr: users.stderr }).toEqual({ code: 0, stderr: "" });
     expect(users.stdout).toContain("svc@example.com");
+
+    // The README's new-machine step: a backup copied in by root is root's and owner-only; the service user is
+    // told why it cannot read it, and after the chown the step names, the restore works.
+    const copied = join(state, "copied-in.db");
+    copyFileSync(join(state, "b.db"), copied);
+    chownSync(copied, 0, 0);
+    chmodSync(copied, 0o600);
+    const refused = await asService(["restore", copied]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`cannot open ${copied}: permission denied: this user (uid 65534) cannot read it`);
+    chownSync(copied, 65534, 65534);
+    expect((await asService(["restore", copied])).code).toBe(0);
   }, 60_000);
 
   test("restore of a backup too damaged to check: names the backup and the finding, nothing restored", async () => {

@@ -416,6 +416,38 @@ describe("a database that is neither moxie's nor the original's", () => {
   }, SLOW);
 });
 
+describe("emails the original stored without any check", () => {
+  test("accounts whose email is no address (or has a space) still sign in as stored; doctor advises a real one", async () => {
+    const { dir, db } = deployment();
+    // The original's API took any text as an email.
+    withDb(db, (raw) => {
+      raw.run("UPDATE users SET email = 'Office-Admin' WHERE id = 1");
+      raw.run("UPDATE users SET email = 'ana@localhost' WHERE id = 2");
+      raw.run("UPDATE users SET email = 'ivan smith@example.com', is_active = 1 WHERE id = 3");
+    });
+    const server = startServe(["--port", "0"], { cwd: dir, command: [binary] });
+    const url = await listeningUrl(server);
+    for (const [typed, password] of [
+      ["Office-Admin", ADMIN.password],
+      ["  office-admin ", ADMIN.password],
+      ["ana@localhost", ANA.password],
+      ["ivan smith@example.com", IVAN.password],
+    ] as const) {
+      const response = await login(url, typed, password);
+      expect({ typed, status: response.status }).toEqual({ typed, status: 200 });
+    }
+    // Others are still refused as before: a wrong password, and a space in an email no account has.
+    expect((await login(url, "Office-Admin", ANA.password)).status).toBe(401);
+    expect((await login(url, "nobody smith@example.com", ANA.password)).status).toBe(422);
+    expect(await stopServer(server)).toBe(0);
+    const doctor = await moxie(["doctor"], dir);
+    expect(doctor.code).toBe(0);
+    for (const [id, email] of [[1, "office-admin"], [2, "ana@localhost"], [3, "ivan smith@example.com"]] as const) {
+      expect(doctor.stdout).toContain(`account #${id}'s email ${JSON.stringify(email)} is not an address; it signs in as stored`);
+    }
+  }, SLOW);
+});
+
 describe("restore understands an original-era backup", () => {
   test("a copy of the original's database is restored and adopted", async () => {
     const dir = tempDir("moxie-restore-original-");

@@ -79,6 +79,10 @@ describe("settings", () => {
     for (const bad of ["*", "null", "https://a.com,,https://b.com", "a.example.com", "https://a.com/path", "ftp://a.com", "https://a.com?x=1", "http://*.a.com", "https://a.com:443", "http://a.com:80"]) {
       expect(problemsOf({ CORS_ORIGINS: bad })).toEqual([expect.stringMatching(/^CORS_ORIGINS: /)]);
     }
+    // A default port is refused with the spelling that works, not as "not an origin".
+    expect(problemsOf({ CORS_ORIGINS: "https://moxie.example.com:443" })).toEqual([
+      "CORS_ORIGINS: 'https://moxie.example.com:443' names the default port of https; write it as https://moxie.example.com",
+    ]);
   });
 
   test("PORT and HOST", () => {

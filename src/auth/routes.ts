@@ -34,12 +34,18 @@ import { ACCESS_TOKEN_TTL_SECONDS, type TokenService } from "./tokens.ts";
 const BUSY_ANSWER_DELAY_MS = 250;
 
 
-/** The normalized email, or undefined when what was typed is not an address; hidden characters are a 422. */
-function loginEmail(typed: string): string | undefined {
+/**
+ * The normalized email, or undefined when what was typed is not an address; hidden characters are a 422. An
+ * account whose stored email is no address (the Python original checked nothing) is still found as typed.
+ */
+function loginEmail(db: Db, typed: string): string | undefined {
   try {
     return normalizeEmail(typed);
   } catch (error) {
-    if (error instanceof InvalidEmailError && error.kind === "malformed") return undefined;
+    if (!(error instanceof InvalidEmailError)) throw error;
+    const stored = findUserByEmail(db, typed)?.email;
+    if (stored !== undefined) return stored;
+    if (error.kind === "malformed") return undefined;
     throw error;
   }
 }
@@ -93,7 +99,7 @@ export function authRoutes({ db, tokens, guard, throttle, addressOf, refusalWind
         // A space or invisible character inside is a 422; anything else that is not an address is just a
         // sign-in that fails, throttled under what was typed and recorded under a fixed marker, never as typed
         // (it may be a password typed into the wrong field).
-        const email = loginEmail(body.email);
+        const email = loginEmail(db, body.email);
         const key = email ?? body.email.trim().toLowerCase();
         const ip = addressOf(request, server);
         const user = email === undefined ? undefined : findUserByEmail(db, email);

@@ -84,7 +84,11 @@ export function openExisting(path: string): Database {
     try {
       client = new Database(path, { readonly: true, strict: true });
     } catch (error) {
-      throw new CommandError(`cannot open ${path}: ${(error as Error).message}`);
+      // SQLite says "unable to open database file" for a file this user may not read: say which it is.
+      const reason = readable(path)
+        ? (error as Error).message
+        : `permission denied: this user (uid ${process.getuid?.() ?? "?"}) cannot read it; give it to the user moxie runs as (chown) or run as that user`;
+      throw new CommandError(`cannot open ${path}: ${reason}`);
     }
   }
   // SQLite opens a write-protected file read-only without a word (a backup owned by someone else, read-only
@@ -121,6 +125,15 @@ function isWalMode(path: string): boolean {
       closeSync(fd);
     }
     return header[18] === 2;
+  } catch {
+    return false;
+  }
+}
+
+function readable(path: string): boolean {
+  try {
+    accessSync(path, constants.R_OK);
+    return true;
   } catch {
     return false;
   }

@@ -1,6 +1,6 @@
 // `moxie doctor`: what this moxie would run with, and what about it needs an operator's attention.
 // Reads only: the database is opened without being created or migrated, and the signing key is never printed.
-import { emailCollisions } from "../users/email.ts";
+import { emailCollisions, isWellFormedEmail } from "../users/email.ts";
 import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import packageJson from "../../package.json" with { type: "json" };
@@ -10,6 +10,7 @@ import { columnNames, migrateClient, refusalMessage, sqliteReason } from "../db/
 import { readStoredDate, UNREADABLE_DATE } from "../db/dates.ts";
 import { EMBEDDED_MIGRATIONS } from "../db/migrations.ts";
 import { describeRevision } from "./migrate.ts";
+import { checkCanListen } from "./serve.ts";
 import { loadSettings, MIN_SECRET_KEY_LENGTH, SettingsError, type Settings } from "../settings.ts";
 import { CommandError } from "./errors.ts";
 import {
@@ -91,7 +92,6 @@ export interface DoctorContext {
  * from the context to its findings and list it here; database checks go in inspectDatabase.
  */
 const CHECKS: Array<(context: DoctorContext) => Finding[]> = [
-  listenSettings,
   filePermissions,
   databaseDirectory,
   settingsFile,
@@ -109,13 +109,14 @@ export async function doctorCommand(options: { where: Where }, print: Print): Pr
   print("");
   print(`Settings${chosen.origin.file ? ` (from the environment and ${chosen.origin.file})` : " (from the environment)"}:`);
   // HOST and PORT as serve reads them: the other commands fall back to the defaults, which is not what serve uses.
-  const refusedByServe = new Set(listenSettings(context).map((finding) => finding.message.split(":")[0]));
+  const listening = listenSettings(context);
+  const refusedByServe = new Set(listening.map((finding) => finding.message.split(":")[0]));
   for (const [name, value] of describeSettings(settings, context.secretPath)) {
     print(`  ${name.padEnd(31)} ${refusedByServe.has(name) ? "(invalid: `moxie serve` refuses it, see below)" : value}`);
   }
 
   // File checks first: opening the database below may create its -wal and -shm.
-  const findings = CHECKS.flatMap((check) => check(context));
+  const findings = [...listening, ...CHECKS.flatMap((check) => check(context))];
 
   print("");
   print("Database:");
@@ -147,14 +148,26 @@ export async function doctorCommand(options: { where: Where }, print: Print): Pr
   if (problems.length > 0) throw new CommandError(`doctor found ${plural(problems.length, "problem")}`);
 }
 
-/** A HOST or PORT that serve would refuse; the other commands ignore them, doctor says so. */
-function listenSettings({ where }: DoctorContext): Finding[] {
+/**
+ * A HOST or PORT that serve would refuse; the other commands ignore them, doctor says so. Well-formed ones are
+ * tried as serve tries them (bound for a moment), unless a server on this database is listening already: an
+ * address not on this machine, a port in use or below 1024 would stop the next start too.
+ */
+function listenSettings({ where, dbPath }: DoctorContext): Finding[] {
+  let settings: Settings;
   try {
-    loadSettings(where.cwd, process.env, { envFile: where.envFile, listening: true });
-    return [];
+    settings = loadSettings(where.cwd, process.env, { envFile: where.envFile, listening: true });
   } catch (error) {
     if (!(error instanceof SettingsError)) throw error;
     return error.problems.map((text) => problem(`${text} (\`moxie serve\` refuses to start; other commands ignore it)`));
+  }
+  if (serveLockHolder(dbPath) !== null) return [];
+  try {
+    checkCanListen(settings.host, settings.port);
+    return [];
+  } catch (error) {
+    if (!(error instanceof CommandError)) throw error;
+    return [problem(`${error.message} (\`moxie serve\` would refuse to start)`)];
   }
 }
 
@@ -311,11 +324,16 @@ function inspectDatabase(dbPath: string, print: Print): Finding[] {
       if (counts.admins === 0) findings.push(noAdmin);
       // Accounts whose emails are one address spelled twice (look-alikes stored before normalization): never merged
       // automatically; an operator decides which one stays.
-      for (const { normalized, ids } of emailCollisions(client.query("SELECT id, email FROM users ORDER BY id").all() as Array<{ id: number; email: string }>)) {
+      const accounts = client.query("SELECT id, email FROM users ORDER BY id").all() as Array<{ id: number; email: string }>;
+      for (const { normalized, ids } of emailCollisions(accounts)) {
         findings.push(problem(
           `accounts ${ids.map((id) => `#${id}`).join(", ")} have emails that are one address (${normalized}); ` +
             "change or deactivate all but one (moxie never merges accounts)",
         ));
+      }
+      // Stored before the rules (the Python original checked nothing): such an account still signs in as typed.
+      for (const { id, email } of accounts.filter((account) => !isWellFormedEmail(account.email))) {
+        findings.push(advice(`account #${id}'s email ${JSON.stringify(email)} is not an address; it signs in as stored, but give it a real one (the console, or PATCH /admin/users/${id})`));
       }
     } else {
       print("  users         no users table yet");
@@ -371,6 +389,8 @@ function describeSettings(settings: Settings, secretPath: string): Array<[string
     ["LOG_FORMAT", settings.logFormat],
     ["SHUTDOWN_GRACE_SECONDS", String(settings.shutdownGraceSeconds)],
     ["AUDIT_RETENTION_DAYS", settings.auditRetentionDays === 0 ? "0 (keep forever)" : String(settings.auditRetentionDays)],
+    ["HASHING_CONCURRENCY", String(settings.hashingConcurrency)],
+    ["HASHING_QUEUE", String(settings.hashingQueue)],
   ];
 }
 

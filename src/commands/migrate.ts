@@ -53,11 +53,11 @@ export async function migrateCommand(
 ): Promise<void> {
   const chosen = settingsFor(options.where);
   const { databasePath } = chosen.settings;
-  // An empty file is no database to report on or migrate: SQLite would take it as a new, empty one.
-  if (databaseFileState(databasePath) === "empty") throw noDatabaseError(chosen, "empty");
-  if (options.status) return printStatus(databasePath, chosen.databaseChoice, print);
-  // Migrating a file that is not there would create an empty database where the operator expected theirs.
-  if (!existsSync(databasePath)) throw noDatabaseError(chosen);
+  // A file that is not there, or empty, is no database to report on or migrate: migrating it would create an
+  // empty one where the operator expected theirs, and a status of it would hide a mistyped DATABASE_URL.
+  const state = databaseFileState(databasePath);
+  if (state !== "present") throw noDatabaseError(chosen, state);
+  if (options.status) return printStatus(databasePath, print);
 
   assertSchemaNotNewer(databasePath);
   const { db, migration } = options.bootstrap();
@@ -82,16 +82,7 @@ export function describeOutcome(outcome: MigrationOutcome): string[] {
   return lines;
 }
 
-function printStatus(databasePath: string, choice: string, print: Print): void {
-  if (!existsSync(databasePath)) {
-    print(`Database ${databasePath} does not exist yet (${choice})`);
-    for (const migration of EMBEDDED_MIGRATIONS) print(`  pending  ${migration.tag}`);
-    print(
-      `0 of ${EMBEDDED_MIGRATIONS.length} migrations applied; \`moxie serve\` or \`moxie create-admin\` creates it ` +
-        "(or point moxie at an existing one with --env-file or DATABASE_URL)",
-    );
-    return;
-  }
+function printStatus(databasePath: string, print: Print): void {
   const client = openExisting(databasePath);
   let state: SchemaState;
   try {

@@ -6,7 +6,7 @@ import { hashingGate } from "../auth/password.ts";
 import { createTokenService } from "../auth/tokens.ts";
 import { pruneEvents } from "../audit/service.ts";
 import type { Db } from "../db/index.ts";
-import { writeWithRetry } from "../db/write.ts";
+import { stopWaitingForLocks, writeWithRetry } from "../db/write.ts";
 import type { Logger } from "../log.ts";
 import type { Settings } from "../settings.ts";
 import { CommandError } from "./errors.ts";
@@ -35,8 +35,8 @@ function listenError(host: string, port: number, error: unknown): CommandError {
     reason = `port ${port} is already in use (another moxie or another program listens there); stop it or choose another PORT`;
   } else if (code === "EADDRNOTAVAIL") {
     reason =
-      `${host} is not an address of this machine; use 127.0.0.1 (this machine only), 0.0.0.0 (every interface) ` +
-      "or one of the addresses `ip -brief address` lists";
+      `${host} is not an address of this machine; set HOST to 127.0.0.1 (this machine only), 0.0.0.0 (every ` +
+      "interface) or one of the addresses `ip -brief address` lists";
   } else if (code === "EACCES" || code === "EPERM") {
     reason =
       port > 0 && port < 1024
@@ -87,7 +87,11 @@ export async function serve({ settings, db, log, created = false }: { settings: 
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);
   });
-  // Fold the WAL back into the database file, so the file alone is a complete copy at rest.
+  // Requests cut at the grace period may still be waiting for another connection's lock: they give up now.
+  stopWaitingForLocks(db.$client);
+  // Fold the WAL back into the database file, so the file alone is a complete copy at rest. Another process's
+  // lock is waited for a moment only: stopping must not take the whole busy timeout (the WAL is safe either way).
+  db.$client.run("PRAGMA busy_timeout = 1000");
   db.$client.run("PRAGMA wal_checkpoint(TRUNCATE)");
   db.$client.close();
   log.info("stopped");

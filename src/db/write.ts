@@ -40,8 +40,19 @@ export async function retryWhileLocked<T>(client: Database, attempt: () => T, bu
       const left = deadline - performance.now();
       if (!isLocked(error) || left <= 0) throw error;
       await Bun.sleep(Math.min(BACKOFF_MS[Math.min(tries, BACKOFF_MS.length - 1)]!, left));
+      // The server stopped waiting for requests (shutdown past its grace) and closes the database: give up
+      // as busy, nothing written, rather than touch a closed connection.
+      if (closing.has(client)) throw error;
     }
   }
+}
+
+/** Connections about to be closed: writes still waiting for the lock give up instead of trying again. */
+const closing = new WeakSet<Database>();
+
+/** Called before the database is closed at shutdown. */
+export function stopWaitingForLocks(client: Database): void {
+  closing.add(client);
 }
 
 /**

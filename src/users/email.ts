@@ -55,6 +55,15 @@ export function normalizeEmail(email: string, field = "email"): string {
   return normalized;
 }
 
+/**
+ * The form a typed email is looked up in, without any rule about its shape: trimmed, NFKC, lower-case, the
+ * domain in Unicode. For a valid address it is normalizeEmail's answer; it also finds an account whose stored
+ * email is no address at all (the Python original checked nothing: `Office-Admin`, `bob@localhost`).
+ */
+export function emailLookupKey(typed: string): string {
+  return unicodeDomain(typed.trim().normalize("NFKC").toLowerCase());
+}
+
 /** Whether a normalized email has the shape of an address (WELL_FORMED), so it may be given to an account or kept as typed. */
 export function isWellFormedEmail(normalized: string): boolean {
   return normalized.length <= EMAIL_MAX_LENGTH && WELL_FORMED.test(normalized);

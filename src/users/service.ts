@@ -8,7 +8,7 @@ import { auditEvents, users, utcNow, type AuditEventType, type Role, type User }
 import { recordEvent, type Changes } from "../audit/service.ts";
 import { hashingGate, hashPassword, normalizePassword, verifyPasswordHash, type HashingFor } from "../auth/password.ts";
 import { newPasswordProblem } from "../auth/password-policy.ts";
-import { assertNewEmailShape, normalizeEmail, normalizeNewEmail, storedEmailKey } from "./email.ts";
+import { assertNewEmailShape, emailLookupKey, normalizeEmail, normalizeNewEmail, storedEmailKey } from "./email.ts";
 
 export { normalizeEmail } from "./email.ts";
 
@@ -180,7 +180,8 @@ export function findUserByEmail(db: Executor, email: string): User | undefined {
     statement = db.select().from(users).where(eq(users.email, sql.placeholder("email"))).prepare();
     byEmail.set(db, statement);
   }
-  return statement.get({ email: normalizeEmail(email) });
+  // No shape rule here: an account stored with an email that is no address (from before the rules) is found too.
+  return statement.get({ email: emailLookupKey(email) });
 }
 
 export function findUserById(db: Executor, id: number): User | undefined {
