@@ -1273,6 +1273,7 @@ const REASONS: Record<string, string> = {
   inactive: "account inactive",
   throttled: "too many attempts",
   busy: "server busy",
+  email_normalized: "stored email brought to one spelling when moxie started",
 };
 
 const CHANGE_FIELDS: Record<string, string> = { name: "Name", email: "Email", role: "Role", is_active: "Status" };

@@ -1208,6 +1208,11 @@ describe("admin console in Chromium, on the compiled binary", () => {
         "INSERT INTO audit_events (type, actor, user_id, email, ip, reason, count) VALUES ('login.failed', 'anonymous', ?, 'avery.q@example.com', '127.0.0.1', 'wrong_password', 3)",
         [agent.id],
       );
+      // The start-up normalization of a stored email, as moxie records it (normalizeStoredEmails).
+      db.run(
+        "INSERT INTO audit_events (type, actor, user_id, reason, detail) VALUES ('user.updated', 'cli', ?, 'email_normalized', ?)",
+        [agent.id, JSON.stringify({ changes: { email: { from: "Avery.Q@Example.com", to: "avery.q@example.com" } } })],
+      );
       db.close();
       const context = await browser.newContext({ viewport: DESKTOP });
       const { page, watch } = await signedInAdmin(context, url);
@@ -1228,7 +1233,7 @@ describe("admin console in Chromium, on the compiled binary", () => {
 
       await step("activity: an edit says what changed, from → to; a counted refusal shows ×N", pages, async () => {
         await page.getByRole("link", { name: "Activity", exact: true }).click();
-        const edited = page.locator("#activity-body tr", { hasText: "Account edited" });
+        const edited = page.locator("#activity-body tr", { hasText: "Account edited" }).filter({ hasText: "Name: Avery Agent" });
         await edited.waitFor();
         const text = await edited.innerText();
         expect(text).toContain("Name: Avery Agent → Avery Q. Agent");
@@ -1240,6 +1245,10 @@ describe("admin console in Chromium, on the compiled binary", () => {
         expect(await counted.innerText()).toContain("Sign-in refused");
         expect(await counted.locator(".visually-hidden").innerText()).toContain("3 times");
         expect(await page.locator("#activity-body").innerText()).not.toContain("×1");
+        // A reason is said in words, never as the stored code.
+        const normalized = page.locator("#activity-body tr", { hasText: /Email: Avery\.Q@Example\.com →/ });
+        expect(await normalized.innerText()).toContain("stored email brought to one spelling when moxie started");
+        expect(await page.locator("#activity-body").innerText()).not.toMatch(/email_normalized|wrong_password/);
         await shot(page, "activity-changes-desktop.png");
       });
 
