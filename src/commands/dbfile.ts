@@ -130,23 +130,18 @@ function isWalMode(path: string): boolean {
   }
 }
 
-function readable(path: string): boolean {
+/** Whether this process may read (R_OK) or write (W_OK) `path`, as the kernel decides (modes, immutability). */
+function allowed(path: string, mode: number): boolean {
   try {
-    accessSync(path, constants.R_OK);
+    accessSync(path, mode);
     return true;
   } catch {
     return false;
   }
 }
 
-function writable(path: string): boolean {
-  try {
-    accessSync(path, constants.W_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const readable = (path: string) => allowed(path, constants.R_OK);
+const writable = (path: string) => allowed(path, constants.W_OK);
 
 /**
  * `PRAGMA integrity_check` (or the faster quick_check): [] when the file is sound, else SQLite's findings.
