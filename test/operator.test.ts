@@ -568,7 +568,7 @@ describe("smaller things an operator trips on", () => {
     expect(existsSync(join(dir, "no"))).toBe(false);
   }, 60_000);
 
-  test("two backups in the same second: the second gets -2, not a refusal", async () => {
+  test("two backups at once get distinct names (-2 when they share a second), not a refusal", async () => {
     const dir = await installDir();
     expect((await createAdmin(dir)).code).toBe(0);
     mkdirSync(join(dir, "backups"));

@@ -33,9 +33,10 @@ export async function writeWithRetry<T>(db: Db, attempt: () => T): Promise<T> {
  */
 export async function retryWhileLocked<T>(client: Database, attempt: () => T, budgetMs: number): Promise<T> {
   const deadline = performance.now() + budgetMs;
+  const timeout = busyTimeoutOf(client);
   for (let tries = 0; ; tries++) {
     try {
-      return withoutBusyWait(client, attempt);
+      return withoutBusyWait(client, attempt, timeout);
     } catch (error) {
       const left = deadline - performance.now();
       if (!isLocked(error) || left <= 0) throw error;
@@ -56,11 +57,10 @@ export function stopWaitingForLocks(client: Database): void {
 }
 
 /**
- * `attempt` with the connection's busy timeout at 0, put back afterwards. Safe to share the connection this way:
+ * `attempt` with the connection's busy timeout at 0, put back to `timeout` (its setting) afterwards. Safe to share the connection this way:
  * the attempt is synchronous, so nothing else runs on it until the timeout is back.
  */
-function withoutBusyWait<T>(client: Database, attempt: () => T): T {
-  const timeout = busyTimeoutOf(client);
+function withoutBusyWait<T>(client: Database, attempt: () => T, timeout: number): T {
   client.run("PRAGMA busy_timeout = 0");
   try {
     return attempt();
