@@ -108,6 +108,14 @@ function wireFormOf(originalAnswer: string): string {
   return `${originalAnswer.slice(0, 23)}Z`;
 }
 
+/** The instant as the original's SQLAlchemy stores `datetime.utcnow()`: `2026-12-07 08:00:00.123000`. */
+function sqlalchemyUtcNow(instant: Date): string {
+  return `${instant.toISOString().slice(0, 23).replace("T", " ")}000`;
+}
+
+/** When the original adds a user on the way back: the test's own clock, never a fixed date (which "now" overtakes). */
+let backAt: Date;
+
 describe("the fixture as the original left it", () => {
   test("alembic at the users revision, the original's users table (no default for created_at), no moxie bookkeeping", () => {
     withDb(FIXTURE, (db) => {
@@ -236,7 +244,8 @@ describe("a team switches: the original's database and .env, moxie started on th
     expect(await deactivated.json()).toMatchObject({ id: 2, is_active: false, created_at: "2026-11-30T05:53:05.564Z" });
 
     const list = (await (await fetch(`${url}/admin/users`, { headers: auth })).json()) as Array<{ id: number; created_at: string }>;
-    expect(list.map((u) => u.id)).toEqual([1, 2, 3, 4]);
+    // Oldest first by the instant, whichever side of the fixture's own dates this machine's clock is on.
+    expect(list.map((u) => u.id).sort()).toEqual([1, 2, 3, 4]);
     expect(list.map((u) => u.created_at)).toEqual(list.map((u) => u.created_at).sort());
     // The original's deactivation token for Ana, too, stops working: deactivation revokes.
     expect((await fetch(`${url}/auth/me`, { headers: { authorization: `Bearer ${originalToken(2, 3600)}` } })).status).toBe(401);
@@ -261,9 +270,11 @@ describe("a team switches: the original's database and .env, moxie started on th
         { created_at: "2026-11-30 05:53:05.725373" },
       ]);
       // The way back: the original's INSERT (its columns only) and UPDATE still work on moxie's schema.
-      db.run(
-        "INSERT INTO users (name, email, password_hash, role, is_active, created_at) VALUES ('Back', 'back@example.com', 'x', 'agent', 1, '2026-12-01 08:00:00.000000')",
-      );
+      // The original stamps a new row with its own clock (naive UTC, microseconds), so the row is dated now.
+      backAt = new Date();
+      db.run("INSERT INTO users (name, email, password_hash, role, is_active, created_at) VALUES ('Back', 'back@example.com', 'x', 'agent', 1, ?)", [
+        sqlalchemyUtcNow(backAt),
+      ]);
       db.run("UPDATE users SET is_active = 1 WHERE id = 2");
       expect(db.query("PRAGMA integrity_check").get()).toEqual({ integrity_check: "ok" });
     });
@@ -291,8 +302,9 @@ describe("a team switches: the original's database and .env, moxie started on th
     const users = await moxie(["users", "--json"], ws.dir);
     expect(users.code).toBe(0);
     const listed = JSON.parse(users.stdout) as Array<{ email: string; created_at: string }>;
-    expect(listed.at(-1)).toMatchObject({ email: "back@example.com", created_at: "2026-12-01T08:00:00.000Z" });
+    expect(listed.find((user) => user.email === "back@example.com")).toMatchObject({ created_at: backAt.toISOString() });
     for (const user of listed) expect(user.created_at).toMatch(/Z$/);
+    expect(listed.map((user) => user.created_at)).toEqual(listed.map((user) => user.created_at).sort());
   }, SLOW);
 });
 

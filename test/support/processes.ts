@@ -15,11 +15,16 @@ export type Env = Record<string, string>;
 export const SOURCE_CLI = [process.execPath, "--no-env-file", join(ROOT, "src/cli.ts")];
 const RUN_TIMEOUT_MS = 20_000;
 
+/**
+ * What a trimmed environment still carries: the search path, the home, and the clock a run under Debian's
+ * `faketime` set (`LD_PRELOAD` and libfaketime's own variables), so a child's clock is the test's clock.
+ */
+const KEPT = /^(PATH|HOME|LD_PRELOAD|FAKETIME\w*|DONT_FAKE_MONOTONIC|NO_FAKE_STAT)$/;
+
 /** Only what the test names: SECRET_KEY/DATABASE_URL/PORT from the developer's shell never leak in. */
 export function cleanEnv(extra: Env = {}): Env {
   const env: Env = {};
-  if (process.env.PATH !== undefined) env.PATH = process.env.PATH;
-  if (process.env.HOME !== undefined) env.HOME = process.env.HOME;
+  for (const [name, value] of Object.entries(process.env)) if (KEPT.test(name) && value !== undefined) env[name] = value;
   return { ...env, ...extra };
 }
 
