@@ -3,9 +3,8 @@
 // every other response keeps the API's policy from security-headers.ts.
 import { Elysia } from "elysia";
 import { etagOf, sendStaticFile, type StaticFile } from "../http/static-file.ts";
-import { consoleScript } from "./bundle.ts" with { type: "macro" };
+import { consoleScript, consoleStylesheet } from "./bundle.ts" with { type: "macro" };
 import pageHtmlText from "./index.html" with { type: "text" };
-import stylesheet from "./app.css" with { type: "text" };
 
 // bun-types declares every *.html import as an HTMLBundle (for Bun.serve); with `type: "text"` Bun gives
 // the file's text instead, which TypeScript cannot see from the import attribute.
@@ -31,9 +30,9 @@ function staticFile(body: string, contentType: string): StaticFile {
 }
 
 export function consoleRoutes() {
-  // consoleScript() is a macro: this call is replaced by the script's text when this file is bundled or transpiled.
+  // Macros: each call is replaced by its text when this file is bundled or transpiled.
   const code = staticFile(consoleScript(), "text/javascript; charset=utf-8");
-  const style = staticFile(stylesheet, "text/css; charset=utf-8");
+  const style = staticFile(consoleStylesheet(), "text/css; charset=utf-8");
 
   return new Elysia()
     .get("/console/", ({ request, set, redirect }) => {

@@ -1,0 +1,21 @@
+// What the console says in sentences: the server's details in plain words, and the fixed notices more than one
+// module shows. No state, no DOM.
+
+export const SESSION_ENDED = "Your session ended; sign in again.";
+export const ACCOUNT_DEACTIVATED = "Your account has been deactivated, so you were signed out. Ask your admin to reactivate it.";
+export const OWN_PASSWORD_CHANGED = "Your password is changed. You stay signed in here; your other sessions have ended.";
+
+/** The server's sentence, as a person reads it: "new_password is too common" → "New password is too common." */
+export function plainWords(detail: string): string {
+  if (/^account is inactive$/i.test(detail.trim())) {
+    return "This account is deactivated. Ask your admin to reactivate it; signing in again will not help.";
+  }
+  let text = detail
+    .replace(/\bnew_password\b/g, "new password")
+    .replace(/\bcurrent_password\b/g, "current password")
+    .replace(/\bis_active\b/g, "status")
+    .trim();
+  if (text === "") text = "Something went wrong";
+  text = text.charAt(0).toUpperCase() + text.slice(1);
+  return /[.!?]$/.test(text) ? text : `${text}.`;
+}
