@@ -5,6 +5,7 @@ import { Database } from "bun:sqlite";
 import { beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import packageJson from "../package.json" with { type: "json" };
 import { binaryAloneIn } from "./support/binary.ts";
 import { tempDir } from "./helpers.ts";
 import { freePort, login, runCli, startServe, stopServer, waitUntil, type Env } from "./support/processes.ts";
@@ -51,7 +52,7 @@ describe("the command line speaks as moxie", () => {
     const result = await moxie([]);
     expect(result.code).toBe(2);
     expect(result.stdout).toBe("");
-    expect(result.stderr).toStartWith("moxie: a command is required\n\nmoxie 0.1.0: accounts and sign-in API");
+    expect(result.stderr).toStartWith(`moxie: a command is required\n\nmoxie ${packageJson.version}: accounts and sign-in API`);
     expect(result.stderr).toContain("Usage: moxie <command> [options]");
   }, SLOW);
 
