@@ -72,6 +72,8 @@ const T = {
   // On the compiled binary: always with a -t pattern.
   races: "test/security/races.test.ts",
   originalEra: "test/original-era.test.ts",
+  readOnly: "test/read-only.test.ts",
+  firstUse: "test/first-use.test.ts",
 };
 
 export const MUTATIONS: Mutation[] = [
@@ -1053,6 +1055,74 @@ export const MUTATIONS: Mutation[] = [
     find: '    if (client.inTransaction) client.run("ROLLBACK");',
     replace: '    if (client.inTransaction) client.run("COMMIT");',
     tests: [[T.originalEra, "all or nothing"]],
+  },
+  {
+    id: "adoption-no-stamp",
+    breaks: "where moxie creates the users table (a file at 3522f8b6e283) it records b89cce9ed1af, so the original's alembic upgrade head does not create it again",
+    file: "src/db/adopt.ts",
+    find: "    if (plan.stamp) {",
+    replace: "    if (false) {",
+    tests: [[T.originalEra, "before its users migration"]],
+  },
+  {
+    id: "stamp-any-revision",
+    breaks: "a file at the original's first revision (50fb02b298b3) keeps its alembic_version: stamping would skip 3522f8b6e283",
+    file: "src/db/adopt.ts",
+    find: "      return database.revision === BEFORE_USERS_REVISION",
+    replace: "      return database.revision !== null",
+    tests: [[T.originalEra, "first revision"]],
+  },
+  // --- commands that only read never write; those that write say what they changed ---------------------------------------
+  {
+    id: "read-command-migrates",
+    breaks: "users and audit never write: they read the schema that is there or say to run moxie migrate",
+    file: "src/cli.ts",
+    find: "    if (readOnly) return { settings, db: openAsItIs(",
+    replace: "    if (false) return { settings, db: openAsItIs(",
+    tests: [[T.readOnly, "byte for byte|still serves"]],
+  },
+  {
+    id: "doctor-dry-run-on-file",
+    breaks: "doctor only reads: the migration it tries is tried on a private copy, never on the file",
+    file: "src/commands/doctor.ts",
+    find: "        withPrivateCopy(client, (copy) => migrateClient(copy, dbPath, { dryRun: true }));",
+    replace: "        migrateClient(client, dbPath, { dryRun: true });",
+    tests: [[T.readOnly, "byte for byte|still serves"]],
+  },
+  {
+    id: "serve-emails-unsaid",
+    breaks: "serve says in its log which stored emails it rewrote, from what to what",
+    file: "src/cli.ts",
+    find: "      if (running.emails.length > 0) {",
+    replace: "      if (false) {",
+    tests: [[T.readOnly, "serve logs"]],
+  },
+  // --- the command line's own small promises ----------------------------------------------------------------------------
+  {
+    id: "cli-errors-not-moxies",
+    breaks: "every CLI error line is moxie's own: moxie: <sentence>",
+    file: "src/cli.ts",
+    find: "  console.error(`moxie: ${message}`);",
+    replace: "  console.error(`Error: ${message}`);",
+    tests: [T.cli],
+    filter: "help, version, usage errors|misspelled",
+  },
+  {
+    id: "restore-junk-exit-1",
+    breaks: "restore of a file that is not a SQLite database is bad input (exit 2), like a missing path or a directory",
+    file: "src/commands/backup.ts",
+    find: "  if (hasSqliteHeader(source) === false) throw new UsageError(",
+    replace: "  if (false) throw new UsageError(",
+    tests: [[T.firstUse, "restore of a file"]],
+  },
+  {
+    id: "repeat-activation-recorded",
+    breaks: "deactivating an inactive account (or activating an active one) records nothing",
+    file: "src/users/service.ts",
+    find: "    if (user.isActive === active) return { user, changed: false };",
+    replace: "    if (false) return { user, changed: false };",
+    tests: [T.accounts, [T.firstUse, "repeated"]],
+    filter: "deactivate / activate",
   },
   {
     id: "restore-keeps-sessions",

@@ -1,9 +1,11 @@
 #!/usr/bin/env bun
-// The binary's entry: parses argv, runs one shared bootstrap (settings → database → migrations), dispatches.
+// The binary's entry: parses argv, runs one shared bootstrap (settings → database → migrations, or the database as it
+// is for the commands that only read), dispatches.
+import { statSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import packageJson from "../package.json" with { type: "json" };
-import { openDatabase, DatabaseOpenError, type Db } from "./db/index.ts";
-import { MigrationError, UnknownDatabaseError, type MigrationOutcome } from "./db/adopt.ts";
+import { databaseOn, openDatabase, DatabaseOpenError, type Db } from "./db/index.ts";
+import { MigrationError, refusalMessage, UnknownDatabaseError, type MigrationOutcome } from "./db/adopt.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { ENV_FILE_VARIABLE, parseHost, parsePort, type Settings } from "./settings.ts";
 import { createAdmin, listUsersCommand, setActiveCommand, setPasswordCommand, unlockCommand } from "./commands/accounts.ts";
@@ -11,11 +13,11 @@ import { CommandError, UsageError } from "./commands/errors.ts";
 import { auditCommand, AUDIT_OPTIONS, AUDIT_USAGE } from "./commands/audit.ts";
 import { backupCommand, BACKUP_USAGE, restoreCommand, RESTORE_USAGE } from "./commands/backup.ts";
 import { doctorCommand, DOCTOR_USAGE } from "./commands/doctor.ts";
-import { databaseFileState, noDatabaseError, settingsFor, type Chosen, type Where } from "./commands/dbfile.ts";
-import { assertSchemaNotNewer, migrateCommand } from "./commands/migrate.ts";
+import { databaseFileState, noDatabaseError, openForReading, plural, schemaState, settingsFor, type Chosen, type Where } from "./commands/dbfile.ts";
+import { assertSchemaNotNewer, describeOutcome, migrateCommand } from "./commands/migrate.ts";
 import { acquireServeLock } from "./commands/serve-lock.ts";
 import { checkCanListen, serve } from "./commands/serve.ts";
-import { normalizeStoredEmails } from "./users/service.ts";
+import { normalizeStoredEmails, type EmailRewrite } from "./users/service.ts";
 
 export const VERSION = packageJson.version;
 
@@ -37,9 +39,19 @@ interface Command {
 interface BootstrapOptions {
   /** Create (and migrate) the database when there is none; otherwise a missing file is refused, untouched. */
   create: boolean;
+  /**
+   * The command only reads (users, audit): the file is opened as it is and never migrated, adopted or rewritten; one
+   * that needs a migration first is refused (exit 1) with what to run. Nothing it does can write (query_only).
+   */
+  readOnly?: boolean;
   /** Only `serve` validates HOST and PORT. */
   listening?: boolean;
   overrides?: Partial<Settings>;
+  /**
+   * Print on stdout what opening changed in an existing file (adoption, migrations, emails rewritten); default on.
+   * Off for the commands that say it themselves: serve (in its log), migrate and restore.
+   */
+  announce?: boolean;
 }
 
 interface Running {
@@ -51,6 +63,8 @@ interface Running {
   chosen: Chosen;
   /** What opening it did: adopted an original-era file, applied migrations. */
   migration: MigrationOutcome;
+  /** Stored emails opening brought to their one spelling (each also in the audit trail). */
+  emails: EmailRewrite[];
 }
 
 /** Without options: an existing database only (the safe default for a command that reads or changes accounts). */
@@ -71,7 +85,7 @@ const COMMANDS: Record<string, Command> = {
       const settings = { ...settingsFor(where, true).settings, ...overrides };
       // Before anything is written: a start that cannot listen leaves no database or key file behind.
       checkCanListen(settings.host, settings.port);
-      const running = bootstrap({ create: true, listening: true, overrides });
+      const running = bootstrap({ create: true, listening: true, overrides, announce: false });
       if (running.created) {
         running.log.info("created a new database", { path: running.settings.databasePath, chosen_by: running.chosen.databaseChoice });
       }
@@ -80,7 +94,14 @@ const COMMANDS: Record<string, Command> = {
           database: running.settings.databasePath,
           baseline: running.migration.baseline,
           applied: running.migration.applied,
+          alembic_version: running.migration.alembic,
         });
+      } else if (!running.created && running.migration.applied.length > 0) {
+        running.log.info("applied migrations", { database: running.settings.databasePath, applied: running.migration.applied });
+      }
+      if (running.emails.length > 0) {
+        // What moxie changed in the accounts' rows, said where the operator looks, not only in the audit trail.
+        running.log.info("rewrote stored emails to their one spelling", { count: running.emails.length, emails: running.emails });
       }
       // One server per database: restore and a second serve check this lock.
       const release = acquireServeLock(running.settings.databasePath);
@@ -124,7 +145,12 @@ const COMMANDS: Record<string, Command> = {
     usage: "moxie users [--json]",
     options: { json: { type: "boolean" } },
     async run({ values, bootstrap }) {
-      listUsersCommand(bootstrap({ create: false }).db, values.json === true, print);
+      const { db } = bootstrap({ create: false, readOnly: true });
+      try {
+        listUsersCommand(db, values.json === true, print);
+      } finally {
+        db.$client.close();
+      }
     },
   },
   deactivate: {
@@ -160,7 +186,7 @@ const COMMANDS: Record<string, Command> = {
       "so is a database written by a newer moxie (exit 1).",
     options: { status: { type: "boolean" } },
     async run({ values, where, bootstrap }) {
-      await migrateCommand({ where, status: values.status === true, bootstrap: () => bootstrap({ create: false }) }, print);
+      await migrateCommand({ where, status: values.status === true, bootstrap: () => bootstrap({ create: false, announce: false }) }, print);
     },
   },
   backup: {
@@ -182,7 +208,7 @@ const COMMANDS: Record<string, Command> = {
       const [source, ...extra] = positionals;
       if (source === undefined || extra.length > 0) throw new UsageError(`restore takes one PATH\n\nUsage: ${RESTORE_USAGE}`);
       // The restored file is in place by the time this runs; it only migrates it forward.
-      await restoreCommand({ where, source, bootstrap: () => bootstrap({ create: false }) }, print);
+      await restoreCommand({ where, source, bootstrap: () => bootstrap({ create: false, announce: false }) }, print);
     },
   },
   doctor: {
@@ -198,7 +224,8 @@ const COMMANDS: Record<string, Command> = {
     usage: AUDIT_USAGE,
     options: AUDIT_OPTIONS,
     async run({ values, bootstrap }) {
-      await auditCommand(values, () => bootstrap({ create: false }).db, print);
+      // Listing only reads; --prune-days deletes, so it may migrate first like every command that writes.
+      await auditCommand(values, (readOnly) => bootstrap({ create: false, readOnly }).db, print);
     },
   },
 };
@@ -238,12 +265,14 @@ function usage(): string {
     `  --env-file FILE   read settings from FILE instead of ./.env (also ${ENV_FILE_VARIABLE}=FILE), e.g. a server's`,
     "                    /etc/moxie/moxie.env, so the CLI uses the same database as the service",
     "Settings come from the environment and ./.env (see README): DATABASE_URL, SECRET_KEY, CORS_ORIGINS, HOST, PORT.",
-    "Only serve and create-admin create a new database; the other commands refuse and say where they looked.",
+    "Only serve and create-admin create a new database (and restore writes one from a backup); the other",
+    "commands refuse a missing one and say where they looked. users, audit, doctor, backup and migrate --status",
+    "only read, never migrate or change it; users and audit refuse one that needs `moxie migrate` first (exit 1).",
   ].join("\n");
 }
 
-function bootstrapFor(where: Where): Bootstrap {
-  return ({ create, listening = false, overrides = {} } = { create: false }) => {
+function bootstrapFor(where: Where, command: string): Bootstrap {
+  return ({ create, readOnly = false, listening = false, overrides = {}, announce = true } = { create: false }) => {
     const chosen = settingsFor(where, listening);
     const settings = { ...chosen.settings, ...overrides };
     const log = createLogger({ level: settings.logLevel, format: settings.logFormat });
@@ -252,12 +281,15 @@ function bootstrapFor(where: Where): Bootstrap {
     if (!existed && !create) throw noDatabaseError(chosen, state === "empty" ? "empty" : "missing");
     // A database written by a newer moxie is refused before anything touches it.
     assertSchemaNotNewer(settings.databasePath);
-    let migration: MigrationOutcome = { adopted: false, baseline: [], applied: [] };
+    const none: MigrationOutcome = { adopted: false, baseline: [], applied: [] };
+    if (readOnly) return { settings, db: openAsItIs(settings.databasePath, chosen, command), log, created: false, chosen, migration: none, emails: [] };
+    let migration = none;
     try {
       const db = openDatabase(settings.databasePath, { onMigrated: (outcome) => (migration = outcome) });
       // Emails stored before the NFKC rules get their one spelling (collisions are left for `moxie doctor`).
-      normalizeStoredEmails(db);
-      return { settings, db, log, created: !existed, chosen, migration };
+      const emails = normalizeStoredEmails(db);
+      if (announce && existed) for (const line of describeOutcome(migration, emails)) print(line);
+      return { settings, db, log, created: !existed, chosen, migration, emails };
     } catch (error) {
       if (error instanceof DatabaseOpenError || error instanceof UnknownDatabaseError) {
         throw new UsageError(`DATABASE_URL: ${error.message} (${chosen.databaseChoice})`);
@@ -266,6 +298,40 @@ function bootstrapFor(where: Where): Bootstrap {
       throw error;
     }
   };
+}
+
+/**
+ * The database as it is, for a command that only reads: an operator looking (possibly while the Python original
+ * still serves from the file) must not adopt, migrate or rewrite it. A file whose schema is not this moxie's yet
+ * is refused with what to run; that is not bad input, so exit 1.
+ */
+function openAsItIs(path: string, chosen: Chosen, command: string): Db {
+  if (!statSync(path).isFile()) throw new UsageError(`DATABASE_URL: ${path} is not a database file but a directory or device (${chosen.databaseChoice})`);
+  const client = openForReading(path);
+  try {
+    const state = schemaState(client);
+    const database = state.database;
+    if (database.kind === "unknown") {
+      throw new UsageError(`DATABASE_URL: ${refusalMessage(path, database)}; moxie wrote nothing to it (${chosen.databaseChoice})`);
+    }
+    const only = `\`moxie ${command}\` only reads, so it changed nothing`;
+    if (database.kind === "original") {
+      throw new CommandError(
+        `${path} is the Python moxie's database, not adopted yet: run \`moxie migrate\` (or \`moxie serve\`, which adopts it at start) first; ${only}`,
+      );
+    }
+    if (state.pending.length > 0) {
+      const pending = state.pending.map((m) => m.tag).join(", ");
+      throw new CommandError(
+        `${path} has ${plural(state.pending.length, "pending migration")} (${pending}): run \`moxie migrate\` ` +
+          `(or \`moxie serve\`, which applies them at start) first; ${only}`,
+      );
+    }
+  } catch (error) {
+    client.close();
+    throw error;
+  }
+  return databaseOn(client);
 }
 
 /**
@@ -318,20 +384,47 @@ function joinNegativeValues(args: string[], options: Command["options"]): string
   return out;
 }
 
+/** Every error line is moxie's own: `moxie: <sentence>` on stderr, whatever raised it. */
+function printError(message: string): void {
+  console.error(`moxie: ${message}`);
+}
+
+/** node:util parseArgs's errors ("Unknown option '--jsn'", "Option '--email <value>' argument missing") said as moxie says them. */
+function describeParseError(error: unknown, name: string): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const option = /'(-{1,2}[^' ]+)/.exec(message)?.[1];
+  switch ((error as { code?: string }).code) {
+    case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
+      return `unknown option '${option}' for ${name}`;
+    case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL":
+      return `${name} takes no arguments, only options (got '${/'([^']*)'/.exec(message)?.[1]}')`;
+    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
+      if (/does not take an argument/.test(message)) return `${option} takes no value`;
+      // "argument missing", or the next word is another option ("ambiguous"): the value was left out.
+      return `${option} needs a value${/ambiguous/.test(message) ? ` (a value starting with '-' is written ${option}=VALUE)` : ""}`;
+    default:
+      return message.split("\n")[0]!;
+  }
+}
+
 /** Runs the command line `argv` (without the program name) and returns the exit code. */
 export async function main(argv: string[], cwd = process.cwd()): Promise<number> {
   let taken: ReturnType<typeof takeEnvFile>;
   try {
     taken = takeEnvFile(argv);
   } catch (error) {
-    console.error(`Error: ${(error as Error).message}`);
+    printError((error as Error).message);
     return 2;
   }
   const where: Where = { cwd, envFile: taken.envFile };
   const [name, ...rest] = taken.args;
-  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+  if (name === undefined) {
+    printError(`a command is required\n\n${usage()}`);
+    return 2;
+  }
+  if (name === "--help" || name === "-h" || name === "help") {
     console.log(usage());
-    return name === undefined ? 2 : 0;
+    return 0;
   }
   if (name === "--version" || name === "-v") {
     console.log(VERSION);
@@ -339,7 +432,7 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
   }
   const command = COMMANDS[name];
   if (!command) {
-    console.error(`moxie: unknown command '${name}'\n\n${usage()}`);
+    printError(`${name.startsWith("-") ? "unknown option" : "unknown command"} '${name}'\n\n${usage()}`);
     return 2;
   }
   try {
@@ -347,26 +440,26 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
       try {
         return parseArgs({ args: joinNegativeValues(rest, command.options), options: { ...command.options, help: { type: "boolean", short: "h" } }, strict: true, allowPositionals: command.positionals ?? false });
       } catch (error) {
-        throw new UsageError(`${(error as Error).message.split("\n")[0]}\n\nUsage: ${command.usage}`);
+        throw new UsageError(`${describeParseError(error, name)}\n\nUsage: ${command.usage}`);
       }
     })();
     if (values.help) {
       console.log(`Usage: ${command.usage}`);
       return 0;
     }
-    await command.run({ values, positionals, where, bootstrap: bootstrapFor(where) });
+    await command.run({ values, positionals, where, bootstrap: bootstrapFor(where, name) });
     return 0;
   } catch (error) {
     if (error instanceof UsageError || error instanceof CommandError) {
-      console.error(`Error: ${error.message}`);
+      printError(error.message);
       return error.exitCode;
     }
     // SQLite waited BUSY_TIMEOUT_MS for another writer (a server under load) and gave up.
     if ((error as { code?: string }).code?.startsWith("SQLITE_BUSY")) {
-      console.error("Error: the database is busy (another process is writing); nothing was changed, try again");
+      printError("the database is busy (another process is writing); nothing was changed, try again");
       return 1;
     }
-    console.error(`Error: ${(error as Error).message ?? String(error)}`);
+    printError((error as Error).message ?? String(error));
     return 1;
   }
 }

@@ -23,7 +23,10 @@ export function createLogger(
     if (LOG_LEVELS.indexOf(level) < threshold) return;
     const time = isoNow();
     if (format === "pretty") {
-      const extra = fields ? Object.entries(fields).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`) : [];
+      // A field left undefined (user_id of an anonymous request) is left out, as JSON.stringify leaves it out.
+      const extra = fields
+        ? Object.entries(fields).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
+        : [];
       write([time.slice(11, 23), level.toUpperCase().padEnd(5), message, ...extra].join(" "));
     } else {
       // JSON.stringify({ time, level, msg, ...fields }) without copying the fields into a new object first:

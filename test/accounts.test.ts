@@ -709,7 +709,7 @@ describe("admin: one account", () => {
   });
 
   describe("deactivate / activate", () => {
-    test("deactivate → 200 inactive; twice → 200 and the same; the account's token stops at once; activate restores", async () => {
+    test("deactivate → 200 inactive; twice → 200 and the same, recorded once; the account's token stops at once; activate restores", async () => {
       const user = await seedUser(ctx.db, { email: "toggle@x.co" });
       const token = await signIn(ctx.request, user);
       expect((await request("GET", "/auth/me", { token })).status).toBe(200);
@@ -721,6 +721,10 @@ describe("admin: one account", () => {
       expect(second.status).toBe(200);
       expect(second.json).toEqual(first.json);
       expect(rowOf(ctx, user.id)?.isActive).toBe(false);
+      // The repeat changed nothing, so it recorded nothing.
+      const events = () =>
+        (ctx.db.$client.query("SELECT type FROM audit_events WHERE user_id = ? AND type LIKE 'user.%activated' ORDER BY id").all(user.id) as Array<{ type: string }>).map((e) => e.type);
+      expect(events()).toEqual(["user.deactivated"]);
 
       const me = await request("GET", "/auth/me", { token });
       expectDetail(me, 401);
@@ -736,6 +740,7 @@ describe("admin: one account", () => {
       expect(onAgain.status).toBe(200);
       expect(onAgain.json).toEqual(on.json);
       expect(rowOf(ctx, user.id)?.isActive).toBe(true);
+      expect(events()).toEqual(["user.deactivated", "user.activated"]);
       // Reactivation does not bring the token from before the deactivation back; a new sign-in works.
       expectDetail(await request("GET", "/auth/me", { token }), 401, "Invalid or expired token");
       const fresh = await signIn(ctx.request, user);

@@ -136,12 +136,12 @@ describe("moxie set-password", () => {
     OTHER.password = password;
   });
 
-  test("an unknown email: exit 1, Error: no account with email ..., nothing changes", async () => {
+  test("an unknown email: exit 1, moxie: no account with email ..., nothing changes", async () => {
     const before = rows(dbPath);
     const result = await cli(["set-password", "--email", "Nobody@Cli.Test", "--password", "whatever-password-1"]);
     expect(result.code).toBe(1);
     expectOneLineError(result.stderr);
-    expect(result.stderr).toStartWith("Error: no account with email nobody@cli.test");
+    expect(result.stderr).toStartWith("moxie: no account with email nobody@cli.test");
     expect(result.stdout + result.stderr).not.toContain("whatever-password-1");
     expect(rows(dbPath)).toEqual(before);
   });
@@ -213,10 +213,11 @@ describe("moxie deactivate / activate", () => {
     expect(row(dbPath, ROOT_ADMIN.email).is_active).toBe(1);
   });
 
-  test("an agent: deactivate twice (idempotent, exit 0 both times), then activate; email matched case-insensitively", async () => {
+  test("an agent: deactivate twice (idempotent, exit 0 both times, the second says so), then activate; email matched case-insensitively", async () => {
     for (let i = 0; i < 2; i++) {
       const result = await cli(["deactivate", "--email", OTHER.email.toUpperCase()]);
       expect(result.code).toBe(0);
+      expect(result.stdout).toContain(i === 0 ? "Deactivated #" : `${OTHER.email} was already inactive; nothing changed`);
       expect(row(dbPath, OTHER.email).is_active).toBe(0);
     }
     const listed = await cli(["users"]);

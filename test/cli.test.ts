@@ -95,10 +95,12 @@ describe("moxie CLI: help, version, usage errors", () => {
     expect(readdirSync(cwd)).toEqual([]);
   }, 30_000);
 
-  test("no arguments prints usage and exits 2", async () => {
+  test("no arguments: 'moxie: a command is required' and the usage on stderr, nothing on stdout, exit 2", async () => {
     const result = await runCli([], { cwd: tempDir() });
     expect(result.code).toBe(2);
-    expect(result.stdout + result.stderr).toContain("Usage: moxie <command>");
+    expect(result.stderr).toStartWith("moxie: a command is required\n\n");
+    expect(result.stderr).toContain("Usage: moxie <command>");
+    expect(result.stdout).toBe("");
   }, 30_000);
 
   test("an unknown command prints usage to stderr, exits 2 and creates nothing in cwd", async () => {
@@ -176,7 +178,7 @@ describe("moxie create-admin", () => {
     const result = await runCli(createAdminArgs("shortstdin@test.com", "Short", null), { cwd, stdin: new Blob(["seven77\n"]) });
     expect(result.code).toBe(2);
     expectOneLineError(result.stderr);
-    expect(result.stderr).toMatch(/^Error: password\b/);
+    expect(result.stderr).toMatch(/^moxie: password\b/);
     expect(result.stderr).not.toContain("seven77");
     expect(usersIn(join(cwd, "moxie.db"))).toEqual([]);
   }, 30_000);
@@ -191,9 +193,9 @@ describe("moxie create-admin", () => {
   }, 30_000);
 
   const invalid: Array<{ label: string; args: string[]; field: RegExp }> = [
-    { label: "an invalid email", args: createAdminArgs("not-an-email"), field: /^Error: email\b/ },
-    { label: "a blank name", args: createAdminArgs("blank@test.com", "  "), field: /^Error: name\b/ },
-    { label: "a password shorter than 8", args: createAdminArgs("short@test.com", "Short", "seven77"), field: /^Error: password\b/ },
+    { label: "an invalid email", args: createAdminArgs("not-an-email"), field: /^moxie: email\b/ },
+    { label: "a blank name", args: createAdminArgs("blank@test.com", "  "), field: /^moxie: name\b/ },
+    { label: "a password shorter than 8", args: createAdminArgs("short@test.com", "Short", "seven77"), field: /^moxie: password\b/ },
   ];
   for (const { label, args, field } of invalid) {
     test(`${label}: exit 2, one line naming the field, no user written`, async () => {
@@ -221,7 +223,7 @@ describe("moxie create-admin", () => {
     const cwd = tempDir();
     const result = await runCli(["create-admin", "--emial", "x@test.com", "--name", "Admin", "--password", PASSWORD], { cwd });
     expect(result.code).toBe(2);
-    expect(result.stderr).toStartWith("Error: ");
+    expect(result.stderr).toStartWith("moxie: ");
     expect(result.stderr).toContain("--emial");
     expect(result.stderr).toContain("Usage: moxie create-admin");
     expect(result.stderr).not.toMatch(STACK_FRAME);
@@ -233,7 +235,7 @@ describe("moxie create-admin", () => {
     expect((await runCli(createAdminArgs("admin@test.com"), { cwd })).code).toBe(0);
     const again = await runCli(createAdminArgs("ADMIN@test.com", "Other", "another-password"), { cwd });
     expect(again.code).toBe(1);
-    expect(again.stderr.trim()).toBe("Error: an account with email admin@test.com already exists");
+    expect(again.stderr.trim()).toBe("moxie: an account with email admin@test.com already exists");
     expect(again.stdout).toBe("");
     expect(again.stderr).not.toContain("another-password");
     const rows = usersIn(join(cwd, "moxie.db"));

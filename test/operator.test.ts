@@ -162,14 +162,14 @@ describe("a start that fails says why and leaves nothing on disk", () => {
       const result = await moxie(dir, ["serve", "--port", String(freePort())], { HOST: host });
       expect(result.code).toBe(2);
       expectOneLineError(result.stderr);
-      expect(result.stderr).toStartWith("Error: invalid settings: HOST: ");
+      expect(result.stderr).toStartWith("moxie: invalid settings: HOST: ");
       expect(result.stderr).toContain("0.0.0.0 for every interface");
       expect(result.stderr).not.toContain("in use");
       expect(result.stdout).toBe("");
     }
     const flag = await moxie(dir, ["serve", "--host", "not-a-host"]);
     expect(flag.code).toBe(2);
-    expect(flag.stderr).toStartWith("Error: --host: ");
+    expect(flag.stderr).toStartWith("moxie: --host: ");
     expect(readdirSync(dir)).toEqual(["moxie"]);
   }, 60_000);
 
@@ -263,7 +263,7 @@ describe("the database a command uses is never a surprise", () => {
       expect({ args, code: result.code }).toEqual({ args, code: 1 });
       expectOneLineError(result.stderr);
       expect(result.stderr).toStartWith(
-        `Error: no database at ${where} (the default ./moxie.db in the working directory ${dir}: ` +
+        `moxie: no database at ${where} (the default ./moxie.db in the working directory ${dir}: ` +
           "DATABASE_URL is not set and there is no ./.env); nothing was created.",
       );
       expect(result.stderr).toContain("--env-file");
@@ -546,7 +546,7 @@ describe("smaller things an operator trips on", () => {
       const result = await moxie(dir, ["audit", "--prune-days", value]);
       expect(result.code).toBe(2);
       expectOneLineError(result.stderr);
-      expect(result.stderr).toBe(`Error: --prune-days: '${value}' is not a whole number from 1 to 36500\n`);
+      expect(result.stderr).toBe(`moxie: --prune-days: '${value}' is not a whole number from 1 to 36500\n`);
       expect(result.stderr).not.toContain("ambiguous");
     }
     expect((await moxie(dir, ["audit"])).stdout).toContain("1 event");
@@ -559,7 +559,7 @@ describe("smaller things an operator trips on", () => {
     const taken = await moxie(dir, ["backup", "taken.db"]);
     expect(taken.code).toBe(2);
     expectOneLineError(taken.stderr);
-    expect(taken.stderr).toBe(`Error: ${join(dir, "taken.db")} already exists; moxie never overwrites a file, choose another path\n`);
+    expect(taken.stderr).toBe(`moxie: ${join(dir, "taken.db")} already exists; moxie never overwrites a file, choose another path\n`);
     expect(readFileSync(join(dir, "taken.db"), "utf8")).toBe("keep me");
     const missing = await moxie(dir, ["backup", "no/such/dir/b.db"]);
     expect(missing.code).toBe(2);
@@ -592,7 +592,7 @@ describe("smaller things an operator trips on", () => {
     ] as const) {
       const result = await moxie(dir, ["restore", source]);
       expect(result.code).toBe(2);
-      expect(result.stderr).toBe(`Error: ${says}\n`);
+      expect(result.stderr).toBe(`moxie: ${says}\n`);
     }
     expect(emails(join(dir, "moxie.db"))).toEqual(["admin@example.com"]);
   }, 60_000);
@@ -644,7 +644,7 @@ describe("smaller things an operator trips on", () => {
     expect(result.code).toBe(1);
     expectOneLineError(result.stderr);
     // SQLite's first finding, on the one line (it reports several, some in one multi-line row).
-    expect(result.stderr).toMatch(new RegExp(`^Error: ${join(dir, "broken.db")} fails the integrity check: (database disk image is malformed|Tree \\d+ page \\d+)`));
+    expect(result.stderr).toMatch(new RegExp(`^moxie: ${join(dir, "broken.db")} fails the integrity check: (database disk image is malformed|Tree \\d+ page \\d+)`));
     expect(readFileSync(join(dir, "moxie.db")).equals(before)).toBe(true);
   }, 60_000);
 

@@ -362,9 +362,10 @@ describe("moxie restore", () => {
     expect(newer.stderr).toContain("newer than this moxie");
     expect(newer.stderr).toContain("upgrade moxie");
 
-    for (const name of ["junk.db", "other.db"]) {
+    // A damaged SQLite file is exit 1; another application's database is the wrong file named: bad input, exit 2.
+    for (const [name, code] of [["junk.db", 1], ["other.db", 2]] as const) {
       const refused = await cli(["restore", name], ws);
-      expect(refused.code).toBe(1);
+      expect({ name, code: refused.code }).toEqual({ name, code });
       expectOneLineError(refused.stderr);
     }
     expect(readdirSync(ws.dir).sort()).toEqual(before);

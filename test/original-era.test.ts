@@ -77,10 +77,10 @@ function withDb<T>(path: string, work: (db: Database) => T): T {
 }
 
 /** Schema and every value (typed, via quote()) of the original's own tables: what "untouched" means. */
-function dumpOriginalTables(path: string): string {
+function dumpOriginalTables(path: string, tables: readonly string[] = ORIGINAL_TABLES): string {
   return withDb(path, (db) => {
     const lines: string[] = [];
-    for (const table of ORIGINAL_TABLES) {
+    for (const table of tables) {
       const objects = db.query("SELECT type, name, sql FROM sqlite_master WHERE tbl_name = ? ORDER BY type, name").all(table);
       lines.push(JSON.stringify(objects));
       const columns = (db.query("SELECT name FROM pragma_table_info(?)").all(table) as Array<{ name: string }>).map((c) => `quote("${c.name}")`);
@@ -314,7 +314,8 @@ describe("adoption is all or nothing", () => {
     // A table of moxie's name the original does not have: 0001 applies, then 0002 fails.
     withDb(ws.db, (db) => db.run("CREATE TABLE audit_events (note TEXT)"));
     const before = sha256(ws.db);
-    for (const args of [["migrate"], ["users"], ["serve", "--port", String(freePort())]]) {
+    // Every command that migrates before it writes (a reading command would not try: see read-only.test.ts).
+    for (const args of [["migrate"], ["unlock", "--email", ANA.email], ["serve", "--port", String(freePort())]]) {
       const result = await moxie(args, ws.dir);
       expect(result.code).toBe(1);
       expectOneLineError(result.stderr);
@@ -356,31 +357,182 @@ describe("adoption is all or nothing", () => {
   }, SLOW);
 });
 
+/** The original's own migrations (test/fixtures/original-alembic, copied from its repository) as alembic reads them. */
+const ALEMBIC_DIR = join(ROOT, "test/fixtures/original-alembic");
+const alembicFiles = readdirSync(ALEMBIC_DIR).filter((name) => name.endsWith(".py")).map((name) => readFileSync(join(ALEMBIC_DIR, name), "utf8"));
+
+/** The revision alembic's `upgrade head` brings a file to: the one no other revision names as its down_revision. */
+function alembicHead(): string {
+  const revisions = alembicFiles.map((text) => ({
+    revision: /^revision: str = '(\w+)'/m.exec(text)![1]!,
+    down: /^down_revision: .* = (?:'(\w+)'|None)/m.exec(text)![1] ?? null,
+  }));
+  const heads = revisions.filter((r) => !revisions.some((other) => other.down === r.revision)).map((r) => r.revision);
+  expect(heads).toHaveLength(1);
+  return heads[0]!;
+}
+
+/** The users migration's op.create_table('users', …): its columns, primary key and unique constraints. */
+function originalUsersMigration() {
+  const text = alembicFiles.find((file) => file.includes("op.create_table('users'"))!;
+  const body = text.slice(text.indexOf("op.create_table('users'"), text.indexOf("# ### end Alembic commands ###"));
+  const columns = [...body.matchAll(/sa\.Column\('(\w+)', sa\.(\w+)\(\)(.*)\),?$/gm)].map(([, name, type, rest]) => ({
+    name: name!,
+    type: type!,
+    nullable: /nullable=True/.test(rest!),
+    serverDefault: /server_default='([^']*)'/.exec(rest!)?.[1] ?? null,
+  }));
+  const names = (kind: string) => [...body.matchAll(new RegExp(`sa\\.${kind}\\(([^)]*)\\)`, "g"))].map((m) => [...m[1]!.matchAll(/'(\w+)'/g)].map((n) => n[1]!));
+  return { revision: /^revision: str = '(\w+)'/m.exec(text)![1]!, columns, primaryKey: names("PrimaryKeyConstraint"), unique: names("UniqueConstraint") };
+}
+
+/** A copy of the fixture as the original's first migrations left it: no users table, at `revision`. */
+function beforeUsersMigration(revision: "3522f8b6e283" | "50fb02b298b3"): { dir: string; db: string } {
+  const ws = deployment();
+  withDb(ws.db, (db) => {
+    db.run("DROP TABLE users");
+    // 3522f8b6e283 is the one that added this column (test/fixtures/original-alembic).
+    if (revision === "50fb02b298b3") db.run("ALTER TABLE buildings DROP COLUMN consecutive_zero_count");
+    db.run("UPDATE alembic_version SET version_num = ?", [revision]);
+    db.run("VACUUM");
+  });
+  return ws;
+}
+
+function alembicVersion(path: string): string[] {
+  return withDb(path, (db) => (db.query("SELECT version_num FROM alembic_version").all() as Array<{ version_num: string }>).map((r) => r.version_num));
+}
+
 describe("an original database from before its users migration (alembic 3522f8b6e283, no users table)", () => {
-  test("is adopted: moxie creates the users table, the first admin is made, the rest untouched", async () => {
-    const ws = deployment();
-    // What the original's first two migrations leave: its schema without the users table, at their revision.
-    withDb(ws.db, (db) => {
-      db.run("DROP TABLE users");
-      db.run("UPDATE alembic_version SET version_num = '3522f8b6e283'");
-      db.run("VACUUM");
-    });
-    const before = dumpOriginalTables(ws.db);
+  test("is adopted: moxie creates the users table and records the original's users migration; the first admin is made, the rest untouched", async () => {
+    const ws = beforeUsersMigration("3522f8b6e283");
+    const before = dumpOriginalTables(ws.db, ["buildings", "units", "scrape_runs"]);
     const status = await moxie(["migrate", "--status"], ws.dir);
     expect(status.code).toBe(0);
     expect(status.stdout).toContain("alembic revision 3522f8b6e283");
     for (const tag of TAGS) expect(status.stdout).toContain(`pending  ${tag}`);
+    expect(status.stdout).toContain(
+      "moves alembic_version from 3522f8b6e283 to b89cce9ed1af (the original's migration that creates the users table), and leaves buildings, units, scrape_runs untouched",
+    );
+    expect(alembicVersion(ws.db)).toEqual(["3522f8b6e283"]); // --status only reads
 
     const migrated = await moxie(["migrate"], ws.dir);
     expect(migrated.stderr).toBe("");
     expect(migrated.code).toBe(0);
-    expect(migrated.stdout).toContain("Adopted the Python moxie's database: its users table created");
+    expect(migrated.stdout).toContain(
+      "Adopted the Python moxie's database: its users table created; alembic_version moved from 3522f8b6e283 to b89cce9ed1af, " +
+        "the original's migration that creates this users table, so its own `alembic upgrade head` does not create it again; " +
+        "buildings, units, scrape_runs left untouched",
+    );
     for (const tag of TAGS) expect(migrated.stdout).toContain(`Applied ${tag}`);
+    expect(alembicVersion(ws.db)).toEqual(["b89cce9ed1af"]);
 
     const admin = await moxie(["create-admin", "--email", "first@example.com", "--name", "First", "--password", "First-Admin-2026"], ws.dir);
     expect(admin.code).toBe(0);
     const users = JSON.parse((await moxie(["users", "--json"], ws.dir)).stdout);
     expect(users).toEqual([expect.objectContaining({ id: 1, email: "first@example.com", role: "admin", created_at: expect.stringMatching(/Z$/) })]);
+    expect(dumpOriginalTables(ws.db, ["buildings", "units", "scrape_runs"])).toBe(before);
+  }, SLOW);
+
+  test("the way back: the original's `alembic upgrade head` has nothing to run, as on a file that had users; before, it re-ran the users migration", async () => {
+    // What alembic compares: the file's version_num with the head of the original's migration files.
+    const head = alembicHead();
+    expect(head).toBe("b89cce9ed1af");
+    const hadUsers = deployment();
+    const noUsers = beforeUsersMigration("3522f8b6e283");
+    for (const ws of [hadUsers, noUsers]) {
+      const migrated = await moxie(["migrate"], ws.dir);
+      expect(migrated.code).toBe(0);
+      expect(alembicVersion(ws.db)).toEqual([head]);
+    }
+    // Had the file stayed at 3522f8b6e283, upgrade head would run the users migration: the CREATE TABLE alembic
+    // emitted for it (the fixture's, made by that migration), which now fails as the issue reported.
+    const createUsers = withDb(FIXTURE, (db) => (db.query("SELECT sql FROM sqlite_master WHERE name = 'users'").get() as { sql: string }).sql);
+    expect(() => withDb(noUsers.db, (db) => db.run(createUsers))).toThrow("table users already exists");
+  }, SLOW);
+
+  test("the users table moxie creates is the one the original's users migration creates: columns, key, unique email, defaults", async () => {
+    const migration = originalUsersMigration();
+    expect(migration.revision).toBe("b89cce9ed1af");
+    const ws = beforeUsersMigration("3522f8b6e283");
+    expect((await moxie(["migrate"], ws.dir)).code).toBe(0);
+    type Info = { name: string; notnull: number; pk: number; dflt_value: string | null };
+    const [made, alembics] = [ws.db, FIXTURE].map((path) =>
+      withDb(path, (db) => ({
+        columns: db.query("SELECT name, \"notnull\", pk, dflt_value FROM pragma_table_info('users')").all() as Info[],
+        unique: (db.query("SELECT name FROM pragma_index_list('users') WHERE \"unique\" = 1").all() as Array<{ name: string }>).map(
+          ({ name }) => (db.query("SELECT name FROM pragma_index_info(?)").all(name) as Array<{ name: string }>).map((c) => c.name),
+        ),
+      })),
+    ) as [{ columns: Info[]; unique: string[][] }, { columns: Info[]; unique: string[][] }];
+    // The migration's own columns, in its order, first; moxie's later ones (token_version, …) follow, as in an adopted file.
+    const baseline = made.columns.slice(0, migration.columns.length);
+    expect(baseline.map((c) => c.name)).toEqual(migration.columns.map((c) => c.name));
+    // … as the table alembic made from it (the fixture's) has them.
+    expect(alembics.columns.map((c) => [c.name, c.notnull, c.pk])).toEqual(baseline.map((c) => [c.name, c.notnull, c.pk]));
+    expect(baseline.map((c) => c.notnull === 1)).toEqual(migration.columns.map((c) => !c.nullable));
+    expect(baseline.filter((c) => c.pk > 0).map((c) => c.name)).toEqual(migration.primaryKey[0]!);
+    expect(made.unique).toContainEqual(migration.unique[0]!);
+    expect(alembics.unique).toContainEqual(migration.unique[0]!);
+    // Server defaults: the same where the migration sets one (role 'agent', is_active '1'); moxie's created_at has
+    // one too, which the original never relies on (it always writes created_at).
+    const defaults = Object.fromEntries(migration.columns.filter((c) => c.serverDefault !== null).map((c) => [c.name, c.serverDefault]));
+    expect(defaults).toEqual({ role: "agent", is_active: "1" });
+    expect(baseline.filter((c) => c.dflt_value !== null).map((c) => c.name)).toEqual(["role", "is_active", "created_at"]);
+  }, SLOW);
+
+  test.skipIf(!Bun.which("python3"))("every write the original makes is stored the same in moxie's users table as in the one alembic made (Python's sqlite3)", async () => {
+    const ws = beforeUsersMigration("3522f8b6e283");
+    expect((await moxie(["migrate"], ws.dir)).code).toBe(0);
+    const theirs = join(tempDir("moxie-alembic-users-"), "alembic.db");
+    copyFileSync(FIXTURE, theirs);
+    // As SQLAlchemy 2.0 on pysqlite writes the original's User: scripts/create_admin.py (every column; is_active True)
+    // and POST /admin/users (role given, is_active left to the server default); created_at as naive UTC text.
+    const script = [
+      "import sqlite3, sys, json, datetime",
+      "out = []",
+      "for path in sys.argv[1:]:",
+      "    db = sqlite3.connect(path)",
+      "    now = datetime.datetime(2026, 12, 7, 8, 0, 0, 123000).isoformat(' ')",
+      "    db.execute('INSERT INTO users (name, email, password_hash, role, is_active, created_at) VALUES (?, ?, ?, ?, ?, ?)', ('Way Back', 'wayback-admin@example.com', '$argon2id$x', 'admin', True, now))",
+      "    db.execute('INSERT INTO users (name, email, password_hash, role, created_at) VALUES (?, ?, ?, ?, ?)', ('Way Back', 'wayback-agent@example.com', '$argon2id$y', 'agent', now))",
+      "    db.execute('UPDATE users SET is_active = ? WHERE email = ?', (False, 'wayback-agent@example.com'))",
+      "    try:",
+      "        db.execute('INSERT INTO users (name, email, password_hash, role, created_at) VALUES (?, ?, ?, ?, ?)', ('Twin', 'wayback-admin@example.com', 'z', 'agent', now))",
+      "        twin = 'inserted'",
+      "    except sqlite3.IntegrityError as error:",
+      "        twin = 'refused'",
+      "    db.commit()",
+      "    rows = db.execute(\"SELECT typeof(name), name, typeof(email), email, typeof(role), role, typeof(is_active), is_active, typeof(created_at), created_at FROM users WHERE email LIKE 'wayback-%' ORDER BY email\").fetchall()",
+      "    out.append({'rows': rows, 'twin': twin})",
+      "print(json.dumps(out))",
+    ].join("\n");
+    const run = Bun.spawnSync(["python3", "-c", script, ws.db, theirs], { stdout: "pipe", stderr: "pipe" });
+    expect(run.stderr.toString()).toBe("");
+    const [mine, alembics] = JSON.parse(run.stdout.toString()) as Array<{ rows: unknown[][]; twin: string }>;
+    expect(mine!.rows).toHaveLength(2);
+    expect(mine).toEqual(alembics!);
+    expect(mine!.twin).toBe("refused");
+    expect(mine!.rows[1]).toEqual(["text", "Way Back", "text", "wayback-agent@example.com", "text", "agent", "integer", 0, "text", "2026-12-07 08:00:00.123000"]);
+  }, SLOW);
+});
+
+describe("an original database from its first revision (alembic 50fb02b298b3, no users table)", () => {
+  test("is adopted without touching alembic_version (stamping would skip the original's 3522f8b6e283), and migrate says what the way back needs", async () => {
+    const ws = beforeUsersMigration("50fb02b298b3");
+    const before = dumpOriginalTables(ws.db);
+    const wayBack =
+      "Before the Python moxie runs on this file again, from its directory: `uv run alembic upgrade 3522f8b6e283 && uv run alembic stamp b89cce9ed1af`";
+    const status = await moxie(["migrate", "--status"], ws.dir);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain("and leaves buildings, units, scrape_runs, alembic_version untouched");
+    expect(status.stdout).toContain(wayBack);
+    const migrated = await moxie(["migrate"], ws.dir);
+    expect(migrated.stderr).toBe("");
+    expect(migrated.code).toBe(0);
+    expect(migrated.stdout).toContain("Adopted the Python moxie's database: its users table created; buildings, units, scrape_runs, alembic_version left untouched");
+    expect(migrated.stdout).toContain(wayBack);
+    expect(alembicVersion(ws.db)).toEqual(["50fb02b298b3"]);
     expect(dumpOriginalTables(ws.db)).toBe(before);
   }, SLOW);
 });

@@ -52,7 +52,12 @@ export async function setPasswordCommand(db: Db, input: { email: string; passwor
 
 /** Activates or deactivates by email, under the same last-admin rule as the API. */
 export async function setActiveCommand(db: Db, email: string, active: boolean, print: Print): Promise<void> {
-  const user = await asCommandError(async () => setActive(db, "cli", getUserByEmail(db, email).id, active));
+  const { user, changed } = await asCommandError(async () => setActive(db, "cli", getUserByEmail(db, email).id, active));
+  if (!changed) {
+    // Nothing was written or recorded; exit 0, since the account is as asked.
+    print(`#${user.id} ${user.email} was already ${active ? "active" : "inactive"}; nothing changed${active ? ` (to clear its sign-in throttle: moxie unlock --email ${user.email})` : ""}`);
+    return;
+  }
   print(`${active ? "Activated" : "Deactivated"} #${user.id} ${user.email}${active ? "; its sign-in throttle is cleared" : ""}`);
 }
 

@@ -28,12 +28,13 @@ export const AUDIT_OPTIONS = {
   "prune-days": { type: "string" },
 } as const;
 
-export async function auditCommand(values: Values, openDb: () => Db, print: Print): Promise<void> {
+/** `openDb(readOnly)`: listing opens the file as it is; pruning (a write) may migrate it first. */
+export async function auditCommand(values: Values, openDb: (readOnly: boolean) => Db, print: Print): Promise<void> {
   if (values["prune-days"] !== undefined) {
     const others = ["limit", "user-id", "type", "json"].filter((name) => values[name] !== undefined);
     if (others.length > 0) throw new UsageError(`--prune-days cannot be combined with --${others[0]}`);
     const days = wholeNumber(values["prune-days"], "--prune-days", 1, 36_500);
-    const db = openDb();
+    const db = openDb(false);
     try {
       const removed = pruneEvents(db, days);
       print(`Pruned ${plural(removed, "audit event")} older than ${plural(days, "day")}`);
@@ -53,7 +54,7 @@ export async function auditCommand(values: Values, openDb: () => Db, print: Prin
     type = values.type as AuditEventType;
   }
 
-  const db = openDb();
+  const db = openDb(true);
   try {
     const { events, total } = listEvents(db, { limit, userId, type });
     if (values.json === true) {

@@ -13,6 +13,7 @@ import { describeOutcome } from "./migrate.ts";
 import {
   databaseFileState,
   fileTimestamp,
+  hasSqliteHeader,
   hasTable,
   humanSize,
   integrityProblems,
@@ -26,10 +27,10 @@ import {
   type Where,
 } from "./dbfile.ts";
 import { acquireServeLock, serveLockHolder } from "./serve-lock.ts";
-import { signEveryoneOut } from "../users/service.ts";
+import { signEveryoneOut, type EmailRewrite } from "../users/service.ts";
 
 type Print = (line: string) => void;
-type Bootstrap = () => { settings: Settings; db: Db; migration: MigrationOutcome };
+type Bootstrap = () => { settings: Settings; db: Db; migration: MigrationOutcome; emails: EmailRewrite[] };
 
 /** `moxie-backup-20261125T153000Z.db`. */
 export function defaultBackupName(date = new Date()): string {
@@ -45,6 +46,10 @@ function defaultBackupPath(dir: string, date = new Date()): string {
 }
 
 export async function backupCommand(options: { where: Where; target?: string }, print: Print): Promise<void> {
+  // `backup ""` (an unset shell variable, "$DIR") must not quietly mean "the working directory".
+  if (options.target === "") {
+    throw new UsageError("PATH is empty; name a file or an existing directory, or leave it out for moxie-backup-<UTC>.db beside the database");
+  }
   const chosen = settingsFor(options.where);
   const { databasePath } = chosen.settings;
   const state = databaseFileState(databasePath);
@@ -99,6 +104,7 @@ export async function restoreCommand(
 ): Promise<void> {
   const chosen = settingsFor(options.where);
   const { databasePath } = chosen.settings;
+  if (options.source === "") throw new UsageError("PATH is empty; name the backup file to restore");
   const source = resolve(options.where.cwd, options.source);
   // A FILE that is missing, a directory, or the database itself is bad input (exit 2), as for backup's PATH.
   if (!existsSync(source)) throw new UsageError(`${source} does not exist; nothing was restored`);
@@ -106,6 +112,10 @@ export async function restoreCommand(
   if (existsSync(databasePath) && realpathSync(source) === realpathSync(databasePath)) {
     throw new UsageError(`${source} is the database itself; name a backup file`);
   }
+  // A file that is no SQLite database at all (a wrong name, a half-finished download) is bad input too; one that
+  // is SQLite but damaged is checked below and refused with exit 1.
+  if (statSync(source).size === 0) throw new UsageError(`${source} is an empty file (0 bytes), not a backup; nothing was restored`);
+  if (hasSqliteHeader(source) === false) throw new UsageError(`${source} is not a SQLite database (no SQLite header), so not a moxie backup; nothing was restored`);
 
   const stopFirst = (pid: number) =>
     `a moxie server (pid ${pid}) is using ${databasePath}; stop the server first (systemctl stop moxie, or Ctrl-C)`;
@@ -132,8 +142,9 @@ export async function restoreCommand(
       const problems = integrityProblems(backup);
       if (problems.length > 0) throw new CommandError(`${source} fails the integrity check: ${problems[0]}`);
       const state = schemaState(backup);
-      if (state.database.kind === "unknown") throw new CommandError(`${refusalMessage(source, state.database)}; nothing was restored`);
-      if (state.database.kind === "empty") throw new CommandError(`${source} is an empty database (no tables); nothing was restored`);
+      // Another application's database, or one with no tables: the wrong file named, so bad input (exit 2).
+      if (state.database.kind === "unknown") throw new UsageError(`${refusalMessage(source, state.database)}; nothing was restored`);
+      if (state.database.kind === "empty") throw new UsageError(`${source} is an empty database (no tables); nothing was restored`);
       if (state.unknown.length > 0) throw new CommandError(`refusing ${source}: ${newerSchemaMessage(source, state)}`);
       if (state.database.kind === "moxie" && !isEmbeddedPrefix(state)) {
         throw new CommandError(`${source} records migrations that do not match this moxie's; it cannot be restored by this version`);
@@ -172,17 +183,20 @@ export async function restoreCommand(
     removeFileSet(staging);
     if (keptAs && !existsSync(databasePath) && putBack(keptAs, databasePath)) keptAs = undefined;
     release();
-    if (error instanceof CommandError) throw error;
+    if (error instanceof CommandError || error instanceof UsageError) throw error;
     throw new CommandError(`restore failed: ${describe(error)}${keptAs ? ` (the previous database is at ${keptAs})` : ""}`);
   }
 
   // 5. Bring its schema up to this version's (adopting an original-era backup), and sign everyone out: the
   //    backup's token versions would otherwise revive tokens revoked since it was taken.
   let migration: MigrationOutcome;
+  let emails: EmailRewrite[];
   let signedOut: number;
   try {
-    const { db, migration: outcome } = options.bootstrap();
-    migration = outcome;
+    const opened = options.bootstrap();
+    const db = opened.db;
+    migration = opened.migration;
+    emails = opened.emails;
     try {
       signedOut = signEveryoneOut(db, keptAs ? tokenVersionsIn(keptAs) : new Map());
     } finally {
@@ -199,7 +213,7 @@ export async function restoreCommand(
   print(`Restored ${databasePath} from ${source} (${plural(users, "user")})`);
   // On a new machine the path is the operator's first sight of where the service must look: say who chose it.
   print(keptAs ? `Previous database kept as ${keptAs}` : `There was no previous database; wrote a new one at ${databasePath} (${chosen.databaseChoice})`);
-  for (const line of describeOutcome(migration)) print(line);
+  for (const line of describeOutcome(migration, emails)) print(line);
   print(`Database is up to date (${plural(EMBEDDED_MIGRATIONS.length, "migration")})`);
   print(`Signed everyone out (${plural(signedOut, "account")}): tokens issued before the restore no longer work; sign in again`);
 }

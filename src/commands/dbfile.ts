@@ -7,7 +7,7 @@ import { dirname, join } from "node:path";
 import packageJson from "../../package.json" with { type: "json" };
 import { BUSY_TIMEOUT_MS } from "../db/index.ts";
 import { EMBEDDED_MIGRATIONS, type EmbeddedMigration } from "../db/migrations.ts";
-import { MIGRATIONS_TABLE, planMigrations, type DatabaseKind } from "../db/adopt.ts";
+import { MIGRATIONS_TABLE, planMigrations, type DatabaseKind, type MigrationPlan } from "../db/adopt.ts";
 import { databaseChoice, loadSettingsWithOrigin, SettingsError, type Settings, type SettingsOrigin } from "../settings.ts";
 import { CommandError, UsageError } from "./errors.ts";
 
@@ -111,8 +111,39 @@ export function openExisting(path: string): Database {
   return client;
 }
 
+/**
+ * openExisting for a command that only reads (users, audit, doctor, migrate --status): SQLite refuses every
+ * statement that would change the file (PRAGMA query_only), so nothing such a command calls can write to it.
+ */
+export function openForReading(path: string): Database {
+  const client = openExisting(path);
+  client.run("PRAGMA query_only = ON");
+  return client;
+}
+
 /** Connections openExisting made to files this process cannot write: SQLite reads those read-only. */
 const readOnlyConnections = new WeakSet<Database>();
+
+/**
+ * Whether the file starts with SQLite's header ("SQLite format 3" and a NUL): false for any other file this user
+ * can read; undefined when it cannot be read (openExisting says why, permission denied included).
+ */
+export function hasSqliteHeader(path: string): boolean | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch {
+    return undefined;
+  }
+  try {
+    const header = new Uint8Array(16);
+    return readSync(fd, header, 0, 16, 0) === 16 && Buffer.from(header).toString("latin1") === "SQLite format 3\0";
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /** The file header's read/write format versions are 2 in WAL mode (bytes 18 and 19). */
 function isWalMode(path: string): boolean {
@@ -164,13 +195,29 @@ export function integrityProblems(client: Database, quick = false): string[] {
   if (!(findings.length === 1 && findings[0] === "ok")) return findings;
   if (!readOnlyConnections.has(client)) return [];
   // The structure is sound; now the CHECK constraints, which a read-only connection skipped.
+  return withPrivateCopy(client, (copy) => integrityProblems(copy, quick));
+}
+
+/**
+ * `work` on a private, writable copy of the database `client` reads, removed afterwards: a check that must write
+ * (a CHECK constraint a read-only connection skips, a migration tried and rolled back) without the file itself
+ * ever being written or locked for writing. VACUUM INTO copies every row as it is and only reads its source.
+ */
+export function withPrivateCopy<T>(client: Database, work: (copy: Database) => T): T {
   const dir = mkdtempSync(join(tmpdir(), "moxie-check-"));
   try {
     const copyPath = join(dir, "copy.db");
-    client.query("VACUUM INTO ?").run(copyPath);
+    // query_only refuses VACUUM INTO too, though it writes only the copy.
+    const queryOnly = (client.query("PRAGMA query_only").get() as { query_only: number }).query_only === 1;
+    if (queryOnly) client.run("PRAGMA query_only = OFF");
+    try {
+      client.query("VACUUM INTO ?").run(copyPath);
+    } finally {
+      if (queryOnly) client.run("PRAGMA query_only = ON");
+    }
     const copy = new Database(copyPath, { readwrite: true, create: false, strict: true });
     try {
-      return integrityProblems(copy, quick);
+      return work(copy);
     } finally {
       copy.close();
     }
@@ -194,6 +241,8 @@ export interface SchemaState {
   database: DatabaseKind;
   /** For an original-era file: the migrations adoption records as applied without running them. */
   baseline: EmbeddedMigration[];
+  /** For an original-era file without a users table: the alembic_version adoption records (MigrationPlan). */
+  stamp?: MigrationPlan["stamp"];
   /** The rows of __drizzle_migrations, oldest first; [] when the table does not exist. */
   recorded: RecordedMigration[];
   /** Embedded migrations the file records, in journal order. */
@@ -225,6 +274,7 @@ export function schemaState(client: Database): SchemaState {
     database: plan.database,
     // Adoption records these without running them; they are also in `pending`.
     baseline: plan.baseline,
+    ...(plan.stamp ? { stamp: plan.stamp } : {}),
     recorded,
     applied: EMBEDDED_MIGRATIONS.filter((m) => byTime.has(m.folderMillis)),
     pending: EMBEDDED_MIGRATIONS.filter((m) => !byTime.has(m.folderMillis)),

@@ -19,13 +19,15 @@ import {
   humanSize,
   integrityProblems,
   noDatabaseError,
-  openExisting,
+  openForReading,
   plural,
   schemaState,
   settingsFor,
+  withPrivateCopy,
   type Chosen,
   type Where,
 } from "./dbfile.ts";
+import { plannedEmailRewrites } from "../users/service.ts";
 import { serveLockHolder } from "./serve-lock.ts";
 
 type Print = (line: string) => void;
@@ -63,8 +65,8 @@ export const DOCTOR_USAGE =
   "  problems  moxie cannot work safely as it is: no database or one it cannot open or migrate,\n" +
   "            no active admin, an unreadable key, secrets readable by others, a HOST or PORT serve refuses\n" +
   "  advice    worth a look, harmless as it is: a database directory others can list (a development\n" +
-  "            checkout), migrations the next start applies\n" +
-  "Opens the database read-only in effect: creates and migrates nothing.\n" +
+  "            checkout), migrations the next start applies, stored emails it brings to one spelling\n" +
+  "Only reads: creates, migrates and changes nothing (a pending migration is tried on a private copy).\n" +
   "Exit status: 1 when there is a problem, 0 otherwise (advice alone never fails).";
 
 /** A problem fails `doctor` (exit 1); advice is listed and leaves the exit status 0. */
@@ -255,7 +257,7 @@ function inspectDatabase(dbPath: string, print: Print): Finding[] {
   }
   let client;
   try {
-    client = openExisting(dbPath);
+    client = openForReading(dbPath);
   } catch (error) {
     findings.push(problem(`cannot open the database: ${(error as Error).message}`));
     return findings;
@@ -277,9 +279,10 @@ function inspectDatabase(dbPath: string, print: Print): Finding[] {
     if (database.kind === "unknown") {
       findings.push(problem(`moxie cannot use this database: ${refusalMessage(dbPath, database)}; check DATABASE_URL`));
     } else if (state.pending.length > 0 && state.unknown.length === 0) {
-      // Try the migration for real and roll it back: "applied at the next start" must be a start that works.
+      // Try the migration for real, on a private copy: "applied at the next start" must be a start that works, and
+      // the file itself is neither written nor locked (the original may still be serving from it).
       try {
-        migrateClient(client, dbPath, { dryRun: true });
+        withPrivateCopy(client, (copy) => migrateClient(copy, dbPath, { dryRun: true }));
       } catch (error) {
         findings.push(problem(`the database cannot be migrated, so the next start would fail: ${sqliteReason(error)}`));
       }
@@ -334,6 +337,13 @@ function inspectDatabase(dbPath: string, print: Print): Finding[] {
       // Stored before the rules (the Python original checked nothing): such an account still signs in as typed.
       for (const { id, email } of accounts.filter((account) => !isWellFormedEmail(account.email))) {
         findings.push(advice(`account #${id}'s email ${JSON.stringify(email)} is not an address; it signs in as stored, but give it a real one (the console, or PATCH /admin/users/${id})`));
+      }
+      const rewrites = plannedEmailRewrites(accounts);
+      if (rewrites.length > 0) {
+        findings.push(advice(
+          `the next start or \`moxie migrate\` rewrites ${plural(rewrites.length, "stored email")} to ${rewrites.length === 1 ? "its" : "their"} one spelling ` +
+            `(${rewrites.map(({ id, from, to }) => `#${id} ${JSON.stringify(from)} → ${JSON.stringify(to)}`).join("; ")}), each recorded in the audit trail`,
+        ));
       }
     } else {
       print("  users         no users table yet");

@@ -10,7 +10,13 @@ export const MIGRATIONS_TABLE = "__drizzle_migrations";
 
 /** The alembic revisions of the Python original, oldest first; the last one created its users table. */
 export const ORIGINAL_REVISIONS = ["50fb02b298b3", "3522f8b6e283", "b89cce9ed1af"] as const;
-/** The original's own tables, which moxie never writes to. */
+/** The original's users migration (alembic/versions/b89cce9ed1af_add_users_table.py) and the revision it follows. */
+export const ORIGINAL_USERS_REVISION = "b89cce9ed1af";
+export const BEFORE_USERS_REVISION = "3522f8b6e283";
+/**
+ * The original's own tables. moxie writes none of them, with one exception: where it creates the users table in
+ * a file at BEFORE_USERS_REVISION, it records ORIGINAL_USERS_REVISION in alembic_version (see planMigrations).
+ */
 export const ORIGINAL_TABLES = ["buildings", "units", "scrape_runs", "alembic_version"] as const;
 /** The users columns the original created and moxie's 0000 creates alike. */
 const BASELINE_USER_COLUMNS = ["id", "name", "email", "password_hash", "role", "is_active", "created_at"];
@@ -32,12 +38,20 @@ export interface MigrationPlan {
   baseline: EmbeddedMigration[];
   /** Run, in order. */
   pending: EmbeddedMigration[];
+  /**
+   * alembic_version rewritten from → to, in the same transaction: moxie's 0000 creating the users table in a file
+   * at the revision just before the original's users migration does what that migration does (the same columns,
+   * key, uniqueness and defaults), so the original's own `alembic upgrade head` must not run it again.
+   */
+  stamp?: { from: string; to: string };
 }
 
 export interface MigrationOutcome {
   adopted: boolean;
   baseline: string[];
   applied: string[];
+  /** For an adopted file: its alembic revision before and after (they differ only when stamped). */
+  alembic?: { before: string | null; after: string | null };
 }
 
 /** A file moxie will not touch: neither its own nor the original's. Nothing was written. */
@@ -108,8 +122,11 @@ export function planMigrations(client: Database): MigrationPlan {
       return { database, baseline: [], pending: EMBEDDED_MIGRATIONS.filter((m) => !applied.has(m.folderMillis)) };
     }
     case "original":
-      return database.hasUsers
-        ? { database, baseline: [BASELINE], pending: EMBEDDED_MIGRATIONS.slice(1) }
+      if (database.hasUsers) return { database, baseline: [BASELINE], pending: EMBEDDED_MIGRATIONS.slice(1) };
+      // Only from the users migration's own starting point: from an earlier revision, stamping would also skip
+      // the migrations in between (3522f8b6e283 adds a column to buildings, which moxie never touches).
+      return database.revision === BEFORE_USERS_REVISION
+        ? { database, baseline: [], pending: EMBEDDED_MIGRATIONS, stamp: { from: BEFORE_USERS_REVISION, to: ORIGINAL_USERS_REVISION } }
         : { database, baseline: [], pending: EMBEDDED_MIGRATIONS };
     case "unknown":
       return { database, baseline: [], pending: [] };
@@ -154,12 +171,20 @@ export function migrateClient(client: Database, path: string, options: { dryRun?
       record.run(migration.hash, migration.folderMillis);
     }
     current = undefined;
+    if (plan.stamp) {
+      const stamped = client.query("UPDATE alembic_version SET version_num = ? WHERE version_num = ?").run(plan.stamp.to, plan.stamp.from);
+      if (stamped.changes !== 1) throw new Error(`alembic_version is no longer ${plan.stamp.from}`);
+    }
     client.run(options.dryRun ? "ROLLBACK" : "COMMIT");
-    return {
+    const outcome: MigrationOutcome = {
       adopted: plan.database.kind === "original",
       baseline: plan.baseline.map((m) => m.tag),
       applied: plan.pending.map((m) => m.tag),
     };
+    if (plan.database.kind === "original") {
+      outcome.alembic = { before: plan.database.revision, after: plan.stamp?.to ?? plan.database.revision };
+    }
+    return outcome;
   } catch (error) {
     if (client.inTransaction) client.run("ROLLBACK");
     if (error instanceof UnknownDatabaseError || isBusy(error)) throw error;

@@ -59,6 +59,11 @@ export function openDatabase(path: string, options: { onMigrated?: (outcome: Mig
   return drizzle({ client, schema }) as Db;
 }
 
+/** moxie's queries on a connection opened elsewhere, as it is (a reading command's: see openAsItIs in src/cli.ts). */
+export function databaseOn(client: Database): Db {
+  return drizzle({ client, schema }) as Db;
+}
+
 /** Applies the embedded migrations not yet recorded (adopting an original-era file); a no-op when current. */
 export function applyMigrations(db: Db): string[] {
   return migrateClient(db.$client, db.$client.filename).applied;

@@ -126,7 +126,7 @@ export function adminUserRoutes({ db, guard, addressOf }: { db: Db; guard: AuthG
         )
         .patch(
           "/:id/deactivate",
-          async ({ params, user, actorOf }) => toPublicUser(await setActive(db, actorOf(user), Number(params.id), false)),
+          async ({ params, user, actorOf }) => toPublicUser((await setActive(db, actorOf(user), Number(params.id), false)).user),
           {
             params: UserIdParams,
             response: {
@@ -139,14 +139,14 @@ export function adminUserRoutes({ db, guard, addressOf }: { db: Db; guard: AuthG
               summary: "Deactivate an account",
               description:
                 "The account can no longer sign in and every token it holds stops working at once; nothing is deleted. " +
-                "Deactivating an inactive account changes nothing and answers 200 (idempotent). You cannot deactivate " +
-                "yourself or the last active admin (409). Recorded in the audit trail as user.deactivated.",
+                "Deactivating an inactive account changes and records nothing and answers 200 with it (idempotent). You " +
+                "cannot deactivate yourself or the last active admin (409). Recorded in the audit trail as user.deactivated.",
             },
           },
         )
         .patch(
           "/:id/activate",
-          async ({ params, user, actorOf }) => toPublicUser(await setActive(db, actorOf(user), Number(params.id), true)),
+          async ({ params, user, actorOf }) => toPublicUser((await setActive(db, actorOf(user), Number(params.id), true)).user),
           {
             params: UserIdParams,
             response: { 200: PublicUserModel, ...ADMIN_RESPONSES, ...notFound },
@@ -154,8 +154,8 @@ export function adminUserRoutes({ db, guard, addressOf }: { db: Db; guard: AuthG
               summary: "Reactivate an account",
               description:
                 "The account can sign in again with its password, at once: its sign-in throttle is cleared too; tokens " +
-                "issued before it was deactivated stay revoked. Activating an active account changes nothing and answers " +
-                "200 (idempotent). Recorded in the audit trail as user.activated.",
+                "issued before it was deactivated stay revoked. Activating an active account changes and records nothing " +
+                "and answers 200 with it (idempotent; to clear its throttle, use /unlock). Recorded in the audit trail as user.activated.",
             },
           },
         )

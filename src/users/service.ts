@@ -272,19 +272,20 @@ export function updateUser(db: Db, actor: Actor, id: number, changes: AccountCha
 }
 
 /**
- * Activates or deactivates; idempotent, and recorded either way (activating also clears the account's sign-in
- * throttle). Deactivation bumps the token version, so reactivating does not bring old tokens back to life.
+ * Activates or deactivates; idempotent: an account already in that state is answered as it is, and nothing is
+ * written or recorded (`changed` is false). A change is recorded as user.activated / user.deactivated; activating
+ * also clears the account's sign-in throttle (the event is what the throttle reads). Deactivation bumps the token
+ * version, so reactivating does not bring old tokens back to life.
  */
-export function setActive(db: Db, actor: Actor, id: number, active: boolean): Promise<User> {
+export function setActive(db: Db, actor: Actor, id: number, active: boolean): Promise<{ user: User; changed: boolean }> {
   return writeAs(db, actor, "admin", (tx, audit) => {
-    let user = getUser(tx, id);
-    if (user.isActive !== active) {
-      if (!active && user.role === "admin") guardAdminRemoval(tx, actor, user, "deactivate");
-      const revoke = active ? {} : { tokenVersion: sql`${users.tokenVersion} + 1` };
-      user = tx.update(users).set({ isActive: active, ...revoke }).where(eq(users.id, id)).returning().get()!;
-    }
+    const user = getUser(tx, id);
+    if (user.isActive === active) return { user, changed: false };
+    if (!active && user.role === "admin") guardAdminRemoval(tx, actor, user, "deactivate");
+    const revoke = active ? {} : { tokenVersion: sql`${users.tokenVersion} + 1` };
+    const updated = tx.update(users).set({ isActive: active, ...revoke }).where(eq(users.id, id)).returning().get()!;
     audit({ type: active ? "user.activated" : "user.deactivated", userId: id });
-    return user;
+    return { user: updated, changed: true };
   });
 }
 
@@ -435,14 +436,34 @@ export function signEveryoneOut(db: Db, previous: Map<number, number> = new Map(
   );
 }
 
+/** A stored email brought to its one spelling: the account, the spelling it had and the one it gets. */
+export interface EmailRewrite {
+  id: number;
+  from: string;
+  to: string;
+}
+
+/**
+ * What normalizeStoredEmails would write, read from `rows` (every account's id and stored email): the emails not
+ * in their one spelling, each with the one it becomes. A row whose new spelling another account has too is left
+ * out: accounts are never merged silently (`moxie doctor` lists them). Reads only.
+ */
+export function plannedEmailRewrites(rows: Array<{ id: number; email: string }>): EmailRewrite[] {
+  const owners = new Map<string, number>();
+  for (const row of rows) owners.set(storedEmailKey(row.email), (owners.get(storedEmailKey(row.email)) ?? 0) + 1);
+  return rows
+    .map((row) => ({ id: row.id, from: row.email, to: storedEmailKey(row.email) }))
+    .filter((rewrite) => rewrite.to !== rewrite.from && owners.get(rewrite.to) === 1);
+}
+
 /**
  * Brings stored emails from before the NFKC/invisible-character rules to their one spelling, in one
- * transaction. A row whose new spelling another account already has is left as it is: accounts are never
- * merged silently (`moxie doctor` lists them). Returns how many rows changed.
+ * transaction, each recorded in the audit trail; a collision is left as it is (plannedEmailRewrites). Returns
+ * the rewrites, so that `serve` and `migrate` can say what they changed.
  */
-export function normalizeStoredEmails(db: Db): number {
-  // This runs at every start and every command: SQLite picks the only rows that can change (a character
-  // outside printable ASCII, a capital, surrounding spaces), so a clean table costs one scan in C, not a
+export function normalizeStoredEmails(db: Db): EmailRewrite[] {
+  // This runs at every start and every command that writes: SQLite picks the only rows that can change (a
+  // character outside printable ASCII, a capital, surrounding spaces), so a clean table costs one scan in C, not a
   // normalization per account in JS. (A punycode domain, xn--, is stored in its Unicode spelling.)
   const email = users.email;
   const needed = db
@@ -451,31 +472,26 @@ export function normalizeStoredEmails(db: Db): number {
     .where(sql`${email} GLOB '*[^ -~]*' OR ${email} <> lower(${email}) OR ${email} <> trim(${email}) OR ${email} LIKE '%xn--%'`)
     .all()
     .filter((row) => storedEmailKey(row.email) !== row.email);
-  if (needed.length === 0) return 0;
-  const rows = db.select({ id: users.id, email }).from(users).all();
-  const owners = new Map<string, number>();
-  for (const row of rows) owners.set(storedEmailKey(row.email), (owners.get(storedEmailKey(row.email)) ?? 0) + 1);
-  return db.transaction(
+  if (needed.length === 0) return [];
+  const rewrites = plannedEmailRewrites(db.select({ id: users.id, email }).from(users).all());
+  if (rewrites.length === 0) return [];
+  db.transaction(
     (tx) => {
-      let changed = 0;
-      for (const row of needed) {
-        const key = storedEmailKey(row.email);
-        if (owners.get(key) !== 1) continue; // a collision: leave both spellings for an operator
-        tx.update(users).set({ email: key }).where(eq(users.id, row.id)).run();
+      for (const { id, from, to } of rewrites) {
+        tx.update(users).set({ email: to }).where(eq(users.id, id)).run();
         // Recorded like any edit: an admin can see that, and how, the stored address changed.
         recordEvent(tx, {
           type: "user.updated",
           actor: "cli",
-          userId: row.id,
+          userId: id,
           reason: "email_normalized",
-          changes: { email: { from: row.email, to: key } },
+          changes: { email: { from, to } },
         });
-        changed++;
       }
-      return changed;
     },
     { behavior: "immediate" },
   );
+  return rewrites;
 }
 
 /** Runs a write that may hit the unique email index; two concurrent writers of one email cannot both win. */

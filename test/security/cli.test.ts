@@ -39,6 +39,8 @@ async function moxie(args: string[], env: Env = {}, cwd = suite.tempDir()): Prom
 function expectUsageError(result: RunResult, mention: string | RegExp): void {
   if (result.code !== 2) throw new Error(`expected exit 2, got ${result.code}: ${result.stderr}${result.stdout}`);
   const first = result.stderr.trim().split("\n")[0] ?? "";
+  // moxie's own words on every error line, never a runtime's ("Error: Unknown option …").
+  expect(first).toStartWith("moxie: ");
   if (typeof mention === "string") expect(first).toContain(mention);
   else expect(first).toMatch(mention);
   expect(result.stderr).not.toMatch(STACK_FRAME);
@@ -96,6 +98,7 @@ describe("typos and missing values → exit 2, nothing written", () => {
     [["serve", "--port", "70000"], "70000"],
     [["serve", "--port", "-1"], /port|-1/],
     [["--verison"], "verison"],
+    [[], "a command is required"],
   ];
   for (const [args, mention] of cases) {
     test(`moxie ${args.join(" ")}`, async () => {

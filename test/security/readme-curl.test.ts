@@ -33,3 +33,15 @@ test("the README's API curl block runs top to bottom with no error answer", asyn
   // The new password is the one that works now.
   expect((await server.login(ADMIN.email, "Admin-New-Pass-2026")).status).toBe(200);
 }, 90_000);
+
+test("every README shell line quotes a URL with a query: zsh, the macOS default, stops at an unquoted ? (no matches found)", () => {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const lines = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((block) => block[1]!.split("\n"));
+  expect(lines.filter((line) => line.includes("?")).length).toBeGreaterThan(0);
+  // What the shell sees outside quotes: the quoted parts removed, comments too.
+  const unquoted = lines
+    .filter((line) => !line.trimStart().startsWith("#"))
+    .map((line) => line.replace(/'[^']*'|"(?:[^"\\]|\\.)*"/g, "''"))
+    .filter((line) => /[?*[]/.test(line));
+  expect(unquoted).toEqual([]);
+});

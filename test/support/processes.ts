@@ -223,9 +223,9 @@ export function readExistingDb<T>(dbPath: string, read: (db: Database) => T): T 
   }
 }
 
-/** A one-line `Error: ...` on stderr and no stack frames. */
+/** A one-line `moxie: ...` on stderr (moxie's own words, never a runtime's "Error:") and no stack frames. */
 export function expectOneLineError(stderr: string): void {
   expect(stderr.trim().split("\n")).toHaveLength(1);
-  expect(stderr).toStartWith("Error: ");
+  expect(stderr).toStartWith("moxie: ");
   expect(stderr).not.toMatch(/^\s+at\s/m);
 }
