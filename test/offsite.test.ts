@@ -4,7 +4,7 @@
 // at the newest copy, the backup unit pushing off the machine, and no credential in any output or log.
 import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, tempDir } from "./helpers.ts";
 import { binaryAloneIn } from "./support/binary.ts";
@@ -492,11 +492,17 @@ describe("moxie doctor and the backup unit, with S3_BUCKET set", () => {
       expect(doctor.stdout).toContain("S3_SECRET_ACCESS_KEY            set");
       expect(doctor.stdout).not.toContain("off-host copy");
 
-      const threeDaysAgo = new Date(Date.now() - 3 * 24 * 3600 * 1000);
-      utimesSync(server.objectFile(BUCKET, key), threeDaysAgo, threeDaysAgo);
+      // The nightly push stopped three days ago: the newest copy there is one taken then.
+      const client = testClient(server);
+      await client.delete(key);
+      await client.delete(`${key}.sha256`);
+      const stamp = new Date(Date.now() - 3 * 24 * 3600 * 1000).toISOString().replace(/\.\d{3}Z$/, "Z").replace(/[-:]/g, "");
+      const old = `moxie/moxie-backup-${stamp}.db`;
+      await client.write(old, "a copy taken three days ago");
+      await client.write(`${old}.sha256`, `${"0".repeat(64)}  moxie-backup-${stamp}.db\n`);
       const stale = await moxie(machine.state, ["--env-file", machine.settings, "doctor"]);
       expect(stale.code).toBe(1);
-      expect(stale.stdout).toContain(`the newest off-host copy (s3://moxie-backups/${key}) is 3 days old, older than two days`);
+      expect(stale.stdout).toContain(`the newest off-host copy (s3://moxie-backups/${old}) is 3 days old, older than two days`);
       expectNoCredentials();
     } finally {
       await server.stop();
@@ -535,3 +541,34 @@ describe("moxie doctor and the backup unit, with S3_BUCKET set", () => {
     expect(doctor.stdout).not.toContain("off-host copy");
   });
 });
+
+describe("moxie backups and restore --latest, on this machine", () => {
+  test("lists the copies beside the database and in its backups/ newest first (by the time in their names), and restores the newest", async () => {
+    const { dir, db } = originalDeployment();
+    mkdirSync(join(dir, "backups"), { mode: 0o700 });
+    for (const stamp of ["20260101T000000Z", "20260301T000000Z", "20260201T000000Z"]) {
+      const made = await moxie(dir, ["backup", `backups/moxie-backup-${stamp}.db`]);
+      expect(made.code).toBe(0);
+    }
+    writeFileSync(join(dir, "backups", "notes.db"), "not a database"); // a *.db that is no SQLite file is not listed
+    const listed = await moxie(dir, ["backups"]);
+    expect({ code: listed.code, stderr: listed.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(listed.stdout).toContain(`${dir}/: no copies\n`);
+    expect(listed.stdout).toContain(`${join(dir, "backups")}/: 3 copies, newest first\n`);
+    const names = listed.stdout.split("\n").filter((line) => line.startsWith("  moxie-")).map((line) => line.trim().split(/\s+/).slice(0, 3).join(" "));
+    expect(names).toEqual([
+      "moxie-backup-20260301T000000Z.db 2026-03-01 00:00:00",
+      "moxie-backup-20260201T000000Z.db 2026-02-01 00:00:00",
+      "moxie-backup-20260101T000000Z.db 2026-01-01 00:00:00",
+    ]);
+    expect(listed.stdout).toContain("Off-host: S3_BUCKET is not set");
+    const restored = await moxie(dir, ["restore", "--latest", "backups"]);
+    expect({ code: restored.code, stderr: restored.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(restored.stdout).toContain(`The newest copy in ${join(dir, "backups")}/ is moxie-backup-20260301T000000Z.db`);
+    expect(restored.stdout).toContain(`Restored ${db} from ${join(dir, "backups", "moxie-backup-20260301T000000Z.db")} (3 users)`);
+    const none = await moxie(dir, ["restore", "--latest"]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain("--latest needs a place to look");
+  });
+});
+

@@ -12,6 +12,7 @@ import {
   CHECKSUM_SUFFIX,
   compareNames,
   configuredLocation,
+  copyTime,
   isS3Url,
   moxieCopiesNewestFirst,
   newestFirst,
@@ -198,7 +199,7 @@ function printLocal(dir: string, databasePath: string, print: Print): void {
   if (copies.length === 0) return;
   printTable(
     ["name", "time (UTC)", "size"],
-    copies.map((copy) => [baseName(copy.key), formatTime(copy.lastModified), humanSize(copy.size)]),
+    copies.map((copy) => [baseName(copy.key), formatTime(copyTime(copy)), humanSize(copy.size)]),
     (line) => print(`  ${line}`),
   );
 }
@@ -213,7 +214,7 @@ async function printOffsite(s3: S3Settings, location: S3Location, print: Print):
   if (copies.length === 0) return;
   printTable(
     ["name", "time (UTC)", "size", "checksum"],
-    copies.map((copy) => [baseName(copy.key), formatTime(copy.lastModified), humanSize(copy.size), keys.has(copy.key + CHECKSUM_SUFFIX) ? "sha256" : "none"]),
+    copies.map((copy) => [baseName(copy.key), formatTime(copyTime(copy)), humanSize(copy.size), keys.has(copy.key + CHECKSUM_SUFFIX) ? "sha256" : "none"]),
     (line) => print(`  ${line}`),
   );
 }
@@ -230,7 +231,7 @@ export async function offsiteRestoreCommand(
       if (!isDirectory(dir)) throw new UsageError(`${dir} is not a directory; --latest takes the directory of the copies, or an s3:// prefix`);
       const newest = localCopies(dir, databasePath)[0];
       if (newest === undefined) throw new UsageError(`${dir} holds no backup copy (*.db); nothing was restored`);
-      print(`The newest copy in ${dir}/ is ${baseName(newest.key)} (${formatTime(newest.lastModified)} UTC)`);
+      print(`The newest copy in ${dir}/ is ${baseName(newest.key)} (${formatTime(copyTime(newest))} UTC)`);
       await restoreCommand({ where: options.where, source: newest.key, bootstrap: options.bootstrap }, print);
       return;
     }
@@ -242,7 +243,7 @@ export async function offsiteRestoreCommand(
     const objects = await failed(store.list(location.key), "nothing was restored");
     const newest = newestFirst(objects.filter((object) => object.key.endsWith(".db")))[0];
     if (newest === undefined) throw new UsageError(`${s3Url(location)} holds no copy; nothing was restored`);
-    print(`The newest copy under ${s3Url(location)} is ${baseName(newest.key)} (${formatTime(newest.lastModified)} UTC)`);
+    print(`The newest copy under ${s3Url(location)} is ${baseName(newest.key)} (${formatTime(copyTime(newest))} UTC)`);
     await restoreObject(store, newest.key, options, print);
     return;
   }
@@ -339,8 +340,8 @@ export async function offsiteFindings(s3: S3Settings, print: Print, now = new Da
     print("  newest        none");
     return [{ severity: "problem", message: `there is no off-host copy under ${where} yet: make one with \`moxie backup --off-host\` (the backup timer does it nightly)` }];
   }
-  const age = now.getTime() - newest.lastModified.getTime();
-  print(`  newest        ${baseName(newest.key)}, ${formatTime(newest.lastModified)} UTC (${describeAge(age)}), ${humanSize(newest.size)}`);
+  const age = now.getTime() - copyTime(newest).getTime();
+  print(`  newest        ${baseName(newest.key)}, ${formatTime(copyTime(newest))} UTC (${describeAge(age)}), ${humanSize(newest.size)}`);
   if (age > OFFSITE_STALE_MS) {
     return [{
       severity: "problem",

@@ -297,9 +297,20 @@ function transferTimeout(bytes: number): number {
   return TRANSFER_BASE_TIMEOUT_MS + Math.ceil((bytes / SLOWEST_TRANSFER_BYTES_PER_S) * 1000);
 }
 
-/** Newest first, as the storage dates them (the time the upload completed); the later name first on a tie. */
+/**
+ * When a copy was taken: the UTC time in the name moxie gave it (its own clock, at the copy), else the time
+ * the storage (or the filesystem) gives. A storage whose clock differs from the host's cannot reorder moxie's.
+ */
+export function copyTime(object: StoredObject): Date {
+  const match = BACKUP_NAME.exec(baseName(object.key));
+  if (!match) return object.lastModified;
+  const [, date, time] = /^(\d{8})T(\d{6})Z$/.exec(match[1]!)!;
+  return new Date(`${date!.slice(0, 4)}-${date!.slice(4, 6)}-${date!.slice(6)}T${time!.slice(0, 2)}:${time!.slice(2, 4)}:${time!.slice(4)}Z`);
+}
+
+/** Newest first by copyTime; the later name first on a tie. */
 export function newestFirst(objects: StoredObject[]): StoredObject[] {
-  return [...objects].sort((a, b) => b.lastModified.getTime() - a.lastModified.getTime() || compareNames(b.key, a.key));
+  return [...objects].sort((a, b) => copyTime(b).getTime() - copyTime(a).getTime() || compareNames(b.key, a.key));
 }
 
 /** The copies moxie named (moxie-backup-<UTC>[-N].db), newest first by the time in the name, then N. */

@@ -21,8 +21,6 @@ export interface S3TestServer {
   proc: Bun.Subprocess;
   /** Requests seen so far, one "METHOD /path?query" line each (no headers: the signature stays out). */
   requests(): string[];
-  /** The file holding the object `key` of `bucket` (s3rver's layout), to corrupt or age it. */
-  objectFile(bucket: string, key: string): string;
   stop(): Promise<void>;
 }
 
@@ -65,15 +63,12 @@ export async function startS3Server(dir: string, options: S3ServerOptions = {}):
   }
   reader.releaseLock();
   const { port } = JSON.parse(text.split("\n")[0]!) as { port: number };
-  const root = join(dir, "store");
   return {
     endpoint: `http://127.0.0.1:${port}`,
     port,
     dir,
     proc,
     requests: () => (existsSync(log) ? readFileSync(log, "utf8").split("\n").filter(Boolean) : []),
-    // s3rver keeps an object as <bucket>/<key>._S3rver_object.
-    objectFile: (bucket, key) => join(root, bucket, `${key}._S3rver_object`),
     async stop() {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
       await proc.exited;
