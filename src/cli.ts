@@ -13,6 +13,16 @@ import { CommandError, UsageError } from "./commands/errors.ts";
 import { auditCommand, AUDIT_OPTIONS, AUDIT_USAGE } from "./commands/audit.ts";
 import { backupCommand, BACKUP_USAGE, restoreCommand, RESTORE_USAGE } from "./commands/backup.ts";
 import { doctorCommand, DOCTOR_USAGE } from "./commands/doctor.ts";
+import {
+  BACKUPS_USAGE,
+  listBackupsCommand,
+  OFF_HOST_HELP,
+  OFF_HOST_RESTORE_HELP,
+  offsiteBackupCommand,
+  offsiteRestoreCommand,
+  wantsOffsiteBackup,
+} from "./commands/offsite.ts";
+import { abandonedS3Requests, isS3Url } from "./offsite/store.ts";
 import { databaseFileState, noDatabaseError, openForReading, plural, schemaState, settingsFor, type Chosen, type Where } from "./commands/dbfile.ts";
 import { assertSchemaNotNewer, describeOutcome, migrateCommand } from "./commands/migrate.ts";
 import { acquireServeLock } from "./commands/serve-lock.ts";
@@ -190,25 +200,47 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   backup: {
-    summary: "write a consistent copy of the database (safe while the server runs)",
-    usage: BACKUP_USAGE,
-    options: {},
+    summary: "write a consistent copy of the database (safe while the server runs), here or to s3://",
+    usage: `${BACKUP_USAGE}\n\n${OFF_HOST_HELP}`,
+    options: { keep: { type: "string" }, "off-host": { type: "boolean" } },
     positionals: true,
-    async run({ positionals, where }) {
+    async run({ positionals, values, where }) {
       if (positionals.length > 1) throw new UsageError(`backup takes at most one PATH\n\nUsage: ${BACKUP_USAGE}`);
+      const keep = typeof values.keep === "string" ? values.keep : undefined;
+      const offHost = values["off-host"] === true;
+      if (wantsOffsiteBackup(positionals[0], offHost, keep)) {
+        await offsiteBackupCommand({ where, target: positionals[0], offHost, keep }, print);
+        return;
+      }
       await backupCommand({ where, target: positionals[0] }, print);
     },
   },
-  restore: {
-    summary: "replace the database with a backup (server stopped)",
-    usage: RESTORE_USAGE,
+  backups: {
+    summary: "list backup copies, newest first (beside the database, in a directory, or under s3://)",
+    usage: BACKUPS_USAGE,
     options: {},
     positionals: true,
-    async run({ positionals, where, bootstrap }) {
+    async run({ positionals, where }) {
+      if (positionals.length > 1) throw new UsageError(`backups takes at most one DIR or s3:// prefix\n\nUsage: ${BACKUPS_USAGE}`);
+      await listBackupsCommand({ where, source: positionals[0] }, print);
+    },
+  },
+  restore: {
+    summary: "replace the database with a backup (server stopped), from a file or s3://",
+    usage: `${RESTORE_USAGE}\n\n${OFF_HOST_RESTORE_HELP}`,
+    options: { latest: { type: "boolean" } },
+    positionals: true,
+    async run({ positionals, values, where, bootstrap }) {
       const [source, ...extra] = positionals;
-      if (source === undefined || extra.length > 0) throw new UsageError(`restore takes one PATH\n\nUsage: ${RESTORE_USAGE}`);
+      const latest = values.latest === true;
+      if ((source === undefined && !latest) || extra.length > 0) throw new UsageError(`restore takes one PATH\n\nUsage: ${RESTORE_USAGE}`);
       // The restored file is in place by the time this runs; it only migrates it forward.
-      await restoreCommand({ where, source, bootstrap: () => bootstrap({ create: false, announce: false }) }, print);
+      const migrate = () => bootstrap({ create: false, announce: false });
+      if (latest || isS3Url(source)) {
+        await offsiteRestoreCommand({ where, source, latest, bootstrap: migrate }, print);
+        return;
+      }
+      await restoreCommand({ where, source: source!, bootstrap: migrate }, print);
     },
   },
   doctor: {
@@ -466,5 +498,10 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
 
 if (import.meta.main) {
   process.umask(0o077); // every file moxie creates (database, WAL, key, backups) is owner-only
-  process.exitCode = await main(process.argv.slice(2));
+  const code = await main(process.argv.slice(2));
+  // A request to S3 storage that did not answer in time was abandoned, not cancelled (Bun's S3 client takes no
+  // signal), and would keep the process waiting: exit now. (Only then: a server's buffered log lines must
+  // drain first, and the S3 commands print with console.log, which writes at once.)
+  if (abandonedS3Requests() > 0) process.exit(code);
+  process.exitCode = code;
 }

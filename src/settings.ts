@@ -37,6 +37,28 @@ export interface Settings {
   hashingConcurrency: number;
   /** Sign-ins that may wait for a hashing slot before the rest are answered 503 (default: 32 per slot). */
   hashingQueue: number;
+  /** Off-host backups to S3-compatible storage: credentials, endpoint and the configured bucket and prefix. */
+  s3: S3Settings;
+}
+
+/**
+ * S3_* (or the AWS_* spellings Bun's own client reads; S3_* wins). Every field is undefined when unset: the
+ * S3 commands say which one is missing. The secret and session token are never printed (`moxie doctor` says
+ * "set"); neither is the access key id.
+ */
+export interface S3Settings {
+  /** The bucket of the off-host copies the timer and `moxie doctor` look at. */
+  bucket: string | undefined;
+  /** Where under the bucket those copies go: "" or ending in "/" (default "moxie/"). */
+  prefix: string;
+  /** e.g. https://<account>.r2.cloudflarestorage.com; unset means AWS S3 in the region. */
+  endpoint: string | undefined;
+  region: string | undefined;
+  accessKeyId: string | undefined;
+  secretAccessKey: string | undefined;
+  sessionToken: string | undefined;
+  /** The variable each value came from, by field (e.g. bucket: "S3_BUCKET"), for messages that name it. */
+  names: Partial<Record<"bucket" | "endpoint" | "region" | "accessKeyId" | "secretAccessKey" | "sessionToken", string>>;
 }
 
 /** Raised with every bad key at once, so an operator fixes the whole file in one pass. */
@@ -160,6 +182,7 @@ export function parseSettings(env: Environment, cwd: string, options: { listenin
   // Set only to pin the bound (tests make refusals certain with 1 and 0); the defaults follow the machine.
   const hashingConcurrency = take("HASHING_CONCURRENCY", integerIn(1, 1024), String(defaultHashingConcurrency()));
   const hashingQueue = take("HASHING_QUEUE", integerIn(0, 100_000), String((hashingConcurrency ?? 1) * 32));
+  const s3 = parseS3Settings(env, problems);
 
   if (problems.length > 0) throw new SettingsError(problems);
   return {
@@ -182,7 +205,80 @@ export function parseSettings(env: Environment, cwd: string, options: { listenin
     auditRetentionDays: auditRetentionDays!,
     hashingConcurrency: hashingConcurrency!,
     hashingQueue: hashingQueue!,
+    s3,
   };
+}
+
+/**
+ * The S3_* variables, each with its AWS_* spelling as a fallback (the names Bun.S3Client reads by itself:
+ * moxie reads them here and hands them to the client, so --env-file and MOXIE_ENV_FILE work for them too).
+ */
+function parseS3Settings(env: Environment, problems: string[]): S3Settings {
+  const names: S3Settings["names"] = {};
+  const read = (field: keyof S3Settings["names"], suffix: string, parse: (raw: string) => string = (raw) => raw): string | undefined => {
+    for (const name of [`S3_${suffix}`, `AWS_${suffix}`]) {
+      const raw = env[name]?.trim();
+      if (raw === undefined || raw === "") continue;
+      names[field] = name;
+      try {
+        return parse(raw);
+      } catch (error) {
+        problems.push(`${name}: ${(error as Error).message}`);
+        return undefined;
+      }
+    }
+    return undefined;
+  };
+  const s3 = {
+    bucket: read("bucket", "BUCKET", parseBucket),
+    endpoint: read("endpoint", "ENDPOINT", parseEndpoint),
+    region: read("region", "REGION"),
+    accessKeyId: read("accessKeyId", "ACCESS_KEY_ID"),
+    secretAccessKey: read("secretAccessKey", "SECRET_ACCESS_KEY"),
+    sessionToken: read("sessionToken", "SESSION_TOKEN"),
+  };
+  let prefix = "moxie/";
+  const rawPrefix = env.S3_PREFIX?.trim();
+  if (rawPrefix !== undefined && rawPrefix !== "") {
+    try {
+      prefix = parseS3Prefix(rawPrefix);
+    } catch (error) {
+      problems.push(`S3_PREFIX: ${(error as Error).message}`);
+    }
+  }
+  return { ...s3, prefix, names };
+}
+
+/** A bucket name as S3, R2, B2, MinIO and Garage accept them (3-63 characters; older AWS buckets may be longer). */
+export function parseBucket(raw: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$/.test(raw)) {
+    throw new Error(`'${raw}' is not a bucket name (letters, digits, '.', '-', '_'; no '/' or s3://)`);
+  }
+  return raw;
+}
+
+/** A key prefix: no leading '/', and a trailing '/' added, so the copies sit in a folder of their own. */
+export function parseS3Prefix(raw: string): string {
+  const prefix = raw.replace(/^\/+/, "");
+  if (prefix === "") return "";
+  if (/[\u0000-\u001f\u007f]|\/\//.test(prefix)) throw new Error(`'${raw}' is not a key prefix (no control characters or '//')`);
+  return prefix.endsWith("/") ? prefix : `${prefix}/`;
+}
+
+/** http(s)://host[:port] with no user or password in it: the endpoint is printed by doctor and in errors. */
+function parseEndpoint(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new Error(`'${raw}' is not a URL like https://s3.eu-west-1.amazonaws.com`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error(`'${raw}' must start with https:// (or http://)`);
+  if (url.username !== "" || url.password !== "") throw new Error("must not hold a user name or password; set S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY");
+  if ((url.pathname !== "/" && url.pathname !== "") || url.search !== "" || url.hash !== "") {
+    throw new Error(`'${raw}' must be the service's address only (scheme://host[:port]); the bucket goes in S3_BUCKET or the s3:// URL`);
+  }
+  return url.origin;
 }
 
 /** Accepts `sqlite:////abs/path.db`, `sqlite:///./rel.db` and a plain file path (absolute or relative). */

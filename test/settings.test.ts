@@ -173,3 +173,34 @@ describe("settings", () => {
     );
   });
 });
+
+describe("S3 settings (backups off the machine)", () => {
+  test("S3_* or the AWS_* spelling Bun reads, S3_* winning; the variable each came from is kept for messages", () => {
+    const s3 = parseSettings({ AWS_ACCESS_KEY_ID: "aws-id", S3_ACCESS_KEY_ID: "s3-id", AWS_SECRET_ACCESS_KEY: "aws-secret", AWS_BUCKET: "b1", S3_REGION: "auto" }, "/").s3;
+    expect(s3).toMatchObject({ accessKeyId: "s3-id", secretAccessKey: "aws-secret", bucket: "b1", region: "auto", prefix: "moxie/", endpoint: undefined });
+    expect(s3.names).toEqual({ accessKeyId: "S3_ACCESS_KEY_ID", secretAccessKey: "AWS_SECRET_ACCESS_KEY", bucket: "AWS_BUCKET", region: "S3_REGION" });
+    expect(parseSettings({}, "/").s3).toMatchObject({ bucket: undefined, accessKeyId: undefined, secretAccessKey: undefined, prefix: "moxie/" });
+  });
+
+  test("a prefix gets its one trailing slash; the endpoint is an address without credentials or a path", () => {
+    const prefix = (raw: string) => parseSettings({ S3_PREFIX: raw }, "/").s3.prefix;
+    expect(prefix("office")).toBe("office/");
+    expect(prefix("/office/nightly/")).toBe("office/nightly/");
+    expect(parseSettings({ S3_ENDPOINT: "https://acct.r2.cloudflarestorage.com/" }, "/").s3.endpoint).toBe("https://acct.r2.cloudflarestorage.com");
+    const problems = (env: Record<string, string>) => {
+      try {
+        parseSettings(env, "/");
+        return [];
+      } catch (error) {
+        return (error as SettingsError).problems;
+      }
+    };
+    // The endpoint is printed by doctor and in errors: a user and password in it are refused, never echoed.
+    const withSecret = problems({ S3_ENDPOINT: "https://id:hunter2@s3.example.com" });
+    expect(withSecret).toEqual(["S3_ENDPOINT: must not hold a user name or password; set S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY"]);
+    expect(problems({ AWS_ENDPOINT: "s3.example.com" })[0]).toStartWith("AWS_ENDPOINT: ");
+    expect(problems({ S3_ENDPOINT: "https://s3.example.com/bucket" })[0]).toContain("the bucket goes in S3_BUCKET");
+    expect(problems({ S3_BUCKET: "s3://bucket/x" })[0]).toStartWith("S3_BUCKET: 's3://bucket/x' is not a bucket name");
+    expect(problems({ S3_PREFIX: "a//b" })[0]).toStartWith("S3_PREFIX: ");
+  });
+});

@@ -83,14 +83,7 @@ export async function backupCommand(options: { where: Where; target?: string }, 
     }
   }
   try {
-    const source = openExisting(databasePath);
-    try {
-      source.query("VACUUM INTO ?").run(target);
-    } finally {
-      source.close();
-    }
-    syncFile(target);
-    checkCopy(target);
+    writeCheckedCopy(databasePath, target);
   } catch (error) {
     removeFileSet(target);
     throw new CommandError(`backup failed, nothing was kept: ${describe(error)}`);
@@ -216,6 +209,22 @@ export async function restoreCommand(
   for (const line of describeOutcome(migration, emails)) print(line);
   print(`Database is up to date (${plural(EMBEDDED_MIGRATIONS.length, "migration")})`);
   print(`Signed everyone out (${plural(signedOut, "account")}): tokens issued before the restore no longer work; sign in again`);
+}
+
+/**
+ * The copy itself, into `target` (an empty file already reserved, owner-only): VACUUM INTO from a connection of
+ * its own, synced, then opened on its own and checked. Also what `moxie backup s3://…` uploads. Throws as is;
+ * the caller removes `target`.
+ */
+export function writeCheckedCopy(databasePath: string, target: string): void {
+  const source = openExisting(databasePath);
+  try {
+    source.query("VACUUM INTO ?").run(target);
+  } finally {
+    source.close();
+  }
+  syncFile(target);
+  checkCopy(target);
 }
 
 /** Each account's token version in the database a restore replaced; empty when it cannot be read. */

@@ -28,6 +28,7 @@ import {
   type Where,
 } from "./dbfile.ts";
 import { plannedEmailRewrites } from "../users/service.ts";
+import { offsiteFindings } from "./offsite.ts";
 import { serveLockHolder } from "./serve-lock.ts";
 
 type Print = (line: string) => void;
@@ -60,10 +61,12 @@ export const NETWORK_FILESYSTEMS = new Set([
 
 export const DOCTOR_USAGE =
   "moxie doctor\n\n" +
-  "Prints the version, the settings in effect (never the SECRET_KEY value), and the database's\n" +
+  "Prints the version, the settings in effect (never SECRET_KEY or the S3 credentials), and the database's\n" +
   "path, size, journal mode, schema version and accounts, then its findings in two lists:\n" +
   "  problems  moxie cannot work safely as it is: no database or one it cannot open or migrate,\n" +
-  "            no active admin, an unreadable key, secrets readable by others, a HOST or PORT serve refuses\n" +
+  "            no active admin, an unreadable key, secrets readable by others, a HOST or PORT serve refuses;\n" +
+  "            with S3_BUCKET set: no off-host copy, the newest older than two days, or storage that does\n" +
+  "            not answer (it waits at most 10 s)\n" +
   "  advice    worth a look, harmless as it is: a database directory others can list (a development\n" +
   "            checkout), migrations the next start applies, stored emails it brings to one spelling\n" +
   "Only reads: creates, migrates and changes nothing (a pending migration is tried on a private copy).\n" +
@@ -132,6 +135,8 @@ export async function doctorCommand(options: { where: Where }, print: Print): Pr
   }
   const holder = serveLockHolder(dbPath);
   print(`  server        ${holder === null ? "not running" : `running (pid ${holder})`}`);
+  // With S3_BUCKET set: the newest off-host copy, asked for within a bounded time.
+  findings.push(...(await offsiteFindings(settings.s3, print)));
 
   const problems = findings.filter((f) => f.severity === "problem");
   const advised = findings.filter((f) => f.severity === "advice");
@@ -216,10 +221,12 @@ function settingsFile({ chosen }: DoctorContext): Finding[] {
   if (file === undefined) return [];
   const mode = modeOf(file);
   const exposed = chosen.origin.named ? 0o007 : 0o077;
-  if (mode === undefined || (mode & exposed) === 0 || !/^\s*(export\s+)?SECRET_KEY\s*=\s*\S/m.test(readText(file))) return [];
+  if (mode === undefined || (mode & exposed) === 0) return [];
+  const secret = /^\s*(?:export\s+)?(SECRET_KEY|S3_SECRET_ACCESS_KEY|AWS_SECRET_ACCESS_KEY|S3_SESSION_TOKEN|AWS_SESSION_TOKEN)\s*=\s*\S/im.exec(readText(file));
+  if (!secret) return [];
   const who = chosen.origin.named ? "other users" : "group or other";
   const fix = chosen.origin.named ? `chmod 640 ${file} (owner root, group moxie)` : `chmod 600 ${file}`;
-  return [problem(`${file} sets SECRET_KEY and is readable by ${who} (mode ${octal(mode)}): ${fix}`)];
+  return [problem(`${file} sets ${secret[1]!.toUpperCase()} and is readable by ${who} (mode ${octal(mode)}): ${fix}`)];
 }
 
 function sharedStorage({ settings, dbPath, secretPath }: DoctorContext): Finding[] {
@@ -401,7 +408,19 @@ function describeSettings(settings: Settings, secretPath: string): Array<[string
     ["AUDIT_RETENTION_DAYS", settings.auditRetentionDays === 0 ? "0 (keep forever)" : String(settings.auditRetentionDays)],
     ["HASHING_CONCURRENCY", String(settings.hashingConcurrency)],
     ["HASHING_QUEUE", String(settings.hashingQueue)],
+    // Off-host backups: where, never the credentials (not even the key id).
+    ["S3_BUCKET", settings.s3.bucket ?? "(not set: no off-host backups)"],
+    ["S3_PREFIX", settings.s3.prefix === "" ? "(the bucket's top)" : settings.s3.prefix],
+    ["S3_ENDPOINT", settings.s3.endpoint ?? "(not set: AWS S3)"],
+    ["S3_REGION", settings.s3.region ?? "(not set: us-east-1)"],
+    ["S3_ACCESS_KEY_ID", settings.s3.accessKeyId === undefined ? "(not set)" : `set${viaAws(settings.s3.names.accessKeyId)}`],
+    ["S3_SECRET_ACCESS_KEY", settings.s3.secretAccessKey === undefined ? "(not set)" : `set${viaAws(settings.s3.names.secretAccessKey)}`],
   ];
+}
+
+/** " (as AWS_SECRET_ACCESS_KEY)" when the value came from the AWS_* spelling. */
+function viaAws(name: string | undefined): string {
+  return name?.startsWith("AWS_") ? ` (as ${name})` : "";
 }
 
 function modeOf(path: string): number | undefined {
