@@ -446,7 +446,7 @@ describe("moxie restore s3://…", () => {
       await client.write(junk, "hello, not a database\n".repeat(300));
       await client.write(`${junk}.sha256`, `${new Bun.CryptoHasher("sha256").update("hello, not a database\n".repeat(300)).digest("hex")}  x\n`);
       const notDb = await moxie(dir, ["restore", `s3://moxie-backups/${junk}`], env);
-      expect(notDb.code).toBe(1);
+      expect(notDb.code).toBe(2); // a file that is no database is bad input, as for a local restore
       expectOneLineError(notDb.stderr);
       expect(notDb.stderr).toContain(`s3://moxie-backups/${junk}`);
       expect(notDb.stderr).not.toContain(tmp);
