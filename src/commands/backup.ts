@@ -25,7 +25,7 @@ import {
   settingsFor,
   type Where,
 } from "./dbfile.ts";
-import { acquireServeLock, serveLockHolder } from "./serve-lock.ts";
+import { acquireServeLock, pidNote, serveLockHolder, type ServeLockHolder } from "./serve-lock.ts";
 import { signEveryoneOut } from "../users/service.ts";
 
 type Print = (line: string) => void;
@@ -107,8 +107,8 @@ export async function restoreCommand(
     throw new UsageError(`${source} is the database itself; name a backup file`);
   }
 
-  const stopFirst = (pid: number) =>
-    `a moxie server (pid ${pid}) is using ${databasePath}; stop the server first (systemctl stop moxie, or Ctrl-C)`;
+  const stopFirst = (holder: ServeLockHolder) =>
+    `a moxie server${pidNote(holder)} is using ${databasePath}; stop the server first (systemctl stop moxie, or Ctrl-C)`;
   const holder = serveLockHolder(databasePath);
   if (holder !== null) throw new CommandError(stopFirst(holder));
   // Hold the server's lock while the file is swapped, so a server starting meanwhile refuses to.
@@ -116,8 +116,8 @@ export async function restoreCommand(
   try {
     release = acquireServeLock(databasePath);
   } catch (error) {
-    const pid = serveLockHolder(databasePath);
-    throw pid !== null ? new CommandError(stopFirst(pid)) : error;
+    const holder = serveLockHolder(databasePath);
+    throw holder !== null ? new CommandError(stopFirst(holder)) : error;
   }
 
   const stamp = fileTimestamp();

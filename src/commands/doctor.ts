@@ -26,7 +26,7 @@ import {
   type Chosen,
   type Where,
 } from "./dbfile.ts";
-import { serveLockHolder } from "./serve-lock.ts";
+import { pidNote, serveLockHolder } from "./serve-lock.ts";
 
 type Print = (line: string) => void;
 
@@ -129,7 +129,7 @@ export async function doctorCommand(options: { where: Where }, print: Print): Pr
     findings.push(...inspectDatabase(dbPath, print));
   }
   const holder = serveLockHolder(dbPath);
-  print(`  server        ${holder === null ? "not running" : `running (pid ${holder})`}`);
+  print(`  server        ${holder === null ? "not running" : `running${pidNote(holder)}`}`);
 
   const problems = findings.filter((f) => f.severity === "problem");
   const advised = findings.filter((f) => f.severity === "advice");
