@@ -1,6 +1,6 @@
 // Liveness and readiness. /health never touches the database, so a stuck disk does not get a healthy
-// process restarted; /ready checks the database is there, current and writable.
-import { accessSync, constants, statSync } from "node:fs";
+// process restarted; /ready checks the database is there, current and writable, and its disk has room.
+import { accessSync, constants, statfsSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { Elysia, t } from "elysia";
 import type { Db } from "./db/index.ts";
@@ -9,11 +9,18 @@ import { documented } from "./http/openapi.ts";
 import type { RequestIds } from "./http/request-log.ts";
 import type { Logger } from "./log.ts";
 import { EMBEDDED_MIGRATIONS } from "./db/migrations.ts";
-import { diskFullReported, noteWriteSucceeded } from "./db/errors.ts";
 import { retryWhileLocked } from "./db/write.ts";
 
 /** How long the readiness write probe waits for another writer's lock. */
 const READY_LOCK_WAIT_MS = 200;
+
+/**
+ * Below this much free space on the database's filesystem, /ready says the disk is full. A change and its audit
+ * event append a handful of 4 KB pages to the WAL (each with a 24-byte header); with less than 16 such pages
+ * left, the next write that has to grow a file fails. (A WAL already grown by earlier writes may still have
+ * room to reuse for a while; the disk is full all the same, and an operator must free space.)
+ */
+export const READY_MIN_FREE_BYTES = 64 * 1024;
 
 const HEALTHY = { status: "ok" as const };
 
@@ -102,25 +109,21 @@ export async function databaseProblem(db: Db, path: string, opened: { dev: numbe
     if (client.inTransaction) client.run("ROLLBACK");
     return "database is locked or read-only";
   }
-  if (diskFullReported(client) && !roomToWrite(db)) return "database disk is full";
+  if (freeBytes(dirname(path)) < READY_MIN_FREE_BYTES) return "database disk is full";
   return null;
 }
 
 /**
- * After a write failed for lack of space: whether a row needing a fresh page fits now (written and rolled
- * back), so /ready recovers as soon as space is back, without waiting for a client's write.
+ * Free space for this process on the filesystem holding `dir`, as the kernel counts it (statfs: one system call,
+ * nothing written, so a probe every few seconds costs nothing). Root may also use the blocks a filesystem keeps
+ * in reserve. Infinity when the filesystem cannot say.
  */
-function roomToWrite(db: Db): boolean {
-  const client = db.$client;
+function freeBytes(dir: string): number {
   try {
-    client.run("BEGIN IMMEDIATE");
-    client.run("INSERT INTO audit_events (type, actor, detail) VALUES ('login.failed', 'anonymous', zeroblob(16384))");
-    client.run("ROLLBACK");
-    noteWriteSucceeded(client);
-    return true;
+    const fs = statfsSync(dir);
+    return (process.geteuid?.() === 0 ? fs.bfree : fs.bavail) * fs.bsize;
   } catch {
-    if (client.inTransaction) client.run("ROLLBACK");
-    return false;
+    return Infinity;
   }
 }
 
@@ -145,8 +148,9 @@ export function readinessRoutes({ db, path }: { db: Db; path: string }) {
       detail: {
         summary: "Readiness",
         description:
-          "200 when the database file is the one opened at start, answers, has every migration applied and can take " +
-          "the write lock within 200 ms; otherwise 503 with the reason in words (no paths, no SQL).",
+          "200 when the database file is the one opened at start, answers, has every migration applied, can take " +
+          "the write lock within 200 ms and its filesystem has at least 64 KiB free (read with statfs; nothing is " +
+          "written); otherwise 503 with the reason in words (no paths, no SQL).",
         tags: ["health"],
       },
     },

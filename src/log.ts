@@ -74,14 +74,70 @@ function writeStdoutBatched(line: string): void {
 function flushStdout(): void {
   scheduled = false;
   if (pending.length === 0) return;
+  const lines = pending.length;
   const batch = pending.join("\n") + "\n";
   pending = [];
-  process.stdout.write(batch);
+  if (stdoutFailed !== undefined) return dropped(lines);
+  watchStdout();
+  try {
+    // Bun's stream queues what a slow reader (journald under load) cannot take yet; a failure comes back here.
+    process.stdout.write(batch, (error) => {
+      if (error) dropped(lines, error);
+    });
+  } catch (error) {
+    dropped(lines, error);
+  }
+}
+
+// A log line that cannot be written (stdout a pipe whose reader has gone, `moxie serve | head -1`; a full disk
+// under a redirect) is dropped and counted: logging must never stop the server or its shutdown. Unhandled, the
+// stream's error event would end the process with a stack trace.
+let stdoutFailed: string | undefined;
+let droppedLines = 0;
+let watching = false;
+
+function watchStdout(): void {
+  if (watching) return;
+  watching = true;
+  process.stdout.on("error", (error) => stdoutBroke(error));
+}
+
+function stdoutBroke(error: unknown): void {
+  if (stdoutFailed !== undefined) return;
+  stdoutFailed = (error as NodeJS.ErrnoException).code ?? (error as Error).message ?? String(error);
+  tellStderr(`moxie: cannot write the log to stdout (${stdoutFailed}); log lines are dropped and counted from now on`);
+}
+
+function dropped(lines: number, error?: unknown): void {
+  droppedLines += lines;
+  if (error !== undefined) stdoutBroke(error);
+}
+
+/** Said on stderr with a plain system call; if stderr is gone too, there is nobody to tell. */
+function tellStderr(text: string): void {
+  try {
+    writeSync(2, text + "\n");
+  } catch {
+    // stderr is closed as well
+  }
 }
 
 process.on("exit", () => {
-  if (pending.length > 0) writeSync(1, pending.join("\n") + "\n");
-  pending = [];
+  if (pending.length > 0) {
+    const lines = pending.length;
+    const batch = pending.join("\n") + "\n";
+    pending = [];
+    if (stdoutFailed !== undefined) {
+      droppedLines += lines;
+    } else {
+      try {
+        writeSync(1, batch);
+      } catch (error) {
+        dropped(lines, error);
+      }
+    }
+  }
+  if (droppedLines > 0) tellStderr(`moxie: ${droppedLines} log line${droppedLines === 1 ? " was" : "s were"} dropped: stdout could not be written (${stdoutFailed})`);
 });
 
 /** For tests and commands that should print nothing. */

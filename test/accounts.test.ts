@@ -2,6 +2,7 @@
 // In-process through app.handle, on a real SQLite file built by the shipped migrations; nothing mocked.
 import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { eq } from "drizzle-orm";
+import { ACCOUNT_OPERATIONS_MAX, hashingGate } from "../src/auth/password.ts";
 import { users, type User } from "../src/db/schema.ts";
 import { AdminLockoutError, setActive, updateUser } from "../src/users/service.ts";
 import {
@@ -16,6 +17,7 @@ import {
   type TestContext,
   type TestResponse,
 } from "./helpers.ts";
+import { waitUntil } from "./support/processes.ts";
 
 // This file spawns processes or hashes passwords: its own bound on a hung test (see test/setup.ts for why).
 setDefaultTimeout(30_000);
@@ -372,6 +374,40 @@ describe("admin: one account", () => {
   });
 
   describe("POST /admin/users", () => {
+    test("one admin's creates wait their turn: eight under way are all made; a ninth meanwhile is 429 naming the signed-in account's operations, and makes nothing", async () => {
+      // One hashing slot, held by other work until every request has arrived: whatever the machine's speed, the
+      // eight are under way at once when the ninth comes.
+      const saved = [hashingGate.concurrency, hashingGate.maxQueue] as const;
+      hashingGate.configure(1, 64);
+      let release = () => {};
+      const held = hashingGate.run(() => new Promise<void>((resolve) => (release = resolve)), "operator");
+      try {
+        const creates = Array.from({ length: ACCOUNT_OPERATIONS_MAX }, (_, i) =>
+          request("POST", "/admin/users", { token: adminToken, body: { name: `Bulk ${i}`, email: `bulk-${i}@x.co`, password: "bulk-Pass-2026" } }),
+        );
+        await waitUntil("the admin's eight creates under way", () => (hashingGate.operationsOf(admin.id) === ACCOUNT_OPERATIONS_MAX ? true : undefined));
+        const ninth = await request("POST", "/admin/users", { token: adminToken, body: { name: "Ninth", email: "ninth@x.co", password: "bulk-Pass-2026" } });
+        expectDetail(
+          ninth,
+          429,
+          "Your account already has 8 password operations under way (creating accounts, setting or changing passwords: one at a " +
+            "time, the rest queued); try again when one has finished",
+        );
+        expect(ninth.headers.get("retry-after")).toBe("1");
+        expect(ninth.text).not.toContain("ninth@x.co");
+        release();
+        expect((await Promise.all(creates)).map((response) => response.status)).toEqual(Array(ACCOUNT_OPERATIONS_MAX).fill(201));
+        expect(ctx.db.$client.query("SELECT count(*) AS n FROM users WHERE email LIKE 'bulk-%' OR email = 'ninth@x.co'").get()).toEqual({
+          n: ACCOUNT_OPERATIONS_MAX,
+        });
+        expect(hashingGate.operationsOf(admin.id)).toBe(0);
+      } finally {
+        release();
+        await held;
+        hashingGate.configure(...saved);
+      }
+    });
+
     test("creates an active agent (role omitted → agent, never admin) that can sign in", async () => {
       const password = "first-password-1";
       const response = await request("POST", "/admin/users", {

@@ -3,7 +3,7 @@
 // output and the files left behind. Every database is a real file; the fixture is copied, never touched.
 import { Database } from "bun:sqlite";
 import { beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, copyFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import packageJson from "../package.json" with { type: "json" };
 import { filesystemTypeOf } from "../src/commands/doctor.ts";
@@ -244,31 +244,58 @@ describe("moxie backup", () => {
 });
 
 describe("serve lock", () => {
-  test("acquire writes the pid; a live holder is refused, a dead one replaced; release removes only its own file", async () => {
+  test("an OS file lock: held while the holder lives, refused to a second taker with the holder's pid, gone the moment the holder dies; release removes the file", async () => {
     const { db } = workspace();
     expect(serveLockHolder(db)).toBeNull();
     const release = acquireServeLock(db);
-    expect(readFileSync(serveLockPath(db), "utf8").split("\n")[0]).toBe(String(process.pid));
+    expect(readFileSync(serveLockPath(db), "utf8")).toBe(`${process.pid}\n`);
     expect(mode(serveLockPath(db))).toBe(0o600);
-    expect(serveLockHolder(db)).toBe(process.pid);
+    expect(serveLockHolder(db)).toEqual({ pid: process.pid });
+    // flock belongs to the open descriptor: a second taker is refused even in the same process.
+    expect(() => acquireServeLock(db)).toThrow(new CommandError(`another moxie server (pid ${process.pid}) is using ${db}; stop it first`));
     release();
+    release(); // idempotent
     expect(existsSync(serveLockPath(db))).toBe(false);
+    expect(serveLockHolder(db)).toBeNull();
 
+    // A file naming a live process that holds no lock (a crashed server's pid, now another program's) is stale.
     const other = Bun.spawn(["sleep", "30"]);
     try {
       writeFileSync(serveLockPath(db), `${other.pid}\n`);
-      expect(serveLockHolder(db)).toBe(other.pid);
-      expect(() => acquireServeLock(db)).toThrow(new CommandError(`another moxie server (pid ${other.pid}) is using ${db}; stop it first`));
+      expect(serveLockHolder(db)).toBeNull();
+      const again = acquireServeLock(db);
+      expect(readFileSync(serveLockPath(db), "utf8")).toBe(`${process.pid}\n`);
+      again();
     } finally {
       other.kill("SIGKILL");
       await other.exited;
     }
+
+    // Another process holds it: refused, naming that process; SIGKILLed, it holds nothing and the file is taken over.
+    const holder = Bun.spawn(
+      [process.execPath, "-e", `const { acquireServeLock } = await import(${JSON.stringify(join(ROOT, "src/commands/serve-lock.ts"))}); acquireServeLock(${JSON.stringify(db)}); console.log("held"); await Bun.sleep(60_000);`],
+      { stdout: "pipe", stderr: "inherit" },
+    );
+    try {
+      const reader = holder.stdout.getReader();
+      expect(new TextDecoder().decode((await reader.read()).value)).toBe("held\n");
+      expect(serveLockHolder(db)).toEqual({ pid: holder.pid });
+      expect(() => acquireServeLock(db)).toThrow(new CommandError(`another moxie server (pid ${holder.pid}) is using ${db}; stop it first`));
+    } finally {
+      holder.kill("SIGKILL");
+      await holder.exited;
+    }
+    expect(readFileSync(serveLockPath(db), "utf8")).toBe(`${holder.pid}\n`); // left behind by the kill
     expect(serveLockHolder(db)).toBeNull();
-    const again = acquireServeLock(db);
-    expect(serveLockHolder(db)).toBe(process.pid);
-    writeFileSync(serveLockPath(db), "999999999\n"); // someone else's now: release must not remove it
-    again();
-    expect(existsSync(serveLockPath(db))).toBe(true);
+    const taken = acquireServeLock(db);
+    expect(serveLockHolder(db)).toEqual({ pid: process.pid });
+    // Someone removes the file under it and another taker makes a new one: the first's release leaves that alone.
+    rmSync(serveLockPath(db));
+    const second = acquireServeLock(db);
+    taken();
+    expect(serveLockHolder(db)).toEqual({ pid: process.pid });
+    second();
+    expect(existsSync(serveLockPath(db))).toBe(false);
   }, 60_000);
 });
 
@@ -276,17 +303,20 @@ describe("moxie restore", () => {
   test("refuses while a server holds the database (exit 1), changing nothing", async () => {
     const ws = seeded(adminDb);
     copyFileSync(ADMIN_DB, join(ws.dir, "b.db"));
-    writeFileSync(serveLockPath(ws.db), `${process.pid}\n`);
+    const release = acquireServeLock(ws.db); // this process plays the server
     const before = readdirSync(ws.dir).sort();
     const bytes = readFileSync(ws.db);
-    const result = await cli(["restore", "b.db"], ws);
-    expect(result.code).toBe(1);
-    expectOneLineError(result.stderr);
-    expect(result.stderr).toContain(`pid ${process.pid}`);
-    expect(result.stderr).toContain("stop the server first (systemctl stop moxie, or Ctrl-C)");
-    expect(readdirSync(ws.dir).sort()).toEqual(before);
-    expect(readFileSync(ws.db).equals(bytes)).toBe(true);
-    expect(readFileSync(serveLockPath(ws.db), "utf8")).toBe(`${process.pid}\n`);
+    try {
+      const result = await cli(["restore", "b.db"], ws);
+      expect(result.code).toBe(1);
+      expectOneLineError(result.stderr);
+      expect(result.stderr).toContain(`pid ${process.pid}`);
+      expect(result.stderr).toContain("stop the server first (systemctl stop moxie, or Ctrl-C)");
+      expect(readdirSync(ws.dir).sort()).toEqual(before);
+      expect(readFileSync(ws.db).equals(bytes)).toBe(true);
+    } finally {
+      release();
+    }
   }, 60_000);
 
   test("puts the backup in place, keeps the previous database as .before-restore-<UTC>, owner-only", async () => {

@@ -1,11 +1,12 @@
 import { afterEach, describe, expect, setDefaultTimeout, spyOn, test } from "bun:test";
 import {
+  ACCOUNT_OPERATIONS_MAX,
   ARGON2_MEMORY_KIB,
   ARGON2_TIME_COST,
   HashingBusyError,
   HashingGate,
   hashPassword,
-  PasswordWorkInProgressError,
+  PasswordWorkQueuedError,
   spendVerifyTime,
   verifyPasswordHash,
 } from "../src/auth/password.ts";
@@ -197,24 +198,54 @@ describe("HashingGate", () => {
 });
 
 describe("HashingGate: signed-in work", () => {
-  test("one operation per account at a time; signed-in work holds at most half the queue; sign-in keeps its share", async () => {
-    const gate = new HashingGate(1, 4);
+  test("an account's operations run one at a time in the order they came, up to its bound, then 429's error; signed-in work holds at most half the queue; sign-in keeps its share and goes after at most one account operation", async () => {
+    const gate = new HashingGate(1, 4, 3);
     const releases: Array<() => void> = [];
     const hold = () => new Promise<void>((resolve) => releases.push(resolve));
+    const ran: string[] = [];
+    const step = (label: string) => async () => {
+      ran.push(label);
+      return label;
+    };
     const running = gate.run(hold, "operator"); // occupies the only slot
-    // Account 7 holds its one operation; a second one is refused at once, before any hashing.
-    const first = gate.exclusive(7, () => gate.run(async () => "seven", { account: 7 }));
-    expect(await refusal(gate.exclusive(7, async () => "again"), "account 7's second operation")).toBeInstanceOf(PasswordWorkInProgressError);
-    expect(gate.busyWith(7)).toBe(true);
-    // Half the queue (2) for signed-in work: account 8 waits, account 9 is refused with 503's error.
-    const second = gate.run(async () => "eight", { account: 8 });
-    expect(await refusal(gate.run(async () => "nine", { account: 9 }), "account 9's operation")).toBeInstanceOf(HashingBusyError);
+    const op = (account: number, label: string) => gate.exclusive(account, () => gate.run(step(label), { account }));
+    // Account 7: three under way (one in the gate's queue, two waiting in its own line); the fourth is refused
+    // at once, before any hashing, with a sentence naming whose operations they are.
+    const seven = [op(7, "7a"), op(7, "7b"), op(7, "7c")];
+    expect(gate.operationsOf(7)).toBe(3);
+    expect(gate.accountFull(7)).toBe(true);
+    const fourth = await refusal(op(7, "7d"), "account 7's fourth operation");
+    expect(fourth).toBeInstanceOf(PasswordWorkQueuedError);
+    expect((fourth as Error).message).toStartWith("Your account already has 3 password operations under way");
+    // One place in the queue per account whatever it sent: account 8 waits there too; that is half the queue (2),
+    // so account 9 is refused with 503's error.
+    const eight = op(8, "8");
+    expect(await refusal(op(9, "9"), "account 9's operation")).toBeInstanceOf(HashingBusyError);
+    expect(gate.operationsOf(9)).toBe(0);
     // Sign-in still has room behind them.
-    const signIns = [gate.run(async () => "in-1", "anonymous"), gate.run(async () => "in-2", "anonymous")];
-    expect(await refusal(gate.run(async () => "in-3", "anonymous"), "the third sign-in")).toBeInstanceOf(HashingBusyError);
+    const signIns = [gate.run(step("in-1"), "anonymous"), gate.run(step("in-2"), "anonymous")];
+    expect(await refusal(gate.run(step("in-3"), "anonymous"), "the third sign-in")).toBeInstanceOf(HashingBusyError);
     releases.shift()!();
     await within(running, "the operator's work");
-    expect(await within(Promise.all([first, second, ...signIns]), "the queued work")).toEqual(["seven", "eight", "in-1", "in-2"]);
-    expect(gate.busyWith(7)).toBe(false);
+    expect(await within(Promise.all([...seven, eight, ...signIns]), "the queued work")).toEqual(["7a", "7b", "7c", "8", "in-1", "in-2"]);
+    // The lines in turn: each sign-in waited for at most one account operation, though account 7 had more queued.
+    expect(ran).toEqual(["7a", "in-1", "8", "in-2", "7b", "7c"]);
+    expect(gate.operationsOf(7)).toBe(0);
+    expect(gate.accountFull(7)).toBe(false);
+    expect(await within(op(7, "7e"), "account 7 after its burst")).toBe("7e");
+  });
+
+  test("an operation that fails lets the account's next one run", async () => {
+    const gate = new HashingGate(1, 4, 2);
+    const first = gate.exclusive(5, async () => Promise.reject(new Error("argon2 failed")));
+    const second = gate.exclusive(5, async () => "second");
+    expect(await refusal(first, "the failing operation")).toEqual(new Error("argon2 failed"));
+    expect(await within(second, "the next operation")).toBe("second");
+    expect(gate.operationsOf(5)).toBe(0);
+  });
+
+  test("the default bound lets one account have eight under way", () => {
+    expect(ACCOUNT_OPERATIONS_MAX).toBe(8);
+    expect(new HashingGate(1, 4).perAccount).toBe(ACCOUNT_OPERATIONS_MAX);
   });
 });

@@ -32,8 +32,8 @@ export function characterCount(text: string): number {
 /**
  * Who the password work is for, which decides what happens when the machine is busy:
  * - "anonymous" (sign-in) may be refused with HashingBusyError when the whole queue is full;
- * - `{ account }` (a signed-in account's own or admin work) holds at most one operation per account at a time
- *   (a second answers PasswordWorkInProgressError) and may use only its share of the queue;
+ * - `{ account }` (a signed-in account's own or admin work) runs one operation per account at a time (the next
+ *   few wait their turn, past them PasswordWorkQueuedError) and may use only its share of the queue;
  * - "operator" (the CLI at the host) waits its turn.
  */
 export type HashingFor = "anonymous" | "operator" | { account: number };
@@ -86,30 +86,46 @@ export class HashingBusyError extends Error {
   override name = "HashingBusyError";
 }
 
-/** Raised when a signed-in account starts a second password operation while one is running; the edge answers 429. */
-export class PasswordWorkInProgressError extends Error {
-  override name = "PasswordWorkInProgressError";
-  constructor() {
-    super("Another password operation of this account is still running; try again in a moment");
+/**
+ * How many password operations one signed-in account may have under way: one hashing, the rest waiting their
+ * turn. Enough for an admin's script creating accounts four at a time; past it, 429.
+ */
+export const ACCOUNT_OPERATIONS_MAX = 8;
+
+/**
+ * Raised when the signed-in account already has ACCOUNT_OPERATIONS_MAX password operations under way; the edge
+ * answers 429. The sentence names whose operations they are: the caller's, not an account being created or reset.
+ */
+export class PasswordWorkQueuedError extends Error {
+  override name = "PasswordWorkQueuedError";
+  constructor(max: number) {
+    super(
+      `Your account already has ${max} password operations under way (creating accounts, setting or changing ` +
+        "passwords: one at a time, the rest queued); try again when one has finished",
+    );
   }
 }
 
 /**
  * At most one argon2 operation per core at once, with one bounded queue behind them. Unbounded, a flood fills
  * Bun's thread pool and every other request waits behind 64 MiB hashes. Signed-in accounts queue separately
- * from sign-in, may hold at most half of the queue and one operation each, and the two lines are served in
- * turn: no signed-in user can starve sign-in, and a login flood cannot starve a password change forever.
+ * from sign-in and may hold at most half of the queue, and the two lines are served in turn: no signed-in user
+ * can starve sign-in, and a login flood cannot starve a password change forever. Each signed-in account's
+ * operations go through the queue one at a time, the next few waiting in the account's own line (outside the
+ * queue), so one account holds at most one place in the queue however many it sends.
  */
 export class HashingGate {
   private running = 0;
   private readonly signInLine: Array<() => void> = [];
   private readonly accountLine: Array<() => void> = [];
-  private readonly busyAccounts = new Set<number>();
+  /** Per signed-in account with an operation under way: the operations waiting behind it. */
+  private readonly accountWaiting = new Map<number, Array<() => void>>();
   private accountTurn = false;
 
   constructor(
     public concurrency: number,
     public maxQueue: number,
+    public perAccount = ACCOUNT_OPERATIONS_MAX,
   ) {}
 
   /** How many signed-in operations may wait at once: half the queue, at least one. */
@@ -136,22 +152,36 @@ export class HashingGate {
     return this.running >= this.concurrency && this.waiting >= this.maxQueue;
   }
 
-  /** True while `account` has a password operation running: a new one would be refused. */
-  busyWith(account: number): boolean {
-    return this.busyAccounts.has(account);
+  /** How many password operations `account` has under way (running or waiting its turn). */
+  operationsOf(account: number): number {
+    const waiting = this.accountWaiting.get(account);
+    return waiting === undefined ? 0 : 1 + waiting.length;
+  }
+
+  /** True when `account` already has `perAccount` operations under way: a new one would be refused. */
+  accountFull(account: number): boolean {
+    return this.operationsOf(account) >= this.perAccount;
   }
 
   /**
-   * Runs `fn` as the one password operation of `account` (which may hash more than once); a second one
-   * started meanwhile gets PasswordWorkInProgressError at once, before any hashing.
+   * Runs `fn` as a password operation of `account` (which may hash more than once), after the account's earlier
+   * ones, in the order they came; one past `perAccount` under way gets PasswordWorkQueuedError at once, before
+   * any hashing.
    */
   async exclusive<T>(account: number, fn: () => Promise<T>): Promise<T> {
-    if (this.busyAccounts.has(account)) throw new PasswordWorkInProgressError();
-    this.busyAccounts.add(account);
+    const waiting = this.accountWaiting.get(account);
+    if (waiting === undefined) {
+      this.accountWaiting.set(account, []);
+    } else {
+      if (1 + waiting.length >= this.perAccount) throw new PasswordWorkQueuedError(this.perAccount);
+      await new Promise<void>((resolve) => waiting.push(resolve));
+    }
     try {
       return await fn();
     } finally {
-      this.busyAccounts.delete(account);
+      const next = this.accountWaiting.get(account)!.shift();
+      if (next) next();
+      else this.accountWaiting.delete(account);
     }
   }
 

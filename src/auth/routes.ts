@@ -19,11 +19,12 @@ import { documented } from "../http/openapi.ts";
 import type { LoginThrottle } from "./throttle.ts";
 import { BEARER_CHALLENGE, SIGNED_IN_RESPONSES, type AuthGuard } from "./guard.ts";
 import {
+  ACCOUNT_OPERATIONS_MAX,
   characterCount,
   HashingBusyError,
   hashingGate,
-  PasswordWorkInProgressError,
   normalizePassword,
+  PasswordWorkQueuedError,
   SIGN_IN_PASSWORD_MAX_LENGTH,
   spendVerifyTime,
   verifyPasswordHash,
@@ -198,7 +199,7 @@ export function authRoutes({ db, tokens, guard, throttle, addressOf, refusalWind
         const ip = addressOf(request, server);
         const event = { type: "password.change_failed" as const, actor: "user" as const, actorUserId: user.id, userId: user.id, ip };
         // Refused before it takes a place in the throttle: a flood of changes is not a flood of failures.
-        if (hashingGate.busyWith(user.id)) throw new PasswordWorkInProgressError();
+        if (hashingGate.accountFull(user.id)) throw new PasswordWorkQueuedError(hashingGate.perAccount);
         // Wrong current passwords count toward the same limits as sign-in: this is no oracle for guessing it.
         const attempt = throttle.reserve(user.email, ip, throttleClearedAt(db, user));
         if (attempt.refused) {
@@ -235,7 +236,9 @@ export function authRoutes({ db, tokens, guard, throttle, addressOf, refusalWind
             description: "The body does not match the schema, or the new password breaks a rule (too short, too common, same as the current one).",
           }),
           429: documented(ErrorModel, {
-            description: "Too many wrong current passwords for this account, or another password operation of this account is still running.",
+            description:
+              `Too many wrong current passwords for this account, or your account already has ${ACCOUNT_OPERATIONS_MAX} password operations under way ` +
+              "(one runs at a time, the rest wait their turn).",
             headers: ["Retry-After"],
           }),
           503: documented(ErrorModel, { description: "The server is busy hashing passwords, or the database is busy or full.", headers: ["Retry-After"] }),

@@ -26,7 +26,7 @@ import {
   settingsFor,
   type Where,
 } from "./dbfile.ts";
-import { acquireServeLock, serveLockHolder } from "./serve-lock.ts";
+import { acquireServeLock, pidNote, serveLockHolder, type ServeLockHolder } from "./serve-lock.ts";
 import { signEveryoneOut, type EmailRewrite } from "../users/service.ts";
 
 type Print = (line: string) => void;
@@ -110,8 +110,8 @@ export async function restoreCommand(
   if (statSync(source).size === 0) throw new UsageError(`${source} is an empty file (0 bytes), not a backup; nothing was restored`);
   if (hasSqliteHeader(source) === false) throw new UsageError(`${source} is not a SQLite database (no SQLite header), so not a moxie backup; nothing was restored`);
 
-  const stopFirst = (pid: number) =>
-    `a moxie server (pid ${pid}) is using ${databasePath}; stop the server first (systemctl stop moxie, or Ctrl-C)`;
+  const stopFirst = (holder: ServeLockHolder) =>
+    `a moxie server${pidNote(holder)} is using ${databasePath}; stop the server first (systemctl stop moxie, or Ctrl-C)`;
   const holder = serveLockHolder(databasePath);
   if (holder !== null) throw new CommandError(stopFirst(holder));
   // Hold the server's lock while the file is swapped, so a server starting meanwhile refuses to.
@@ -119,8 +119,8 @@ export async function restoreCommand(
   try {
     release = acquireServeLock(databasePath);
   } catch (error) {
-    const pid = serveLockHolder(databasePath);
-    throw pid !== null ? new CommandError(stopFirst(pid)) : error;
+    const holder = serveLockHolder(databasePath);
+    throw holder !== null ? new CommandError(stopFirst(holder)) : error;
   }
 
   const stamp = fileTimestamp();

@@ -29,7 +29,7 @@ import {
 } from "./dbfile.ts";
 import { plannedEmailRewrites } from "../users/service.ts";
 import { offsiteFindings } from "./offsite.ts";
-import { serveLockHolder } from "./serve-lock.ts";
+import { pidNote, serveLockHolder } from "./serve-lock.ts";
 
 type Print = (line: string) => void;
 
@@ -134,7 +134,7 @@ export async function doctorCommand(options: { where: Where }, print: Print): Pr
     findings.push(...inspectDatabase(dbPath, print));
   }
   const holder = serveLockHolder(dbPath);
-  print(`  server        ${holder === null ? "not running" : `running (pid ${holder})`}`);
+  print(`  server        ${holder === null ? "not running" : `running${pidNote(holder)}`}`);
   // With S3_BUCKET set: the newest off-host copy, asked for within a bounded time.
   findings.push(...(await offsiteFindings(settings.s3, print)));
 

@@ -3,7 +3,7 @@
 // /health) would wait with it. Here each attempt gives up at once and the wait happens between attempts.
 import type { Database } from "bun:sqlite";
 import type { Db } from "./index.ts";
-import { noteWriteSucceeded, translateDatabaseError } from "./errors.ts";
+import { translateDatabaseError } from "./errors.ts";
 
 /** Pauses between attempts while the lock is held elsewhere (ms): short at first, then every 100 ms. */
 const BACKOFF_MS = [5, 10, 25, 50, 100];
@@ -11,18 +11,15 @@ const BACKOFF_MS = [5, 10, 25, 50, 100];
 /**
  * Runs `attempt`, a synchronous write on `db` (one transaction, or one statement), until it gets the write lock
  * or the connection's busy timeout (BUSY_TIMEOUT_MS) is spent; meanwhile other requests are served. Past the
- * budget it throws DatabaseBusyError, a full disk DatabaseFullError, both with nothing written; a success clears
- * the "disk full" state. `attempt` may run more than once, so whatever it changes besides the database must
- * change only after its writes succeeded.
+ * budget it throws DatabaseBusyError, a full disk DatabaseFullError, both with nothing written. `attempt` may run
+ * more than once, so whatever it changes besides the database must change only after its writes succeeded.
  */
 export async function writeWithRetry<T>(db: Db, attempt: () => T): Promise<T> {
   const client = db.$client;
   try {
-    const result = await retryWhileLocked(client, attempt, busyTimeoutOf(client));
-    noteWriteSucceeded(client);
-    return result;
+    return await retryWhileLocked(client, attempt, busyTimeoutOf(client));
   } catch (error) {
-    throw translateDatabaseError(client, error);
+    throw translateDatabaseError(error);
   }
 }
 

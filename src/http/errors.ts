@@ -1,6 +1,6 @@
 // Every error leaves the API once, here, as {"detail": "<one sentence>"}: no input echoed, no stack.
 import { Elysia, ValidationError } from "elysia";
-import { HashingBusyError, PasswordWorkInProgressError } from "../auth/password.ts";
+import { HashingBusyError, PasswordWorkQueuedError } from "../auth/password.ts";
 import { BEARER_CHALLENGE } from "../auth/guard.ts";
 import { DatabaseBusyError, DatabaseFullError } from "../db/errors.ts";
 import { InvalidEmailError } from "../users/email.ts";
@@ -26,7 +26,7 @@ function mapKnownError(error: unknown): { status: number; detail: string; header
   if (error instanceof ActorForbiddenError) return { status: 403, detail: error.message };
   if (error instanceof PasswordRaceError) return { status: 409, detail: error.message };
   if (error instanceof InvalidEmailError) return { status: 422, detail: error.message };
-  if (error instanceof PasswordWorkInProgressError) return { status: 429, detail: error.message, headers: { "retry-after": "1" } };
+  if (error instanceof PasswordWorkQueuedError) return { status: 429, detail: error.message, headers: { "retry-after": "1" } };
   // A write that met another connection's lock for longer than the busy timeout (some read paths write too).
   const code = (error as { code?: unknown } | null)?.code;
   if (error instanceof DatabaseBusyError || (typeof code === "string" && code.startsWith("SQLITE_BUSY"))) {

@@ -1,6 +1,7 @@
 // /admin/users: the admin runs the team's accounts. Every route here is behind the admin guard.
 import { Elysia, t } from "elysia";
 import { ADMIN_RESPONSES, type AuthGuard } from "../auth/guard.ts";
+import { ACCOUNT_OPERATIONS_MAX } from "../auth/password.ts";
 import type { Db } from "../db/index.ts";
 import type { AddressOf } from "../http/client-address.ts";
 import { documented } from "../http/openapi.ts";
@@ -32,7 +33,9 @@ const tags = ["admin"];
 const notFound = { 404: documented(ErrorModel, { description: "No account has this id." }) };
 const emailTaken = documented(ErrorModel, { description: "Another account already has this email." });
 const anotherPasswordOperation = documented(ErrorModel, {
-  description: "Another password operation of yours (a create or a reset) is still running.",
+  description:
+    `Your account (the signed-in admin's) already has ${ACCOUNT_OPERATIONS_MAX} password operations under way: creates and ` +
+    "resets run one at a time and the others wait their turn; past that many, try again when one has finished.",
   headers: ["Retry-After"],
 });
 const passwordRule = documented(ErrorModel, {

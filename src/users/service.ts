@@ -108,12 +108,7 @@ type Audit = (event: { type: AuditEventType; userId: number; changes?: Changes; 
  */
 export function writeAs<T>(db: Db, actor: Actor, need: "admin" | "self", work: (tx: Executor, audit: Audit) => T): Promise<T> {
   return inWriteTransaction(db, (tx) => {
-    if (actor !== "cli") {
-      const row = findUserById(tx, actor.id);
-      if (!row || !row.isActive) throw new ActorRevokedError("Account inactive or not found");
-      if (row.tokenVersion !== actor.tokenVersion) throw new ActorRevokedError("Invalid or expired token");
-      if (need === "admin" && row.role !== "admin") throw new ActorForbiddenError("Admin access required");
-    }
+    if (actor !== "cli") assertActorMay(tx, actor, need);
     const audit: Audit = (event) =>
       recordEvent(tx, {
         ...event,
@@ -123,6 +118,17 @@ export function writeAs<T>(db: Db, actor: Actor, need: "admin" | "self", work: (
       });
     return work(tx, audit);
   });
+}
+
+/**
+ * The acting account, as `ex` reads it now, must still be active, at the token version its request carried and,
+ * for `need: "admin"`, an admin: ActorRevokedError (401) or ActorForbiddenError (403) otherwise.
+ */
+function assertActorMay(ex: Executor, actor: ActingUser, need: "admin" | "self"): void {
+  const row = findUserById(ex, actor.id);
+  if (!row || !row.isActive) throw new ActorRevokedError("Account inactive or not found");
+  if (row.tokenVersion !== actor.tokenVersion) throw new ActorRevokedError("Invalid or expired token");
+  if (need === "admin" && row.role !== "admin") throw new ActorForbiddenError("Admin access required");
 }
 
 /**
@@ -139,9 +145,18 @@ function hashingFor(actor: Actor): HashingFor {
   return actor === "cli" ? "operator" : { account: actor.id };
 }
 
-/** One password operation per signed-in account at a time; the operator is not limited. */
-function asOnePasswordOperation<T>(actor: Actor, fn: () => Promise<T>): Promise<T> {
-  return actor === "cli" ? fn() : hashingGate.exclusive(actor.id, fn);
+/**
+ * A signed-in account's password operations run one at a time, the next few waiting their turn (past them
+ * PasswordWorkQueuedError, 429); the operator is not limited. When its turn comes the acting account is checked
+ * again before any hashing: an operation that waited while its account was deactivated, demoted or signed out is
+ * answered as its write would be (writeAs checks once more where the change is written), without the hash.
+ */
+function asOnePasswordOperation<T>(db: Db, actor: Actor, need: "admin" | "self", fn: () => Promise<T>): Promise<T> {
+  if (actor === "cli") return fn();
+  return hashingGate.exclusive(actor.id, () => {
+    assertActorMay(db, actor, need);
+    return fn();
+  });
 }
 
 export interface NewAccount {
@@ -161,7 +176,7 @@ function assertAllowedPassword(password: string, field = "password"): void {
 export async function createUser(db: Db, input: NewAccount, actor: Actor = "cli"): Promise<User> {
   assertAllowedPassword(input.password);
   const email = normalizeNewEmail(input.email);
-  const passwordHash = await asOnePasswordOperation(actor, () => hashPassword(input.password, { for: hashingFor(actor) }));
+  const passwordHash = await asOnePasswordOperation(db, actor, "admin", () => hashPassword(input.password, { for: hashingFor(actor) }));
   return writeAs(db, actor, "admin", (tx, audit) => {
     const created = withUniqueEmail(email, () =>
       tx.insert(users).values({ name: input.name.trim(), email, passwordHash, role: input.role ?? "agent" }).returning().get(),
@@ -355,7 +370,7 @@ export async function setPassword(db: Db, actor: Actor, id: number, password: st
   }
   assertAllowedPassword(password);
   const expected = getUser(db, id).tokenVersion;
-  const passwordHash = await asOnePasswordOperation(actor, () => hashPassword(password, { for: hashingFor(actor) }));
+  const passwordHash = await asOnePasswordOperation(db, actor, "admin", () => hashPassword(password, { for: hashingFor(actor) }));
   await writeAs(db, actor, "admin", (tx, audit) => {
     compareAndSetPassword(tx, id, expected, passwordHash);
     audit({ type: "password.reset", userId: id });
@@ -368,7 +383,7 @@ export async function setPassword(db: Db, actor: Actor, id: number, password: st
  * session is revoked: ActorRevokedError). Returns the new token version, for this session's fresh token.
  */
 export async function changeOwnPassword(db: Db, actor: ActingUser, currentPassword: string, newPassword: string): Promise<number> {
-  const passwordHash = await hashingGate.exclusive(actor.id, async () => {
+  const passwordHash = await asOnePasswordOperation(db, actor, "self", async () => {
     const user = getUser(db, actor.id);
     if (!(await verifyPasswordHash(user.passwordHash, currentPassword, { for: hashingFor(actor) }))) {
       throw new WrongPasswordError();

@@ -84,7 +84,7 @@ describe("hashing is bounded under a login flood", () => {
 });
 
 describe("races on one email", () => {
-  test("20 concurrent POST /admin/users with the same email → exactly one 201, the rest 409 (or 429: one password operation per admin at a time), no 500", async () => {
+  test("20 concurrent POST /admin/users with the same email → exactly one 201, the rest 409 (or 429: past the admin's eight password operations under way), no 500", async () => {
     const answers = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
         server.request("POST", "/admin/users", {
@@ -122,7 +122,7 @@ describe("the CLI writes while the server is under load", () => {
 
     let cliDone = false;
     void cliWork.finally(() => (cliDone = true));
-    // One after the other: an admin holds one password operation at a time.
+    // One after the other, as a person at the console would.
     const creates = (async () => {
       const made: Res[] = [];
       for (let i = 0; i < 2; i++) {
