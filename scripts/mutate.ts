@@ -585,6 +585,20 @@ export const MUTATIONS: Mutation[] = [
     filter: "serve lock|same database",
   },
   {
+    id: "serve-lock-after-bootstrap",
+    breaks: "a second serve is refused before it opens the database: it never migrates or rewrites the file the first one serves",
+    file: "src/cli.ts",
+    find: "        release = acquireServeLock(settings.databasePath);\n      } catch",
+    replace: "        release = () => {};\n      } catch",
+    also: [
+      {
+        find: "        await serveLocked(bootstrap({ create: true, listening: true, overrides, announce: false }));",
+        replace: "        const running = bootstrap({ create: true, listening: true, overrides, announce: false });\n        release = acquireServeLock(settings.databasePath);\n        await serveLocked(running);",
+      },
+    ],
+    tests: [[T.serveLock, "before it touches the database"]],
+  },
+  {
     id: "serve-lock-holder-unseen",
     breaks: "restore refuses while a server runs, naming its pid; doctor says the server is running",
     file: "src/commands/serve-lock.ts",

@@ -92,31 +92,21 @@ const COMMANDS: Record<string, Command> = {
       const port = parsedOption(values, "port", parsePort);
       if (host !== undefined) overrides.host = host;
       if (port !== undefined) overrides.port = port;
-      const settings = { ...settingsFor(where, true).settings, ...overrides };
+      const chosen = settingsFor(where, true);
+      const settings = { ...chosen.settings, ...overrides };
       // Before anything is written: a start that cannot listen leaves no database or key file behind.
       checkCanListen(settings.host, settings.port);
-      const running = bootstrap({ create: true, listening: true, overrides, announce: false });
-      if (running.created) {
-        running.log.info("created a new database", { path: running.settings.databasePath, chosen_by: running.chosen.databaseChoice });
-      }
-      if (running.migration.adopted) {
-        running.log.info("adopted the Python moxie's database", {
-          database: running.settings.databasePath,
-          baseline: running.migration.baseline,
-          applied: running.migration.applied,
-          alembic_version: running.migration.alembic,
-        });
-      } else if (!running.created && running.migration.applied.length > 0) {
-        running.log.info("applied migrations", { database: running.settings.databasePath, applied: running.migration.applied });
-      }
-      if (running.emails.length > 0) {
-        // What moxie changed in the accounts' rows, said where the operator looks, not only in the audit trail.
-        running.log.info("rewrote stored emails to their one spelling", { count: running.emails.length, emails: running.emails });
-      }
-      // One server per database: restore and a second serve check this lock.
-      const release = acquireServeLock(running.settings.databasePath);
+      // One server per database (restore and a second serve check this lock), taken before the database is
+      // opened: a refused second start must not migrate or rewrite the file the first one serves.
+      let release: () => void;
       try {
-        await serve(running);
+        release = acquireServeLock(settings.databasePath);
+      } catch (error) {
+        if (error instanceof DatabaseOpenError) throw new UsageError(`DATABASE_URL: ${error.message} (${chosen.databaseChoice})`);
+        throw error;
+      }
+      try {
+        await serveLocked(bootstrap({ create: true, listening: true, overrides, announce: false }));
       } finally {
         release();
       }
@@ -264,6 +254,28 @@ const COMMANDS: Record<string, Command> = {
 
 function print(line: string): void {
   console.log(line);
+}
+
+/** serve, once the lock is held and the database open: says what opening changed, then listens until a signal. */
+async function serveLocked(running: Running): Promise<void> {
+  if (running.created) {
+    running.log.info("created a new database", { path: running.settings.databasePath, chosen_by: running.chosen.databaseChoice });
+  }
+  if (running.migration.adopted) {
+    running.log.info("adopted the Python moxie's database", {
+      database: running.settings.databasePath,
+      baseline: running.migration.baseline,
+      applied: running.migration.applied,
+      alembic_version: running.migration.alembic,
+    });
+  } else if (!running.created && running.migration.applied.length > 0) {
+    running.log.info("applied migrations", { database: running.settings.databasePath, applied: running.migration.applied });
+  }
+  if (running.emails.length > 0) {
+    // What moxie changed in the accounts' rows, said where the operator looks, not only in the audit trail.
+    running.log.info("rewrote stored emails to their one spelling", { count: running.emails.length, emails: running.emails });
+  }
+  await serve(running);
 }
 
 function parsedOption<T>(values: Record<string, string | boolean | undefined>, name: string, parse: (raw: string) => T): T | undefined {

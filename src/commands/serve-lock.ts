@@ -12,6 +12,7 @@
 import { dlopen, FFIType, read } from "bun:ffi";
 import { closeSync, constants, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
+import { DatabaseOpenError } from "../db/index.ts";
 import { CommandError } from "./errors.ts";
 
 export function serveLockPath(databasePath: string): string {
@@ -39,7 +40,12 @@ const CONTENDED_PAUSE_MS = 10;
  */
 export function acquireServeLock(databasePath: string): () => void {
   const path = serveLockPath(databasePath);
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  try {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  } catch (error) {
+    // The database's directory cannot be made: the setting's fault, said as opening the database would say it.
+    throw new DatabaseOpenError(`cannot open database ${databasePath}: ${(error as Error).message}`);
+  }
   for (let attempt = 0; attempt < CONTENDED_TRIES; attempt++) {
     let fd: number;
     try {

@@ -2,6 +2,7 @@
 // SIGKILLed server whose pid now belongs to another live process does not stop the next start, also under the
 // /proc view deploy/moxie.service gives (ProcSubset=pid: no /proc/sys, so no boot id); while a server runs, a
 // second one and `restore` are refused, naming its pid.
+import { Database } from "bun:sqlite";
 import { beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -136,4 +137,28 @@ describe("while a server runs", () => {
     await waitUntil("the new server's lock", () => (existsSync(ws.lock) ? true : undefined));
     expect(await stopServer(third)).toBe(0);
   }, 90_000);
+
+  test("a second serve is refused before it touches the database: a row another program wrote meanwhile stays as written", async () => {
+    const ws = workspace();
+    const server = startServe(["--port", String(freePort())], { cwd: ws.dir, env: ws.env, command: [binary] });
+    await listeningUrl(server);
+    // The Python original, still serving from the file during a switch, adds an account in its own spelling.
+    const original = new Database(ws.db);
+    original.run(
+      "INSERT INTO users (name, email, password_hash, role, is_active, created_at) VALUES ('Zed', 'Zed@Example.com', 'x', 'agent', 1, '2026-11-30 05:53:04.778602')",
+    );
+    original.close();
+    const second = await runCli(["serve", "--port", String(freePort())], { cwd: tempDir(), env: ws.env, command: [binary] });
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain("another moxie server");
+    expect(second.stdout).not.toContain("rewrote stored emails");
+    const reader = new Database(ws.db, { readonly: true });
+    try {
+      expect(reader.query("SELECT email FROM users WHERE name = 'Zed'").get()).toEqual({ email: "Zed@Example.com" });
+      expect(reader.query("SELECT count(*) AS n FROM audit_events").get()).toEqual({ n: 0 });
+    } finally {
+      reader.close();
+    }
+    expect(await stopServer(server)).toBe(0);
+  }, 60_000);
 });
