@@ -178,11 +178,10 @@ const COMMANDS: Record<string, Command> = {
     usage: RESTORE_USAGE,
     options: {},
     positionals: true,
-    async run({ positionals, where, bootstrap }) {
+    async run({ positionals, where }) {
       const [source, ...extra] = positionals;
       if (source === undefined || extra.length > 0) throw new UsageError(`restore takes one PATH\n\nUsage: ${RESTORE_USAGE}`);
-      // The restored file is in place by the time this runs; it only migrates it forward.
-      await restoreCommand({ where, source, bootstrap: () => bootstrap({ create: false }) }, print);
+      await restoreCommand({ where, source }, print);
     },
   },
   doctor: {

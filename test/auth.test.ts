@@ -204,7 +204,7 @@ describe("GET /auth/me", () => {
   });
 
   test("a valid token for a user that no longer exists → 401 Account inactive or not found", async () => {
-    const token = await ctx.tokens.issue(987654, 0);
+    const token = await ctx.tokens.issue({ userId: 987654, tokenVersion: 0, generation: ctx.generation.id });
     const response = await request("GET", "/auth/me", { token });
     expect(response.status).toBe(401);
     expect(response.json).toEqual({ detail: "Account inactive or not found" });
@@ -216,7 +216,7 @@ describe("guards decide before the body is validated", () => {
   const probe = requester((r) =>
     new Elysia()
       .use(errorHandling(silentLogger))
-      .use(authGuard({ db, tokens: ctx.tokens }))
+      .use(authGuard({ db, tokens: ctx.tokens, generation: ctx.generation }))
       .post("/admin-probe", ({ user }) => ({ id: user.id }), { admin: true, body: t.Object({ n: t.Integer() }) })
       .post("/user-probe", ({ user }) => ({ id: user.id }), { auth: true, body: t.Object({ n: t.Integer() }) })
       .handle(r),

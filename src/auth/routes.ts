@@ -1,5 +1,6 @@
 // /auth: sign in with email and password for a token, and "who am I".
 import { Elysia, t } from "elysia";
+import type { Generation } from "../db/generation.ts";
 import type { Db } from "../db/index.ts";
 import { writeWithRetry } from "../db/write.ts";
 import { ChangeOwnPasswordModel, ErrorModel, PasswordToCheckModel, PublicUserModel } from "../users/model.ts";
@@ -69,20 +70,22 @@ export interface AuthRouteDependencies {
   db: Db;
   tokens: TokenService;
   guard: AuthGuard;
+  /** The database's generation, carried by every token issued here (see authGuard). */
+  generation: Generation;
   throttle: LoginThrottle;
   addressOf: AddressOf;
   /** Refused attempts are counted into one audit row per address, account (or none) and this window. */
   refusalWindowMs: number;
 }
 
-export function authRoutes({ db, tokens, guard, throttle, addressOf, refusalWindowMs }: AuthRouteDependencies) {
+export function authRoutes({ db, tokens, guard, generation, throttle, addressOf, refusalWindowMs }: AuthRouteDependencies) {
   // Audit rows written on their own, outside any change: each waits for the write lock without holding up the
   // server, or an anonymous client's failed sign-ins during another process's write would freeze every request.
   // recordRefusal is safe to retry whole: it reads its open counting rows afresh and notes one only once written.
   const countRefusal = (event: AuditRecord) => writeWithRetry(db, () => recordRefusal(db, event, refusalWindowMs));
   const record = (event: AuditRecord) => writeWithRetry(db, () => recordEvent(db, event));
   const freshToken = async (userId: number, tokenVersion: number) => ({
-    access_token: await tokens.issue(userId, tokenVersion),
+    access_token: await tokens.issue({ userId, tokenVersion, generation: generation.id }),
     token_type: "bearer" as const,
     expires_in: ACCESS_TOKEN_TTL_SECONDS,
   });

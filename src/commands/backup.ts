@@ -4,10 +4,10 @@
 import type { Database } from "bun:sqlite";
 import { chownSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, realpathSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import type { Db } from "../db/index.ts";
+import { beginRestoredGeneration } from "../db/generation.ts";
+import { openDatabase } from "../db/index.ts";
 import { EMBEDDED_MIGRATIONS } from "../db/migrations.ts";
-import type { Settings } from "../settings.ts";
-import { refusalMessage, type MigrationOutcome } from "../db/adopt.ts";
+import { MigrationError, refusalMessage, type MigrationOutcome } from "../db/adopt.ts";
 import { CommandError, UsageError } from "./errors.ts";
 import { describeOutcome } from "./migrate.ts";
 import {
@@ -26,10 +26,9 @@ import {
   type Where,
 } from "./dbfile.ts";
 import { acquireServeLock, serveLockHolder } from "./serve-lock.ts";
-import { signEveryoneOut } from "../users/service.ts";
+import { normalizeStoredEmails } from "../users/service.ts";
 
 type Print = (line: string) => void;
-type Bootstrap = () => { settings: Settings; db: Db; migration: MigrationOutcome };
 
 /** `moxie-backup-20261125T153000Z.db`. */
 export function defaultBackupName(date = new Date()): string {
@@ -93,10 +92,7 @@ export async function backupCommand(options: { where: Where; target?: string }, 
   print(`Backup written: ${target} (${humanSize(statSync(target).size)})`);
 }
 
-export async function restoreCommand(
-  options: { where: Where; source: string; bootstrap: Bootstrap },
-  print: Print,
-): Promise<void> {
+export async function restoreCommand(options: { where: Where; source: string }, print: Print): Promise<void> {
   const chosen = settingsFor(options.where);
   const { databasePath } = chosen.settings;
   const source = resolve(options.where.cwd, options.source);
@@ -124,6 +120,7 @@ export async function restoreCommand(
   const staging = `${databasePath}.restoring-${stamp}-${process.pid}`;
   let keptAs: string | undefined;
   let users: number;
+  let migration: MigrationOutcome;
   try {
     // 1. The backup must be sound, and a moxie database this version can run (the same or an older schema) or
     //    one the Python original left.
@@ -147,6 +144,11 @@ export async function restoreCommand(
     } finally {
       backup.close();
     }
+    // 3. Bring the copy to this version's schema (adopting an original-era backup) and give it a new database
+    //    generation, before it is put in place: every token issued before the restore, here or on the machine
+    //    the backup came from, stops working, whatever ids and token versions the backup brings back; and the
+    //    generation of a file a server may have open never changes. A copy that cannot be migrated replaces nothing.
+    migration = prepareRestoredCopy(staging, source);
     syncFile(staging);
     checkCopy(staging);
 
@@ -155,7 +157,7 @@ export async function restoreCommand(
     const owner = statSync(existsSync(databasePath) ? databasePath : dirname(databasePath));
     if (process.getuid?.() === 0 && owner.uid !== 0) chownSync(staging, owner.uid, owner.gid);
 
-    // 3. Keep the current database, with everything its WAL still held.
+    // 4. Keep the current database, with everything its WAL still held.
     if (existsSync(databasePath)) {
       checkpoint(databasePath);
       keptAs = unusedName(`${databasePath}.before-restore-${stamp}`);
@@ -165,33 +167,14 @@ export async function restoreCommand(
       }
     }
 
-    // 4. Put the copy in place.
+    // 5. Put the copy in place.
     renameSync(staging, databasePath);
     syncDirectory(dirname(databasePath));
   } catch (error) {
     removeFileSet(staging);
     if (keptAs && !existsSync(databasePath) && putBack(keptAs, databasePath)) keptAs = undefined;
-    release();
     if (error instanceof CommandError) throw error;
     throw new CommandError(`restore failed: ${describe(error)}${keptAs ? ` (the previous database is at ${keptAs})` : ""}`);
-  }
-
-  // 5. Bring its schema up to this version's (adopting an original-era backup), and sign everyone out: the
-  //    backup's token versions would otherwise revive tokens revoked since it was taken.
-  let migration: MigrationOutcome;
-  let signedOut: number;
-  try {
-    const { db, migration: outcome } = options.bootstrap();
-    migration = outcome;
-    try {
-      signedOut = signEveryoneOut(db, keptAs ? tokenVersionsIn(keptAs) : new Map());
-    } finally {
-      db.$client.close();
-    }
-  } catch (error) {
-    throw new CommandError(
-      `restored ${databasePath} but could not migrate it: ${describe(error)}` + (keptAs ? `; the previous database is at ${keptAs}` : ""),
-    );
   } finally {
     release();
   }
@@ -201,22 +184,35 @@ export async function restoreCommand(
   print(keptAs ? `Previous database kept as ${keptAs}` : `There was no previous database; wrote a new one at ${databasePath} (${chosen.databaseChoice})`);
   for (const line of describeOutcome(migration)) print(line);
   print(`Database is up to date (${plural(EMBEDDED_MIGRATIONS.length, "migration")})`);
-  print(`Signed everyone out (${plural(signedOut, "account")}): tokens issued before the restore no longer work; sign in again`);
+  print(`Signed everyone out (${plural(users, "account")}): tokens issued before the restore no longer work; sign in again`);
 }
 
-/** Each account's token version in the database a restore replaced; empty when it cannot be read. */
-function tokenVersionsIn(path: string): Map<number, number> {
+/**
+ * Migrates the staging copy (one transaction, as at any start), brings its stored emails to one spelling, and
+ * begins its new generation. Returns what migrating did; a migration SQLite refuses is a CommandError naming
+ * the backup, and nothing has been replaced.
+ */
+function prepareRestoredCopy(staging: string, source: string): MigrationOutcome {
+  let migration: MigrationOutcome = { adopted: false, baseline: [], applied: [] };
+  let db;
   try {
-    const client = openExisting(path);
-    try {
-      const rows = client.query("SELECT id, token_version FROM users").all() as Array<{ id: number; token_version: number }>;
-      return new Map(rows.map((row) => [row.id, row.token_version]));
-    } finally {
-      client.close();
+    db = openDatabase(staging, { onMigrated: (outcome) => (migration = outcome) });
+  } catch (error) {
+    if (error instanceof MigrationError) {
+      throw new CommandError(`${error.message.replaceAll(staging, source)}; nothing was restored`);
     }
-  } catch {
-    return new Map();
+    throw error;
   }
+  try {
+    normalizeStoredEmails(db);
+    beginRestoredGeneration(db.$client);
+    // Out of WAL mode (the WAL folded into the file): the copy alone is the whole database when it is renamed
+    // into place, and checking it leaves no -wal behind. The server switches WAL on again when it opens it.
+    db.$client.run("PRAGMA journal_mode = DELETE");
+  } finally {
+    db.$client.close();
+  }
+  return migration;
 }
 
 /** Opens the copy on its own and requires `integrity_check` to say ok and the users table to be readable. */
