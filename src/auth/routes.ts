@@ -13,7 +13,7 @@ import {
   toPublicUser,
   WrongPasswordError,
 } from "../users/service.ts";
-import { InvalidEmailError, normalizeEmail } from "../users/email.ts";
+import { emailLookupKey, InvalidEmailError, normalizeEmail } from "../users/email.ts";
 import { NOT_AN_EMAIL, recordEvent, recordRefusal, type AuditRecord } from "../audit/service.ts";
 import type { AddressOf } from "../http/client-address.ts";
 import { documented } from "../http/openapi.ts";
@@ -36,18 +36,18 @@ const BUSY_ANSWER_DELAY_MS = 250;
 
 
 /**
- * The normalized email, or undefined when what was typed is not an address; hidden characters are a 422. An
- * account whose stored email is no address (the Python original checked nothing) is still found as typed.
+ * The normalized email, or undefined when what was typed is not an address. A control or invisible character
+ * is a 422 for every email, before anything is looked up. Anything else that is not an address (a space inside,
+ * no "@" and dot) is a sign-in that fails like any other, unless an account's stored email is exactly that
+ * (the Python original checked nothing: `front desk`): whether such an account exists is never in the answer.
  */
 function loginEmail(db: Db, typed: string): string | undefined {
+  emailLookupKey(typed);
   try {
     return normalizeEmail(typed);
   } catch (error) {
     if (!(error instanceof InvalidEmailError)) throw error;
-    const stored = findUserByEmail(db, typed)?.email;
-    if (stored !== undefined) return stored;
-    if (error.kind === "malformed") return undefined;
-    throw error;
+    return findUserByEmail(db, typed)?.email;
   }
 }
 
@@ -99,11 +99,11 @@ export function authRoutes({ db, tokens, guard, generation, throttle, addressOf,
         if (characterCount(password) > SIGN_IN_PASSWORD_MAX_LENGTH) {
           return status(422, { detail: `password must be 1 to ${SIGN_IN_PASSWORD_MAX_LENGTH} characters` });
         }
-        // A space or invisible character inside is a 422; anything else that is not an address is just a
+        // A control or invisible character inside is a 422; anything else that is not an address is just a
         // sign-in that fails, throttled under what was typed and recorded under a fixed marker, never as typed
         // (it may be a password typed into the wrong field).
         const email = loginEmail(db, body.email);
-        const key = email ?? body.email.trim().toLowerCase();
+        const key = email ?? emailLookupKey(body.email);
         const ip = addressOf(request, server);
         const user = email === undefined ? undefined : findUserByEmail(db, email);
         const event = { type: "login.failed" as const, actor: "anonymous" as const, userId: user?.id ?? null, email: email ?? NOT_AN_EMAIL, ip };
