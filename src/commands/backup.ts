@@ -304,7 +304,9 @@ export const BACKUP_USAGE =
 export const RESTORE_USAGE =
   "moxie restore PATH\n\n" +
   "Replaces the database with the backup at PATH; the server must be stopped first.\n" +
-  "Checks the backup (integrity, and a schema no newer than this moxie's), keeps the current\n" +
-  "database as <database>.before-restore-<UTC time>, then applies any newer migrations.\n" +
+  "Checks the backup (integrity, and a schema no newer than this moxie's), applies any newer\n" +
+  "migrations to a copy and gives it a new database generation, keeps the current database as\n" +
+  "<database>.before-restore-<UTC time>, and puts the copy in place. This signs everyone out:\n" +
+  "no token issued before the restore works after it.\n" +
   "With no database yet (recovery on a new machine) it writes one where the settings say,\n" +
   "and prints that path and the setting that chose it.";

@@ -67,7 +67,9 @@ export function normalizeEmail(email: string, field = "email"): string {
  */
 export function emailLookupKey(typed: string, field = "email"): string {
   const trimmed = typed.trim();
-  if (INVISIBLE_INSIDE.test(trimmed)) throw new InvalidEmailError(`${field} must not contain control or invisible characters`, "hidden");
+  if (INVISIBLE_INSIDE.test(trimmed)) {
+    throw new InvalidEmailError(`${field} must not contain control or invisible characters`, "hidden");
+  }
   return unicodeDomain(caselessKey(trimmed));
 }
 

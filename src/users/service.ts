@@ -417,7 +417,7 @@ export function completeSignIn(db: Db, id: number, verifiedHash: string, ip: str
 }
 
 /**
- * Brings stored emails from before the NFKC/invisible-character rules to their one spelling, in one
+ * Brings stored emails from before the NFKC, case-folding and invisible-character rules to their one spelling, in one
  * transaction. A row whose new spelling another account already has is left as it is: accounts are never
  * merged silently (`moxie doctor` lists them). Returns how many rows changed.
  */
