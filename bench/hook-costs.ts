@@ -26,7 +26,6 @@ import { requestIds, requestLog } from "../src/http/request-log.ts";
 import { securityHeaders } from "../src/http/security-headers.ts";
 import { createLogger, silentLogger } from "../src/log.ts";
 import { createUser } from "../src/users/service.ts";
-import { signToken } from "./baseline.ts";
 
 const { values } = parseArgs({
   args: Bun.argv.slice(2),
@@ -41,9 +40,10 @@ const dir = mkdtempSync(join(tmpdir(), "moxie-hook-costs-"));
 try {
   const db = openDatabase(join(dir, "moxie.db"));
   const user = await createUser(db, { name: "Bench", email: "bench@example.com", password: "bench-password-long" });
-  const token = signToken(SECRET, user.id, 0);
   const tokens = createTokenService(SECRET);
   const generation = readGeneration(db.$client);
+  // A token as a sign-in issues it (with the database's generation), not the baseline's shorter one.
+  const token = await tokens.issue({ userId: user.id, tokenVersion: 0, generation: generation.id });
   // The request log goes where `moxie serve > file` sends it: process.stdout, batched. Point stdout at a file.
   const logFile = Bun.file(join(dir, "requests.log"));
   const writer = logFile.writer();
