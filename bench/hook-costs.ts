@@ -16,6 +16,7 @@ import { authGuard } from "../src/auth/guard.ts";
 import { authRoutes } from "../src/auth/routes.ts";
 import { LoginThrottle } from "../src/auth/throttle.ts";
 import { createTokenService } from "../src/auth/tokens.ts";
+import { readGeneration } from "../src/db/generation.ts";
 import { openDatabase } from "../src/db/index.ts";
 import { healthRoutes } from "../src/health.ts";
 import { jsonBodies } from "../src/http/body.ts";
@@ -25,7 +26,6 @@ import { requestIds, requestLog } from "../src/http/request-log.ts";
 import { securityHeaders } from "../src/http/security-headers.ts";
 import { createLogger, silentLogger } from "../src/log.ts";
 import { createUser } from "../src/users/service.ts";
-import { signToken } from "./baseline.ts";
 
 const { values } = parseArgs({
   args: Bun.argv.slice(2),
@@ -40,8 +40,10 @@ const dir = mkdtempSync(join(tmpdir(), "moxie-hook-costs-"));
 try {
   const db = openDatabase(join(dir, "moxie.db"));
   const user = await createUser(db, { name: "Bench", email: "bench@example.com", password: "bench-password-long" });
-  const token = signToken(SECRET, user.id, 0);
   const tokens = createTokenService(SECRET);
+  const generation = readGeneration(db.$client);
+  // A token as a sign-in issues it (with the database's generation), not the baseline's shorter one.
+  const token = await tokens.issue({ userId: user.id, tokenVersion: 0, generation: generation.id });
   // The request log goes where `moxie serve > file` sends it: process.stdout, batched. Point stdout at a file.
   const logFile = Bun.file(join(dir, "requests.log"));
   const writer = logFile.writer();
@@ -50,7 +52,7 @@ try {
   type Piece = "requestLog" | "logWrite" | "securityHeaders" | "errorHandling" | "jsonBodies" | "cors";
   function build(without: Piece | "all" | null) {
     const has = (piece: Piece) => without !== "all" && without !== piece;
-    const guard = authGuard({ db, tokens });
+    const guard = authGuard({ db, tokens, generation });
     const throttle = new LoginThrottle();
     const idOf = requestIds();
     return new Elysia({ encodeSchema: false }) // as createApp configures it
@@ -60,7 +62,7 @@ try {
       .use(has("jsonBodies") ? jsonBodies({ maxBytes: 65536 }) : new Elysia())
       .use(has("cors") ? corsFor([ORIGIN]) : new Elysia())
       .use(healthRoutes())
-      .use(authRoutes({ db, tokens, guard, throttle, addressOf: () => "127.0.0.1", refusalWindowMs: 900_000 }));
+      .use(authRoutes({ db, tokens, guard, generation, throttle, addressOf: () => "127.0.0.1", refusalWindowMs: 900_000 }));
   }
 
   const variants: Array<{ name: string; without: Piece | "all" | null }> = [

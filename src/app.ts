@@ -6,6 +6,7 @@ import { authRoutes } from "./auth/routes.ts";
 import { LoginThrottle } from "./auth/throttle.ts";
 import type { TokenService } from "./auth/tokens.ts";
 import { consoleRoutes } from "./console/routes.ts";
+import { readGeneration } from "./db/generation.ts";
 import type { Db } from "./db/index.ts";
 import { fastHealthRoute, healthRoutes, readinessRoutes } from "./health.ts";
 import { jsonBodies } from "./http/body.ts";
@@ -28,7 +29,9 @@ export interface AppDependencies {
 }
 
 export function createApp({ db, settings, tokens, log = silentLogger }: AppDependencies) {
-  const guard = authGuard({ db, tokens });
+  // Read once: nothing changes the generation of a database a server has open (see authGuard).
+  const generation = readGeneration(db.$client);
+  const guard = authGuard({ db, tokens, generation });
   const throttle = new LoginThrottle({
     maxFailuresPerPair: settings.loginMaxFailures,
     maxFailuresPerAddress: settings.loginMaxFailuresPerAddress,
@@ -54,7 +57,7 @@ export function createApp({ db, settings, tokens, log = silentLogger }: AppDepen
     .use(settings.docs ? apiDocs() : new Elysia())
     .use(healthRoutes())
     .use(readinessRoutes({ db, path: settings.databasePath }))
-    .use(authRoutes({ db, tokens, guard, throttle, addressOf, refusalWindowMs: settings.loginWindowSeconds * 1000 }))
+    .use(authRoutes({ db, tokens, guard, generation, throttle, addressOf, refusalWindowMs: settings.loginWindowSeconds * 1000 }))
     .use(adminUserRoutes({ db, guard, addressOf }))
     .use(auditRoutes({ db, guard }))
     .use(rootRoute(settings))

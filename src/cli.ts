@@ -211,26 +211,30 @@ const COMMANDS: Record<string, Command> = {
     options: {},
     positionals: true,
     async run({ positionals, where }) {
-      if (positionals.length > 1) throw new UsageError(`backups takes at most one DIR or s3:// prefix\n\nUsage: ${BACKUPS_USAGE}`);
+      if (positionals.length > 1) throw new UsageError(`backups takes at most one DIR or s3:// prefix
+
+Usage: ${BACKUPS_USAGE}`);
       await listBackupsCommand({ where, source: positionals[0] }, print);
     },
   },
   restore: {
     summary: "replace the database with a backup (server stopped), from a file or s3://",
-    usage: `${RESTORE_USAGE}\n\n${OFF_HOST_RESTORE_HELP}`,
+    usage: `${RESTORE_USAGE}
+
+${OFF_HOST_RESTORE_HELP}`,
     options: { latest: { type: "boolean" } },
     positionals: true,
-    async run({ positionals, values, where, bootstrap }) {
+    async run({ positionals, values, where }) {
       const [source, ...extra] = positionals;
       const latest = values.latest === true;
-      if ((source === undefined && !latest) || extra.length > 0) throw new UsageError(`restore takes one PATH\n\nUsage: ${RESTORE_USAGE}`);
-      // The restored file is in place by the time this runs; it only migrates it forward.
-      const migrate = () => bootstrap({ create: false, announce: false });
+      if ((source === undefined && !latest) || extra.length > 0) throw new UsageError(`restore takes one PATH
+
+Usage: ${RESTORE_USAGE}`);
       if (latest || isS3Url(source)) {
-        await offsiteRestoreCommand({ where, source, latest, bootstrap: migrate }, print);
+        await offsiteRestoreCommand({ where, source, latest }, print);
         return;
       }
-      await restoreCommand({ where, source: source!, bootstrap: migrate }, print);
+      await restoreCommand({ where, source: source! }, print);
     },
   },
   doctor: {

@@ -861,7 +861,8 @@ describe("admin lockout rules", () => {
     const a = await seedUser(ctx.db, { role: "admin", email: "a@lock.test" });
     const b = await seedUser(ctx.db, { role: "admin", email: "b@lock.test" });
     if (options.bActive === false) ctx.db.update(users).set({ isActive: false }).where(eq(users.id, b.id)).run();
-    const [aToken, bToken] = await Promise.all([ctx.tokens.issue(a.id, 0), ctx.tokens.issue(b.id, 0)]);
+    const issue = (userId: number) => ctx.tokens.issue({ userId, tokenVersion: 0, generation: ctx.generation.id });
+    const [aToken, bToken] = await Promise.all([issue(a.id), issue(b.id)]);
     const snapshot = () => ctx.db.select().from(users).all();
     return { ctx, request, a, b, aToken, bToken, snapshot };
   }

@@ -3,12 +3,17 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { Elysia, t } from "elysia";
 import { authGuard } from "../src/auth/guard.ts";
+import { createTokenService } from "../src/auth/tokens.ts";
+import { createApp } from "../src/app.ts";
+import { beginRestoredGeneration, newGenerationId } from "../src/db/generation.ts";
 import { users } from "../src/db/schema.ts";
 import { errorHandling } from "../src/http/errors.ts";
 import { silentLogger } from "../src/log.ts";
 import {
   createTestApp,
   expectNoLeak,
+  TEST_SECRET,
+  testSettings,
   PWDLIB_HASH,
   PWDLIB_PASSWORD,
   requester,
@@ -204,7 +209,7 @@ describe("GET /auth/me", () => {
   });
 
   test("a valid token for a user that no longer exists → 401 Account inactive or not found", async () => {
-    const token = await ctx.tokens.issue(987654, 0);
+    const token = await ctx.tokens.issue({ userId: 987654, tokenVersion: 0, generation: ctx.generation.id });
     const response = await request("GET", "/auth/me", { token });
     expect(response.status).toBe(401);
     expect(response.json).toEqual({ detail: "Account inactive or not found" });
@@ -216,7 +221,7 @@ describe("guards decide before the body is validated", () => {
   const probe = requester((r) =>
     new Elysia()
       .use(errorHandling(silentLogger))
-      .use(authGuard({ db, tokens: ctx.tokens }))
+      .use(authGuard({ db, tokens: ctx.tokens, generation: ctx.generation }))
       .post("/admin-probe", ({ user }) => ({ id: user.id }), { admin: true, body: t.Object({ n: t.Integer() }) })
       .post("/user-probe", ({ user }) => ({ id: user.id }), { auth: true, body: t.Object({ n: t.Integer() }) })
       .handle(r),
@@ -252,5 +257,48 @@ describe("guards decide before the body is validated", () => {
     expect((await probe("POST", "/admin-probe", { token, body: { n: 1 } })).status).toBe(200);
     db.update(users).set({ role: "agent" }).where(eq(users.id, promoted.id)).run();
     expect((await probe("POST", "/admin-probe", { token, body: { n: 1 } })).status).toBe(403);
+  });
+});
+
+describe("the database's generation (issue 19: tokens tied to the database's lifetime)", () => {
+  const forged = (claims: Record<string, unknown>) => {
+    // Signed with the app's key through the token service's own rules: only the claims differ.
+    const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
+    const head = `${b64({ alg: "HS256", typ: "JWT" })}.${b64(claims)}`;
+    return `${head}.${new Bun.CryptoHasher("sha256", TEST_SECRET).update(head).digest("base64url")}`;
+  };
+  const now = () => Math.floor(Date.now() / 1000);
+
+  test("a sign-in's token carries the generation; a token of another generation is refused whatever its id and version", async () => {
+    const signedIn = await signIn(request, agent);
+    expect(ctx.tokens.verify(signedIn)?.generation).toBe(ctx.generation.id);
+    expect((await request("GET", "/auth/me", { token: signedIn })).status).toBe(200);
+    const other = await ctx.tokens.issue({ userId: agent.id, tokenVersion: 0, generation: newGenerationId() });
+    const refused = await request("GET", "/auth/me", { token: other });
+    expect({ status: refused.status, body: refused.json }).toEqual({ status: 401, body: { detail: "Invalid or expired token" } });
+    expect(refused.headers.get("www-authenticate")).toBe("Bearer");
+  });
+
+  test("tokens without one (the original's {sub, exp}, moxie's older shape) work until the database is restored, never after", async () => {
+    const fresh = createTestApp();
+    const user = await seedUser(fresh.db, { email: "generation@test.com" });
+    const original = forged({ sub: String(user.id), exp: now() + 3600 });
+    const older = forged({ sub: String(user.id), ver: 0, iat: now(), exp: now() + 3600 });
+    const current = await fresh.tokens.issue({ userId: user.id, tokenVersion: 0, generation: fresh.generation.id });
+    expect(fresh.generation.restored).toBe(false);
+    for (const token of [original, older, current]) expect((await fresh.request("GET", "/auth/me", { token })).status).toBe(200);
+
+    // What restore does to its copy, then a server started on it: every token above is refused.
+    const restored = beginRestoredGeneration(fresh.db.$client);
+    expect(restored.id).not.toBe(fresh.generation.id);
+    const tokens = createTokenService(TEST_SECRET);
+    const after = createApp({ db: fresh.db, settings: { ...testSettings(), databasePath: fresh.dbPath }, tokens });
+    const requestAfter = requester((r) => after.handle(r));
+    for (const token of [original, older, current]) {
+      expect((await requestAfter("GET", "/auth/me", { token })).json).toEqual({ detail: "Invalid or expired token" });
+    }
+    // A token of the new generation is admitted: the refusals are the generation's doing.
+    const renewed = await tokens.issue({ userId: user.id, tokenVersion: 0, generation: restored.id });
+    expect((await requestAfter("GET", "/auth/me", { token: renewed })).json.id).toBe(user.id);
   });
 });

@@ -3,6 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import journal from "../drizzle/meta/_journal.json";
+import { readGeneration } from "../src/db/generation.ts";
 import { applyMigrations, openDatabase } from "../src/db/index.ts";
 import { EMBEDDED_MIGRATIONS, MIGRATION_SQL } from "../src/db/migrations.ts";
 import { ROOT, tempDir } from "./helpers.ts";
@@ -48,5 +49,40 @@ describe("migrations", () => {
   test("the role column refuses values other than admin and agent", () => {
     const db = openDatabase(join(tempDir(), "moxie.db"));
     expect(() => db.$client.run("INSERT INTO users (name, email, password_hash, role) VALUES ('a', 'a@b.co', 'x', 'root')")).toThrow();
+  });
+});
+
+describe("the database generation", () => {
+  test("every database gets one with the migration that makes its table, never restored; a second open keeps it", () => {
+    const path = join(tempDir(), "moxie.db");
+    const db = openDatabase(path);
+    const first = readGeneration(db.$client);
+    expect(first.id).toMatch(/^[0-9a-f]{32}$/);
+    expect(first.restored).toBe(false);
+    db.$client.close();
+    const again = openDatabase(path);
+    expect(readGeneration(again.$client)).toEqual(first);
+    expect(readGeneration(openDatabase(join(tempDir(), "moxie.db")).$client).id).not.toBe(first.id);
+  });
+
+  test("a row removed or damaged by hand comes back at the next open as a new generation counted as restored", () => {
+    for (const damage of ["DELETE FROM database_generation", "UPDATE database_generation SET generation = 'not-hex'"]) {
+      const path = join(tempDir(), "moxie.db");
+      const db = openDatabase(path);
+      const before = readGeneration(db.$client);
+      db.$client.run(damage);
+      expect(() => readGeneration(db.$client)).toThrow("has no database generation");
+      db.$client.close();
+      const again = openDatabase(path);
+      const after = readGeneration(again.$client);
+      expect({ damage, restored: after.restored }).toEqual({ damage, restored: true });
+      expect(after.id).not.toBe(before.id);
+      expect(again.$client.query("SELECT count(*) AS n FROM database_generation").get()).toEqual({ n: 1 });
+    }
+  });
+
+  test("one row only", () => {
+    const db = openDatabase(join(tempDir(), "moxie.db"));
+    expect(() => db.$client.run("INSERT INTO database_generation (id, generation) VALUES (2, '0123456789abcdef0123456789abcdef')")).toThrow();
   });
 });

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createApp } from "../src/app.ts";
 import { createTokenService, type TokenService } from "../src/auth/tokens.ts";
+import { readGeneration, type Generation } from "../src/db/generation.ts";
 import { openDatabase, type Db } from "../src/db/index.ts";
 import type { Role } from "../src/db/schema.ts";
 import { createLogger, type Logger } from "../src/log.ts";
@@ -89,6 +90,8 @@ export interface TestContext {
   db: Db;
   dbPath: string;
   tokens: TokenService;
+  /** The database's generation, as the app read it at start: what tokens issued directly must carry. */
+  generation: Generation;
   request: Requester;
   logLines: string[];
   app: ReturnType<typeof createApp>;
@@ -110,7 +113,7 @@ export function createTestApp(options: { corsOrigins?: string[]; docs?: boolean;
     ...(options.docs !== undefined && { docs: options.docs }),
   };
   const app = createApp({ db, settings, tokens, log });
-  return { db, dbPath: path, tokens, request: requester((r) => app.handle(r)), logLines: lines, app };
+  return { db, dbPath: path, tokens, generation: readGeneration(db.$client), request: requester((r) => app.handle(r)), logLines: lines, app };
 }
 
 let counter = 0;

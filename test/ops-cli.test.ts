@@ -342,22 +342,28 @@ describe("moxie restore", () => {
     expect(existsSync(serveLockPath(ws.db))).toBe(false);
   }, 60_000);
 
-  test("signs out tokens issued after the backup was taken too: each version moves past the replaced database's", async () => {
+  test("gives the restored file a new database generation, unlike the backup's and the replaced file's, marked restored", async () => {
+    const generation = (path: string) =>
+      inspect(path, (db) => db.query("SELECT generation, restored_at FROM database_generation").all() as Array<{ generation: string; restored_at: string | null }>);
     const ws = seeded(adminDb);
-    const version = (path: string) =>
-      inspect(path, (db) => (db.query("SELECT token_version AS v FROM users WHERE email = 'admin@ops.test'").get() as { v: number }).v);
     expect((await cli(["backup", "b.db"], ws)).code).toBe(0);
-    const inBackup = version(join(ws.dir, "b.db"));
-    // Since the backup: three sign-outs (or password sets), then a sign-in whose token carries the live version.
-    inspect(ws.db, (db) => db.run("UPDATE users SET token_version = token_version + 3 WHERE email = 'admin@ops.test'"));
-    const issuedSince = version(ws.db);
-    expect(issuedSince).toBe(inBackup + 3);
+    const [inBackup] = generation(join(ws.dir, "b.db"));
+    const [replaced] = generation(ws.db);
+    // A database that was never restored: one generation, the same in its backup, and no restore recorded.
+    expect(inBackup).toEqual({ generation: expect.stringMatching(/^[0-9a-f]{32}$/), restored_at: null });
+    expect(replaced).toEqual(inBackup!);
     const result = await cli(["restore", "b.db"], ws);
     expect(result.code).toBe(0);
-    // The guard admits a token only at the account's current version: neither the backup's nor the newer one.
-    const restored = version(ws.db);
-    expect(restored).toBeGreaterThan(issuedSince);
-    expect(restored).toBeGreaterThan(inBackup);
+    const after = generation(ws.db);
+    expect(after).toHaveLength(1);
+    expect(after[0]!.generation).toMatch(/^[0-9a-f]{32}$/);
+    expect(after[0]!.generation).not.toBe(inBackup!.generation);
+    expect(after[0]!.restored_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    // The backup itself is only read.
+    expect(generation(join(ws.dir, "b.db"))).toEqual([inBackup!]);
+    // Restoring the same backup again begins yet another generation.
+    expect((await cli(["restore", "b.db"], ws)).code).toBe(0);
+    expect(generation(ws.db)[0]!.generation).not.toBe(after[0]!.generation);
   }, 60_000);
 
   test("a backup from an older schema (the foundation release) is restored and migrated forward", async () => {

@@ -88,6 +88,7 @@ describe("tokens the Python original signed (HS256, claims sub and exp only)", (
     expect(tokens.verify(sign(header, { sub: "5", exp }))).toEqual({
       userId: 5,
       tokenVersion: 0,
+      generation: null,
       issuedAt: exp - ACCESS_TOKEN_TTL_SECONDS,
       expiresAt: exp,
     });

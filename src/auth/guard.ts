@@ -1,6 +1,7 @@
 // The current-user and admin guards: named macros that answer 401/403 before the body is validated.
 import { Elysia } from "elysia";
 import { getTableColumns } from "drizzle-orm";
+import type { Generation } from "../db/generation.ts";
 import type { Db } from "../db/index.ts";
 import { users, type User } from "../db/schema.ts";
 import { documented } from "../http/openapi.ts";
@@ -35,7 +36,12 @@ export function authenticatedUserIdOf(request: Request): number | undefined {
   return authenticated.get(request)?.id;
 }
 
-export function authGuard({ db, tokens }: { db: Db; tokens: TokenService }) {
+/**
+ * `generation` is the database's, read once at start: restore, the only thing that changes it, writes it into
+ * its copy before the copy is put in place and refuses to run while a server holds the database, so the file a
+ * server has open never changes generation under it.
+ */
+export function authGuard({ db, tokens, generation }: { db: Db; tokens: TokenService; generation: Generation }) {
   const userById = userByIdStatement(db);
 
   return new Elysia({ name: "auth-guard" }).macro({
@@ -50,6 +56,11 @@ export function authGuard({ db, tokens }: { db: Db; tokens: TokenService }) {
         if (token === undefined) throw refuse("Not authenticated");
         const claims = token === null ? null : tokens.verify(token);
         if (!claims) throw refuse("Invalid or expired token");
+        // A token from before a restore never matches after it, whatever ids and versions the backup brought
+        // back; one without a generation (the original's, moxie's older ones) only until the first restore.
+        if (claims.generation === null ? generation.restored : claims.generation !== generation.id) {
+          throw refuse("Invalid or expired token");
+        }
         const user = userById(claims.userId);
         if (!user || !user.isActive) throw refuse("Account inactive or not found");
         // A password change or a logout bumps the version: every older token stops here.

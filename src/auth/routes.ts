@@ -1,5 +1,6 @@
 // /auth: sign in with email and password for a token, and "who am I".
 import { Elysia, t } from "elysia";
+import type { Generation } from "../db/generation.ts";
 import type { Db } from "../db/index.ts";
 import { writeWithRetry } from "../db/write.ts";
 import { ChangeOwnPasswordModel, ErrorModel, PasswordToCheckModel, PublicUserModel } from "../users/model.ts";
@@ -12,7 +13,7 @@ import {
   toPublicUser,
   WrongPasswordError,
 } from "../users/service.ts";
-import { InvalidEmailError, normalizeEmail } from "../users/email.ts";
+import { emailLookupKey, InvalidEmailError, normalizeEmail } from "../users/email.ts";
 import { NOT_AN_EMAIL, recordEvent, recordRefusal, type AuditRecord } from "../audit/service.ts";
 import type { AddressOf } from "../http/client-address.ts";
 import { documented } from "../http/openapi.ts";
@@ -36,18 +37,18 @@ const BUSY_ANSWER_DELAY_MS = 250;
 
 
 /**
- * The normalized email, or undefined when what was typed is not an address; hidden characters are a 422. An
- * account whose stored email is no address (the Python original checked nothing) is still found as typed.
+ * The normalized email, or undefined when what was typed is not an address. A control or invisible character
+ * is a 422 for every email, before anything is looked up. Anything else that is not an address (a space inside,
+ * no "@" and dot) is a sign-in that fails like any other, unless an account's stored email is exactly that
+ * (the Python original checked nothing: `front desk`): whether such an account exists is never in the answer.
  */
 function loginEmail(db: Db, typed: string): string | undefined {
+  emailLookupKey(typed);
   try {
     return normalizeEmail(typed);
   } catch (error) {
     if (!(error instanceof InvalidEmailError)) throw error;
-    const stored = findUserByEmail(db, typed)?.email;
-    if (stored !== undefined) return stored;
-    if (error.kind === "malformed") return undefined;
-    throw error;
+    return findUserByEmail(db, typed)?.email;
   }
 }
 
@@ -70,20 +71,22 @@ export interface AuthRouteDependencies {
   db: Db;
   tokens: TokenService;
   guard: AuthGuard;
+  /** The database's generation, carried by every token issued here (see authGuard). */
+  generation: Generation;
   throttle: LoginThrottle;
   addressOf: AddressOf;
   /** Refused attempts are counted into one audit row per address, account (or none) and this window. */
   refusalWindowMs: number;
 }
 
-export function authRoutes({ db, tokens, guard, throttle, addressOf, refusalWindowMs }: AuthRouteDependencies) {
+export function authRoutes({ db, tokens, guard, generation, throttle, addressOf, refusalWindowMs }: AuthRouteDependencies) {
   // Audit rows written on their own, outside any change: each waits for the write lock without holding up the
   // server, or an anonymous client's failed sign-ins during another process's write would freeze every request.
   // recordRefusal is safe to retry whole: it reads its open counting rows afresh and notes one only once written.
   const countRefusal = (event: AuditRecord) => writeWithRetry(db, () => recordRefusal(db, event, refusalWindowMs));
   const record = (event: AuditRecord) => writeWithRetry(db, () => recordEvent(db, event));
   const freshToken = async (userId: number, tokenVersion: number) => ({
-    access_token: await tokens.issue(userId, tokenVersion),
+    access_token: await tokens.issue({ userId, tokenVersion, generation: generation.id }),
     token_type: "bearer" as const,
     expires_in: ACCESS_TOKEN_TTL_SECONDS,
   });
@@ -97,11 +100,11 @@ export function authRoutes({ db, tokens, guard, throttle, addressOf, refusalWind
         if (characterCount(password) > SIGN_IN_PASSWORD_MAX_LENGTH) {
           return status(422, { detail: `password must be 1 to ${SIGN_IN_PASSWORD_MAX_LENGTH} characters` });
         }
-        // A space or invisible character inside is a 422; anything else that is not an address is just a
+        // A control or invisible character inside is a 422; anything else that is not an address is just a
         // sign-in that fails, throttled under what was typed and recorded under a fixed marker, never as typed
         // (it may be a password typed into the wrong field).
         const email = loginEmail(db, body.email);
-        const key = email ?? body.email.trim().toLowerCase();
+        const key = email ?? emailLookupKey(body.email);
         const ip = addressOf(request, server);
         const user = email === undefined ? undefined : findUserByEmail(db, email);
         const event = { type: "login.failed" as const, actor: "anonymous" as const, userId: user?.id ?? null, email: email ?? NOT_AN_EMAIL, ip };

@@ -1,5 +1,6 @@
 // Access tokens: HS256 JWTs signed by @elysiajs/jwt and checked here synchronously, strictly.
 import type { jwt as JwtPlugin } from "@elysiajs/jwt";
+import { GENERATION_PATTERN } from "../db/generation.ts";
 import { parseStrictJson } from "../http/json.ts";
 
 export const ACCESS_TOKEN_TTL_SECONDS = 8 * 60 * 60;
@@ -12,18 +13,36 @@ export interface TokenClaims {
   userId: number;
   /** The account's token version when the token was issued (`ver`); absent in tokens from before it existed. */
   tokenVersion: number;
+  /**
+   * The database generation it was issued in (`gen`, src/db/generation.ts); null in tokens from before
+   * generations (moxie's older ones, the Python original's), which the guard admits only in a never-restored database.
+   */
+  generation: string | null;
   issuedAt: number;
   expiresAt: number;
 }
 
+/** What a token is issued for: an account at its token version, in the database's current generation. */
+export interface TokenSubject {
+  userId: number;
+  tokenVersion: number;
+  generation: string;
+}
+
 export interface TokenService {
-  issue(userId: number, tokenVersion: number): Promise<string>;
+  issue(subject: TokenSubject): Promise<string>;
   /** The claims of a valid token, or null for anything else; never throws. */
   verify(token: string): TokenClaims | null;
 }
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const POSITIVE_INTEGER = /^[1-9][0-9]{0,15}$/;
+/**
+ * Every claim a token may carry; any other is refused. moxie signs {sub, ver, gen, iat, exp}; the Python original
+ * signed {sub, exp}; `nbf` is honoured. A claim added later (a session id) is added here with its check, so a
+ * token carrying a claim this version does not check is never taken as valid without it.
+ */
+const KNOWN_CLAIMS = new Set(["sub", "exp", "iat", "nbf", "ver", "gen"]);
 
 /** Verified tokens remembered, so a busy /auth/me skips the HMAC and JSON work; the oldest go first. */
 const VERIFIED_CACHE_SIZE = 10_000;
@@ -39,19 +58,25 @@ export function createTokenService(secret: string, now: () => number = Date.now)
   const key = Buffer.from(secret, "utf8");
   const verified = new Map<string, TokenClaims>();
 
-  async function issue(userId: number, tokenVersion: number): Promise<string> {
+  async function issue({ userId, tokenVersion, generation }: TokenSubject): Promise<string> {
+    if (!GENERATION_PATTERN.test(generation)) throw new Error("a token is issued only with the database's generation");
     // @elysiajs/jwt stamps `iat` from its own clock; re-sign in the rare case a second ticks over between
     // our clock and its own, so `exp` is always exactly `iat` + the lifetime.
     for (;;) {
       const issuedAt = Math.floor(now() / 1000);
-      const token = await (await loadSigner()).sign({ sub: String(userId), ver: tokenVersion, exp: issuedAt + ACCESS_TOKEN_TTL_SECONDS });
+      const token = await (await loadSigner()).sign({
+        sub: String(userId),
+        ver: tokenVersion,
+        gen: generation,
+        exp: issuedAt + ACCESS_TOKEN_TTL_SECONDS,
+      });
       if (verify(token)?.issuedAt === issuedAt) return token;
     }
   }
 
   /**
    * Only strings that passed every check below with this key are cached, and expiry is checked again on
-   * each use; revocation is the guard's job (token version and is_active, read from the database).
+   * each use; revocation is the guard's job (generation, token version and is_active, against the database).
    */
   function verify(token: string): TokenClaims | null {
     const known = verified.get(token);
@@ -88,7 +113,8 @@ export function createTokenService(secret: string, now: () => number = Date.now)
 
     const payload = parseJsonObject(payloadPart);
     if (!payload) return null;
-    const { sub, exp, nbf, ver = 0 } = payload;
+    for (const claim of Object.keys(payload)) if (!KNOWN_CLAIMS.has(claim)) return null;
+    const { sub, exp, nbf, ver = 0, gen } = payload;
     // The Python original signed exactly {sub, exp}, always for 8 hours: a token of that shape, and only that
     // one, counts as issued at exp - 8 h, so the checks below still hold its exp to 8 hours from now.
     const original = payload.iat === undefined && Object.keys(payload).length === 2 && Number.isSafeInteger(exp);
@@ -96,6 +122,7 @@ export function createTokenService(secret: string, now: () => number = Date.now)
     if (typeof sub !== "string" || !POSITIVE_INTEGER.test(sub)) return null;
     if (!Number.isSafeInteger(iat) || !Number.isSafeInteger(exp)) return null;
     if (!Number.isSafeInteger(ver) || (ver as number) < 0) return null;
+    if (gen !== undefined && (typeof gen !== "string" || !GENERATION_PATTERN.test(gen))) return null;
     const issuedAt = iat as number;
     const expiresAt = exp as number;
     const nowSeconds = now() / 1000;
@@ -106,7 +133,7 @@ export function createTokenService(secret: string, now: () => number = Date.now)
     if (expiresAt - issuedAt > ACCESS_TOKEN_TTL_SECONDS || expiresAt <= issuedAt) return null;
     const userId = Number(sub);
     if (!Number.isSafeInteger(userId)) return null;
-    return { userId, tokenVersion: ver as number, issuedAt, expiresAt };
+    return { userId, tokenVersion: ver as number, generation: (gen as string | undefined) ?? null, issuedAt, expiresAt };
   }
 
   return { issue, verify };

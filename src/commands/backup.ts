@@ -4,10 +4,10 @@
 import type { Database } from "bun:sqlite";
 import { chownSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, realpathSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import type { Db } from "../db/index.ts";
+import { beginRestoredGeneration } from "../db/generation.ts";
+import { openDatabase } from "../db/index.ts";
 import { EMBEDDED_MIGRATIONS } from "../db/migrations.ts";
-import type { Settings } from "../settings.ts";
-import { refusalMessage, type MigrationOutcome } from "../db/adopt.ts";
+import { MigrationError, refusalMessage, type MigrationOutcome } from "../db/adopt.ts";
 import { CommandError, UsageError } from "./errors.ts";
 import { describeOutcome } from "./migrate.ts";
 import {
@@ -27,10 +27,9 @@ import {
   type Where,
 } from "./dbfile.ts";
 import { acquireServeLock, pidNote, serveLockHolder, type ServeLockHolder } from "./serve-lock.ts";
-import { signEveryoneOut, type EmailRewrite } from "../users/service.ts";
+import { normalizeStoredEmails, type EmailRewrite } from "../users/service.ts";
 
 type Print = (line: string) => void;
-type Bootstrap = () => { settings: Settings; db: Db; migration: MigrationOutcome; emails: EmailRewrite[] };
 
 /** `moxie-backup-20261125T153000Z.db`. */
 export function defaultBackupName(date = new Date()): string {
@@ -91,10 +90,7 @@ export async function backupCommand(options: { where: Where; target?: string }, 
   print(`Backup written: ${target} (${humanSize(statSync(target).size)})`);
 }
 
-export async function restoreCommand(
-  options: { where: Where; source: string; bootstrap: Bootstrap },
-  print: Print,
-): Promise<void> {
+export async function restoreCommand(options: { where: Where; source: string }, print: Print): Promise<void> {
   const chosen = settingsFor(options.where);
   const { databasePath } = chosen.settings;
   if (options.source === "") throw new UsageError("PATH is empty; name the backup file to restore");
@@ -127,6 +123,7 @@ export async function restoreCommand(
   const staging = `${databasePath}.restoring-${stamp}-${process.pid}`;
   let keptAs: string | undefined;
   let users: number;
+  let prepared: PreparedCopy;
   try {
     // 1. The backup must be sound, and a moxie database this version can run (the same or an older schema) or
     //    one the Python original left.
@@ -151,6 +148,11 @@ export async function restoreCommand(
     } finally {
       backup.close();
     }
+    // 3. Bring the copy to this version's schema (adopting an original-era backup) and give it a new database
+    //    generation, before it is put in place: every token issued before the restore, here or on the machine
+    //    the backup came from, stops working, whatever ids and token versions the backup brings back; and the
+    //    generation of a file a server may have open never changes. A copy that cannot be migrated replaces nothing.
+    prepared = prepareRestoredCopy(staging, source);
     syncFile(staging);
     checkCopy(staging);
 
@@ -159,7 +161,7 @@ export async function restoreCommand(
     const owner = statSync(existsSync(databasePath) ? databasePath : dirname(databasePath));
     if (process.getuid?.() === 0 && owner.uid !== 0) chownSync(staging, owner.uid, owner.gid);
 
-    // 3. Keep the current database, with everything its WAL still held.
+    // 4. Keep the current database, with everything its WAL still held.
     if (existsSync(databasePath)) {
       checkpoint(databasePath);
       keptAs = unusedName(`${databasePath}.before-restore-${stamp}`);
@@ -169,36 +171,14 @@ export async function restoreCommand(
       }
     }
 
-    // 4. Put the copy in place.
+    // 5. Put the copy in place.
     renameSync(staging, databasePath);
     syncDirectory(dirname(databasePath));
   } catch (error) {
     removeFileSet(staging);
     if (keptAs && !existsSync(databasePath) && putBack(keptAs, databasePath)) keptAs = undefined;
-    release();
     if (error instanceof CommandError || error instanceof UsageError) throw error;
     throw new CommandError(`restore failed: ${describe(error)}${keptAs ? ` (the previous database is at ${keptAs})` : ""}`);
-  }
-
-  // 5. Bring its schema up to this version's (adopting an original-era backup), and sign everyone out: the
-  //    backup's token versions would otherwise revive tokens revoked since it was taken.
-  let migration: MigrationOutcome;
-  let emails: EmailRewrite[];
-  let signedOut: number;
-  try {
-    const opened = options.bootstrap();
-    const db = opened.db;
-    migration = opened.migration;
-    emails = opened.emails;
-    try {
-      signedOut = signEveryoneOut(db, keptAs ? tokenVersionsIn(keptAs) : new Map());
-    } finally {
-      db.$client.close();
-    }
-  } catch (error) {
-    throw new CommandError(
-      `restored ${databasePath} but could not migrate it: ${describe(error)}` + (keptAs ? `; the previous database is at ${keptAs}` : ""),
-    );
   } finally {
     release();
   }
@@ -206,9 +186,9 @@ export async function restoreCommand(
   print(`Restored ${databasePath} from ${source} (${plural(users, "user")})`);
   // On a new machine the path is the operator's first sight of where the service must look: say who chose it.
   print(keptAs ? `Previous database kept as ${keptAs}` : `There was no previous database; wrote a new one at ${databasePath} (${chosen.databaseChoice})`);
-  for (const line of describeOutcome(migration, emails)) print(line);
+  for (const line of describeOutcome(prepared.migration, prepared.emails)) print(line);
   print(`Database is up to date (${plural(EMBEDDED_MIGRATIONS.length, "migration")})`);
-  print(`Signed everyone out (${plural(signedOut, "account")}): tokens issued before the restore no longer work; sign in again`);
+  print(`Signed everyone out (${plural(users, "account")}): tokens issued before the restore no longer work; sign in again`);
 }
 
 /**
@@ -227,18 +207,37 @@ export function writeCheckedCopy(databasePath: string, target: string): void {
   checkCopy(target);
 }
 
-/** Each account's token version in the database a restore replaced; empty when it cannot be read. */
-function tokenVersionsIn(path: string): Map<number, number> {
+/** What preparing a restored copy did: the migrations it applied and the stored emails it brought to one spelling. */
+interface PreparedCopy {
+  migration: MigrationOutcome;
+  emails: EmailRewrite[];
+}
+
+/**
+ * Migrates the staging copy (one transaction, as at any start), brings its stored emails to one spelling, and
+ * begins its new generation. A migration SQLite refuses is a CommandError naming the backup, and nothing has
+ * been replaced.
+ */
+function prepareRestoredCopy(staging: string, source: string): PreparedCopy {
+  let migration: MigrationOutcome = { adopted: false, baseline: [], applied: [] };
+  let db;
   try {
-    const client = openExisting(path);
-    try {
-      const rows = client.query("SELECT id, token_version FROM users").all() as Array<{ id: number; token_version: number }>;
-      return new Map(rows.map((row) => [row.id, row.token_version]));
-    } finally {
-      client.close();
+    db = openDatabase(staging, { onMigrated: (outcome) => (migration = outcome) });
+  } catch (error) {
+    if (error instanceof MigrationError) {
+      throw new CommandError(`${error.message.replaceAll(staging, source)}; nothing was restored`);
     }
-  } catch {
-    return new Map();
+    throw error;
+  }
+  try {
+    const emails = normalizeStoredEmails(db);
+    beginRestoredGeneration(db.$client);
+    // Out of WAL mode (the WAL folded into the file): the copy alone is the whole database when it is renamed
+    // into place, and checking it leaves no -wal behind. The server switches WAL on again when it opens it.
+    db.$client.run("PRAGMA journal_mode = DELETE");
+    return { migration, emails };
+  } finally {
+    db.$client.close();
   }
 }
 
@@ -331,7 +330,9 @@ export const BACKUP_USAGE =
 export const RESTORE_USAGE =
   "moxie restore PATH\n\n" +
   "Replaces the database with the backup at PATH; the server must be stopped first.\n" +
-  "Checks the backup (integrity, and a schema no newer than this moxie's), keeps the current\n" +
-  "database as <database>.before-restore-<UTC time>, then applies any newer migrations.\n" +
+  "Checks the backup (integrity, and a schema no newer than this moxie's), applies any newer\n" +
+  "migrations to a copy and gives it a new database generation, keeps the current database as\n" +
+  "<database>.before-restore-<UTC time>, and puts the copy in place. This signs everyone out:\n" +
+  "no token issued before the restore works after it.\n" +
   "With no database yet (recovery on a new machine) it writes one where the settings say,\n" +
   "and prints that path and the setting that chose it.";

@@ -32,7 +32,6 @@ import { CommandError, UsageError } from "./errors.ts";
 import { printTable } from "./table.ts";
 
 type Print = (line: string) => void;
-type Bootstrap = Parameters<typeof restoreCommand>[0]["bootstrap"];
 
 /** `moxie doctor` waits this long for the storage, then says it did not answer. */
 export const DOCTOR_TIMEOUT_MS = 10_000;
@@ -220,7 +219,7 @@ async function printOffsite(s3: S3Settings, location: S3Location, print: Print):
 }
 
 export async function offsiteRestoreCommand(
-  options: { where: Where; source: string | undefined; latest: boolean; bootstrap: Bootstrap },
+  options: { where: Where; source: string | undefined; latest: boolean },
   print: Print,
 ): Promise<void> {
   const chosen = settingsFor(options.where);
@@ -232,7 +231,7 @@ export async function offsiteRestoreCommand(
       const newest = localCopies(dir, databasePath)[0];
       if (newest === undefined) throw new UsageError(`${dir} holds no backup copy (*.db); nothing was restored`);
       print(`The newest copy in ${dir}/ is ${baseName(newest.key)} (${formatTime(copyTime(newest))} UTC)`);
-      await restoreCommand({ where: options.where, source: newest.key, bootstrap: options.bootstrap }, print);
+      await restoreCommand({ where: options.where, source: newest.key }, print);
       return;
     }
     let location: S3Location | undefined;
@@ -260,7 +259,7 @@ export async function offsiteRestoreCommand(
  * restores it exactly as `moxie restore FILE` does (integrity, a moxie or original database, the swap, everyone
  * signed out); its messages name the object, not the temp file.
  */
-async function restoreObject(store: OffsiteStore, key: string, options: { where: Where; bootstrap: Bootstrap }, print: Print): Promise<void> {
+async function restoreObject(store: OffsiteStore, key: string, options: { where: Where }, print: Print): Promise<void> {
   const url = store.url(key);
   let size: number;
   try {
@@ -290,7 +289,7 @@ async function restoreObject(store: OffsiteStore, key: string, options: { where:
     print(`Downloaded ${url} (${humanSize(got.size)}); its sha256 matches ${url}${CHECKSUM_SUFFIX}`);
     const named = (text: string) => text.replaceAll(local, url);
     try {
-      await restoreCommand({ where: options.where, source: local, bootstrap: options.bootstrap }, (line) => print(named(line)));
+      await restoreCommand({ where: options.where, source: local }, (line) => print(named(line)));
     } catch (error) {
       // Every refusal names the object; one that named no file at all gets the object's name in front.
       if (error instanceof Error) error.message = error.message.includes(local) ? named(error.message) : `cannot restore ${url}: ${error.message}`;

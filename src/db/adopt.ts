@@ -3,6 +3,7 @@
 // The original (roxie-moxie/moxie-buildings) kept its schema with alembic; its users table is what moxie's 0000
 // creates, so adopting it means recording 0000 as applied (the baseline) and applying the rest on top.
 import type { Database } from "bun:sqlite";
+import { ensureGeneration, hasGeneration } from "./generation.ts";
 import { EMBEDDED_MIGRATIONS, type EmbeddedMigration } from "./migrations.ts";
 
 /** drizzle's bookkeeping table; drizzle-kit reads the same one. */
@@ -21,6 +22,8 @@ export const ORIGINAL_TABLES = ["buildings", "units", "scrape_runs", "alembic_ve
 /** The users columns the original created and moxie's 0000 creates alike. */
 const BASELINE_USER_COLUMNS = ["id", "name", "email", "password_hash", "role", "is_active", "created_at"];
 const BASELINE = EMBEDDED_MIGRATIONS[0]!;
+/** The migration that creates the database_generation table (src/db/generation.ts). */
+const GENERATION_MIGRATION = "0005_database_generation";
 
 export type DatabaseKind =
   /** No tables yet: every migration is applied. */
@@ -148,7 +151,7 @@ export function migrateClient(client: Database, path: string, options: { dryRun?
   const first = planMigrations(client);
   if (first.database.kind === "unknown") throw new UnknownDatabaseError(`${refusalMessage(path, first.database)}; moxie wrote nothing to it`);
   const none: MigrationOutcome = { adopted: false, baseline: [], applied: [] };
-  if (first.baseline.length === 0 && first.pending.length === 0) return none;
+  if (first.baseline.length === 0 && first.pending.length === 0 && hasGeneration(client)) return none;
 
   // Planned again under the write lock: another process may have migrated the file since the read above.
   try {
@@ -175,6 +178,8 @@ export function migrateClient(client: Database, path: string, options: { dryRun?
       const stamped = client.query("UPDATE alembic_version SET version_num = ? WHERE version_num = ?").run(plan.stamp.to, plan.stamp.from);
       if (stamped.changes !== 1) throw new Error(`alembic_version is no longer ${plan.stamp.from}`);
     }
+    // In the same transaction as the table: a database never exists without its generation.
+    ensureGeneration(client, { tableIsNew: plan.pending.some((m) => m.tag === GENERATION_MIGRATION) });
     client.run(options.dryRun ? "ROLLBACK" : "COMMIT");
     const outcome: MigrationOutcome = {
       adopted: plan.database.kind === "original",

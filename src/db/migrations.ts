@@ -6,6 +6,7 @@ import m0001 from "../../drizzle/0001_accounts.sql" with { type: "text" };
 import m0002 from "../../drizzle/0002_audit_events.sql" with { type: "text" };
 import m0003 from "../../drizzle/0003_audit_detail_last_login.sql" with { type: "text" };
 import m0004 from "../../drizzle/0004_created_instant_index.sql" with { type: "text" };
+import m0005 from "../../drizzle/0005_database_generation.sql" with { type: "text" };
 
 /** Every file in drizzle/, by tag; test/migrations.test.ts fails when drizzle-kit adds one not listed here. */
 export const MIGRATION_SQL: Record<string, string> = {
@@ -14,6 +15,7 @@ export const MIGRATION_SQL: Record<string, string> = {
   "0002_audit_events": m0002,
   "0003_audit_detail_last_login": m0003,
   "0004_created_instant_index": m0004,
+  "0005_database_generation": m0005,
 };
 
 export interface EmbeddedMigration {

@@ -29,6 +29,18 @@ export const users = sqliteTable("users", {
   index("users_created_instant_id_idx").on(sql`julianday(${table.createdAt})`, table.id),
 ]);
 
+/**
+ * One row: the database's generation, a random 128-bit value (hex) that every token moxie issues carries
+ * (`gen`) and the guard compares. Set when the table is created and replaced by every restore, so no token
+ * issued before a restore can match after it, whatever ids and token versions the backup brings back.
+ */
+export const databaseGeneration = sqliteTable("database_generation", {
+  id: integer("id").primaryKey(),
+  generation: text("generation").notNull(),
+  /** When a restore began this generation (UTC, ISO 8601); null while the database has never been restored. */
+  restoredAt: text("restored_at"),
+}, (table) => [check("database_generation_one_row", sql`${table.id} = 1`)]);
+
 export type User = typeof users.$inferSelect;
 export type NewUser = typeof users.$inferInsert;
 

@@ -1,5 +1,6 @@
-// One spelling per email address: NFKC, lower-case, and nothing invisible, so look-alikes cannot make twins.
+// One spelling per email address: NFKC, case-folded, and nothing invisible, so look-alikes cannot make twins.
 import { domainToUnicode } from "node:url";
+import { caselessKey } from "./case-folding.ts";
 
 /**
  * What reads as nothing: controls, format characters (zero-width space, soft hyphen, word joiner, bidi marks),
@@ -8,6 +9,7 @@ import { domainToUnicode } from "node:url";
  */
 const INVISIBLE = "\\p{Cc}\\p{Cf}\\p{DI}\\u2800";
 const INVISIBLE_OR_SPACE = new RegExp(`[${INVISIBLE}\\p{Z}\\s]`, "u");
+const INVISIBLE_INSIDE = new RegExp(`[${INVISIBLE}]`, "u");
 const INVISIBLE_ANYWHERE = new RegExp(`[${INVISIBLE}]`, "gu");
 /** Anything with one "@" and a dot after it: what an address looked like before the shape below (stored ones still sign in). */
 const LOOSELY_WELL_FORMED = /^[^@]+@[^@]+\.[^@]+$/;
@@ -38,7 +40,7 @@ export class InvalidEmailError extends Error {
 
 /**
  * The one spelling of `email`, the form accounts are stored and looked up by: surrounding blanks trimmed, NFKC
- * (fullwidth letters and composed/decomposed accents become one spelling), lower-cased. Throws
+ * (fullwidth letters and composed/decomposed accents become one spelling), case-folded (caselessKey). Throws
  * InvalidEmailError naming `field` when a space, control or invisible character is inside, or when the
  * normalized form has no "@" and dot at all. It does not ask for an address's full shape: an email stored
  * before that rule must still find its account (a new address is checked by normalizeNewEmail).
@@ -48,7 +50,7 @@ export function normalizeEmail(email: string, field = "email"): string {
   if (INVISIBLE_OR_SPACE.test(trimmed)) {
     throw new InvalidEmailError(`${field} must not contain spaces, control or invisible characters`, "hidden");
   }
-  const normalized = unicodeDomain(trimmed.normalize("NFKC").toLowerCase());
+  const normalized = unicodeDomain(caselessKey(trimmed));
   if (INVISIBLE_OR_SPACE.test(normalized) || !LOOSELY_WELL_FORMED.test(normalized) || normalized.length > EMAIL_MAX_LENGTH) {
     throw new InvalidEmailError(`${field} must be a valid email address`, "malformed");
   }
@@ -56,12 +58,19 @@ export function normalizeEmail(email: string, field = "email"): string {
 }
 
 /**
- * The form a typed email is looked up in, without any rule about its shape: trimmed, NFKC, lower-case, the
+ * The form a typed email is looked up in, without any rule about its shape: trimmed, NFKC, case-folded, the
  * domain in Unicode. For a valid address it is normalizeEmail's answer; it also finds an account whose stored
- * email is no address at all (the Python original checked nothing: `Office-Admin`, `bob@localhost`).
+ * email is no address at all (the Python original checked nothing: `Office-Admin`, `front desk`).
+ * Throws InvalidEmailError ("hidden") naming `field` for a control or invisible character inside, checked on
+ * what was typed: decoding a punycode domain drops soft hyphens and zero-width characters, and an email that
+ * carries them must be refused whether or not an account would be found without them.
  */
-export function emailLookupKey(typed: string): string {
-  return unicodeDomain(typed.trim().normalize("NFKC").toLowerCase());
+export function emailLookupKey(typed: string, field = "email"): string {
+  const trimmed = typed.trim();
+  if (INVISIBLE_INSIDE.test(trimmed)) {
+    throw new InvalidEmailError(`${field} must not contain control or invisible characters`, "hidden");
+  }
+  return unicodeDomain(caselessKey(trimmed));
 }
 
 /** Whether a normalized email has the shape of an address (WELL_FORMED), so it may be given to an account or kept as typed. */
@@ -82,11 +91,12 @@ export function normalizeNewEmail(email: string, field = "email"): string {
 }
 
 /**
- * What a stored email (from before these rules) becomes: the normalized form with controls and invisible
- * characters (INVISIBLE, before and after NFKC) dropped. Two rows with one key are the same address spelled twice.
+ * What a stored email (from before these rules) becomes: the normalized form (NFKC, case-folded) with controls
+ * and invisible characters (INVISIBLE, before and after) dropped. Two rows with one key are the same address
+ * spelled twice.
  */
 export function storedEmailKey(email: string): string {
-  return unicodeDomain(email.trim().replace(INVISIBLE_ANYWHERE, "").normalize("NFKC").replace(INVISIBLE_ANYWHERE, "").toLowerCase());
+  return unicodeDomain(caselessKey(email.trim().replace(INVISIBLE_ANYWHERE, "")).replace(INVISIBLE_ANYWHERE, ""));
 }
 
 /**
@@ -98,7 +108,7 @@ function unicodeDomain(email: string): string {
   const at = email.lastIndexOf("@");
   if (at === -1 || !email.includes("xn--", at)) return email;
   const domain = domainToUnicode(email.slice(at + 1));
-  return domain === "" ? email : email.slice(0, at + 1) + domain.normalize("NFKC").toLowerCase();
+  return domain === "" ? email : email.slice(0, at + 1) + caselessKey(domain);
 }
 
 /**

@@ -432,25 +432,6 @@ export function completeSignIn(db: Db, id: number, verifiedHash: string, ip: str
   });
 }
 
-/**
- * After a restore: every token issued before it stops working. Each account's token version is set past both
- * its restored value and its value in the database the restore replaced (`previous`, id → version), so no
- * token issued since the backup was taken comes back to life. Returns how many accounts were signed out.
- */
-export function signEveryoneOut(db: Db, previous: Map<number, number> = new Map()): number {
-  return db.transaction(
-    (tx) => {
-      const rows = tx.select({ id: users.id, tokenVersion: users.tokenVersion }).from(users).all();
-      for (const row of rows) {
-        const next = Math.max(row.tokenVersion, previous.get(row.id) ?? 0) + 1;
-        tx.update(users).set({ tokenVersion: next }).where(eq(users.id, row.id)).run();
-      }
-      return rows.length;
-    },
-    { behavior: "immediate" },
-  );
-}
-
 /** A stored email brought to its one spelling: the account, the spelling it had and the one it gets. */
 export interface EmailRewrite {
   id: number;
@@ -472,7 +453,7 @@ export function plannedEmailRewrites(rows: Array<{ id: number; email: string }>)
 }
 
 /**
- * Brings stored emails from before the NFKC/invisible-character rules to their one spelling, in one
+ * Brings stored emails from before the NFKC, case-folding and invisible-character rules to their one spelling, in one
  * transaction, each recorded in the audit trail; a collision is left as it is (plannedEmailRewrites). Returns
  * the rewrites, so that `serve` and `migrate` can say what they changed.
  */

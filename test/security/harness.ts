@@ -154,10 +154,14 @@ export function signJwt(
   return `${h}.${p}.${signature}`;
 }
 
-/** A token the server accepts for account `sub` at token version `ver`, valid for an hour. */
-export function validClaims(sub = "1", ver = 0): Record<string, unknown> {
+/**
+ * Claims the server accepts for account `sub` at token version `ver`, valid for an hour. Without `gen` (the
+ * database's generation) they are shaped as moxie's tokens from before generations, which a database that was
+ * never restored still accepts.
+ */
+export function validClaims(sub = "1", ver = 0, gen?: string): Record<string, unknown> {
   const iat = nowSeconds();
-  return { sub, ver, iat, exp: iat + 3600 };
+  return { sub, ver, ...(gen === undefined ? {} : { gen }), iat, exp: iat + 3600 };
 }
 
 export const HS256 = { alg: "HS256", typ: "JWT" };
@@ -223,8 +227,8 @@ export interface Suite {
   /** A fresh directory holding only a copy of the binary. */
   installDir(): Promise<{ dir: string; binary: string }>;
   start(name: string, options?: StartOptions): Promise<Instance>;
-  /** Stops an instance now (SIGKILL) and stops health-checking it. */
-  stop(instance: Instance): Promise<void>;
+  /** Stops an instance now (SIGKILL, or SIGTERM: a clean stop) and stops health-checking it. */
+  stop(instance: Instance, signal?: "SIGKILL" | "SIGTERM"): Promise<void>;
   /** Records a response collected outside an instance (for the sweeps). */
   record(label: string, path: string, response: Res): void;
   /** Marks a string the suite submitted as a secret: no response and no server log line may contain it. */
@@ -386,9 +390,9 @@ export function createSuite(): Suite {
     }
   }
 
-  async function stop(instance: Instance): Promise<void> {
+  async function stop(instance: Instance, signal: "SIGKILL" | "SIGTERM" = "SIGKILL"): Promise<void> {
     instances.delete(instance);
-    instance.proc.kill("SIGKILL");
+    instance.proc.kill(signal);
     await instance.proc.exited;
   }
 

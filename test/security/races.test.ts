@@ -593,9 +593,11 @@ describe("12: restore signs everyone out", () => {
       expect(me.status).toBe(401);
       const since = await fetch(`${url}/auth/me`, { headers: { authorization: `Bearer ${issuedSince}` } });
       expect(since.status).toBe(401);
-      // The same forging at the restored version is admitted: the refusals above are the version's doing.
+      // The same forging at the restored version and in the restored database's generation is admitted: the
+      // refusals above are the restore's doing (the generation it began), not the signer's.
       const restoredVersion = readExistingDb(instance.dbPath, (db) => (db.query("SELECT token_version AS v FROM users WHERE id = 1").get() as { v: number }).v);
-      const current = await fetch(`${url}/auth/me`, { headers: { authorization: `Bearer ${signJwt(HS256, validClaims("1", restoredVersion))}` } });
+      const generation = readExistingDb(instance.dbPath, (db) => (db.query("SELECT generation AS g FROM database_generation").get() as { g: string }).g);
+      const current = await fetch(`${url}/auth/me`, { headers: { authorization: `Bearer ${signJwt(HS256, validClaims("1", restoredVersion, generation))}` } });
       expect(current.status).toBe(200);
     } finally {
       await stopServer(served);
