@@ -32,6 +32,7 @@ describe("settings", () => {
       loginMaxFailuresPerAddress: 30,
       loginMaxFailuresPerAccount: 50,
       loginWindowSeconds: 900,
+      loginIpv6PrefixLength: 64,
       trustedProxy: undefined,
       logLevel: "info",
       logFormat: "json",
@@ -61,6 +62,17 @@ describe("settings", () => {
     expect(proxy("2001:DB8:0:0:0:0:0:1")).toBe("2001:db8::1");
     for (const bad of ["localhost", "10.0.0.256", "proxy.example.com"]) {
       expect(problemsOf({ TRUSTED_PROXY: bad })).toEqual([expect.stringMatching(/^TRUSTED_PROXY: /)]);
+    }
+  });
+
+  test("LOGIN_IPV6_PREFIX: a prefix length from 32 to 128 (default 64); anything else names the variable", () => {
+    const prefix = (raw: string) => parseSettings({ LOGIN_IPV6_PREFIX: raw }, "/").loginIpv6PrefixLength;
+    expect(prefix("")).toBe(64);
+    expect(prefix("48")).toBe(48);
+    expect(prefix("32")).toBe(32);
+    expect(prefix("128")).toBe(128);
+    for (const bad of ["31", "129", "0", "/64", "64.5", "-64", "sixty-four"]) {
+      expect(problemsOf({ LOGIN_IPV6_PREFIX: bad })).toEqual([`LOGIN_IPV6_PREFIX: '${bad}' is not a whole number from 32 to 128`]);
     }
   });
 

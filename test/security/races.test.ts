@@ -331,6 +331,32 @@ describe("13: a busy database", () => {
     expect((await server.request("PUT", `/admin/users/${victim.id}/password`, { token: admin, json: { password: "Busy-Reset-Pass-2026" } })).status).toBe(204);
   }, 60_000);
 
+  test("the right password answered 503 while another process holds the lock past the busy timeout is no failed sign-in: once the lock goes, it signs in", async () => {
+    const victim = await createAccount();
+    const events = auditRows("1 = 1").length;
+    const holder = new Database(server.dbPath);
+    holder.run("BEGIN IMMEDIATE");
+    let during: Res[];
+    try {
+      // LOGIN_MAX_FAILURES (5) at once, all holding their places while they wait: counted as failures, they
+      // would lock the pair. Held until every one has answered, so past the busy timeout on any machine.
+      during = await Promise.all(Array.from({ length: 5 }, () => server.login(victim.email, victim.password, from("10.13.3.1"))));
+    } finally {
+      holder.run("ROLLBACK");
+      holder.close();
+    }
+    for (const answer of during) {
+      expect(answer.status).toBe(503);
+      expect(Number(answer.headers.get("retry-after"))).toBeGreaterThan(0);
+      expect(answer.json.detail).toContain("busy");
+      expect(answer.text).not.toContain("access_token");
+    }
+    expect(auditRows("1 = 1").length).toBe(events);
+    const after = await server.login(victim.email, victim.password, from("10.13.3.1"));
+    expect(after.status).toBe(200);
+    expect(auditRows("type = 'login.succeeded' AND user_id = ?", victim.id)).toHaveLength(1);
+  }, 60_000);
+
   /** Five wrong passwords for `victim` from `address`: its next sign-in from there is refused at arrival. */
   async function throttleFrom(victim: { email: string }, address: string): Promise<void> {
     for (let i = 0; i < 5; i++) expect((await server.login(victim.email, `Wrong-Before-Lock-${i}`, from(address))).status).toBe(401);
