@@ -197,6 +197,23 @@ describe("HashingGate", () => {
 });
 
 describe("HashingGate: signed-in work", () => {
+  test("the two lines are served in turn: neither a login flood nor signed-in work runs twice while the other waits", async () => {
+    const gate = new HashingGate(1, 8);
+    const started: string[] = [];
+    let release = () => {};
+    const running = gate.run(() => new Promise<void>((resolve) => (release = resolve)), "operator"); // the only slot
+    const queued = [
+      ...[1, 2, 3].map((account) => gate.run(async () => void started.push("account"), { account })),
+      ...[1, 2, 3].map(() => gate.run(async () => void started.push("sign-in"), "anonymous")),
+    ];
+    release();
+    await within(Promise.all([running, ...queued]), "the queued work");
+    expect(started).toHaveLength(6);
+    // Whichever line goes first, they alternate while both have work waiting.
+    for (let i = 1; i < started.length; i++) expect({ i, same: started[i] === started[i - 1] }).toEqual({ i, same: false });
+  });
+
+
   test("one operation per account at a time; signed-in work holds at most half the queue; sign-in keeps its share", async () => {
     const gate = new HashingGate(1, 4);
     const releases: Array<() => void> = [];

@@ -78,6 +78,9 @@ describe("settings", () => {
 
   test("SECRET_KEY: short or the original's default is refused, naming the variable", () => {
     expect(problemsOf({ SECRET_KEY: "short" })).toEqual([expect.stringMatching(/^SECRET_KEY: .*32/)]);
+    // The boundary itself: 31 characters stop moxie, 32 are enough.
+    expect(problemsOf({ SECRET_KEY: "k".repeat(31) })).toEqual([expect.stringMatching(/^SECRET_KEY: .*32/)]);
+    expect(parseSettings({ SECRET_KEY: "k".repeat(32) }, "/").secretKey).toBe("k".repeat(32));
     expect(problemsOf({ SECRET_KEY: "change-me-in-production" })).toEqual([expect.stringMatching(/^SECRET_KEY: /)]);
     expect(parseSettings({ SECRET_KEY: GOOD_SECRET }, "/").secretKey).toBe(GOOD_SECRET);
     expect(parseSettings({ SECRET_KEY: "" }, "/").secretKey).toBeUndefined();

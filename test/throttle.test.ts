@@ -308,7 +308,10 @@ describe("PUT /auth/password and sign-in count on one (email, address) pair (in-
     expect((await change(token, "wrong-current-0")).status).toBe(403);
     // Only the pair's limit (3) can refuse here: were the change counted under another key, sign-in would be 200.
     expect((await login(user.email, user.password)).status).toBe(429);
-    expect((await change(token, user.password)).status).toBe(429);
+    const refused = await change(token, user.password);
+    expect(refused.status).toBe(429);
+    expect(refused.json).toEqual({ detail: "Too many wrong passwords; try again later" });
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
   }, 30_000);
 
   test("wrong current passwords, then a wrong sign-in: the pair is full, the change and sign-in both 429", async () => {

@@ -166,16 +166,17 @@ describe("4-7: guessing is bounded under concurrency", () => {
   test("6. PUT /auth/password: wrong current passwords count (5 × 403, then 429) and are audited", async () => {
     const agent = await createAccount();
     const token = await server.token(agent.email, agent.password);
-    const statuses: number[] = [];
+    const statuses: Res[] = [];
     for (let i = 0; i < 8; i++) {
       const answer = await server.request("PUT", "/auth/password", {
         token,
         json: { current_password: `Not-The-Password-${i}`, new_password: "Whatever-New-Pass-2026" },
         headers: from("10.6.0.1"),
       });
-      statuses.push(answer.status);
+      statuses.push(answer);
     }
-    expect(statuses).toEqual([403, 403, 403, 403, 403, 429, 429, 429]);
+    expect(statuses.map((answer) => answer.status)).toEqual([403, 403, 403, 403, 403, 429, 429, 429]);
+    for (const answer of statuses.slice(5)) expect(Number(answer.headers.get("retry-after"))).toBeGreaterThan(0);
     const rows = auditRows("type = 'password.change_failed' AND user_id = ?", agent.id);
     expect(rows.filter((r) => r.reason === "wrong_password")).toHaveLength(5);
     expect(rows.filter((r) => r.reason === "throttled").map((r) => r.count)).toEqual([3]);
