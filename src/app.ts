@@ -37,6 +37,7 @@ export function createApp({ db, settings, tokens, log = silentLogger }: AppDepen
     maxFailuresPerAddress: settings.loginMaxFailuresPerAddress,
     maxFailuresPerAccount: settings.loginMaxFailuresPerAccount,
     windowMs: settings.loginWindowSeconds * 1000,
+    ipv6PrefixLength: settings.loginIpv6PrefixLength,
   });
   const addressOf: AddressOf = (request, server) => clientAddress(request, server, settings.trustedProxy);
   const idOf = requestIds();

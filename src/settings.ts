@@ -25,6 +25,8 @@ export interface Settings {
   /** Failures for one account across every address in a window; past it sign-in for that account answers 429. */
   loginMaxFailuresPerAccount: number;
   loginWindowSeconds: number;
+  /** An IPv6 client is counted by its network of this many bits for the login throttle and counted refusals. */
+  loginIpv6PrefixLength: number;
   /** The reverse proxy's address; only its X-Forwarded-For is believed. */
   trustedProxy: string | undefined;
   logLevel: LogLevel;
@@ -174,6 +176,8 @@ export function parseSettings(env: Environment, cwd: string, options: { listenin
   const loginMaxFailuresPerAddress = take("LOGIN_MAX_FAILURES_PER_ADDRESS", integerIn(1, 100_000), "30");
   const loginMaxFailuresPerAccount = take("LOGIN_MAX_FAILURES_PER_ACCOUNT", integerIn(1, 100_000), "50");
   const loginWindowSeconds = take("LOGIN_WINDOW_SECONDS", integerIn(1, 86_400), "900");
+  // 64: one host's usual share. Shorter than 32 would count a whole provider as one client; 128 counts each address.
+  const loginIpv6PrefixLength = take("LOGIN_IPV6_PREFIX", integerIn(32, 128), "64");
   const trustedProxy = take("TRUSTED_PROXY", parseAddress, undefined);
   const logLevel = take("LOG_LEVEL", oneOf(LOG_LEVELS), "info");
   const logFormat = take("LOG_FORMAT", oneOf(["json", "pretty"] as const), "json");
@@ -198,6 +202,7 @@ export function parseSettings(env: Environment, cwd: string, options: { listenin
     loginMaxFailuresPerAddress: loginMaxFailuresPerAddress!,
     loginMaxFailuresPerAccount: loginMaxFailuresPerAccount!,
     loginWindowSeconds: loginWindowSeconds!,
+    loginIpv6PrefixLength: loginIpv6PrefixLength!,
     trustedProxy,
     logLevel: logLevel!,
     logFormat: logFormat!,

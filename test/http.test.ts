@@ -50,6 +50,15 @@ describe("error bodies", () => {
     expect(response.text).not.toContain("12345678");
     expect(response.text).not.toContain("pw-abcdefgh");
   });
+
+  test("a value of the wrong length names the field and its bounds, not the value (an over-long email at sign-in)", async () => {
+    const typed = `${"secret-typed-".repeat(25)}@example.com`;
+    expect(typed.length).toBeGreaterThan(320);
+    const response = await request("POST", "/auth/login", { body: { email: typed, password: "pw-abcdefgh" } });
+    expect(response.status).toBe(422);
+    expect(response.json).toEqual({ detail: "email must be 1 to 320 characters" });
+    expect(response.text).not.toContain("secret-typed");
+  });
 });
 
 describe("CORS", () => {

@@ -198,6 +198,22 @@ describe("HashingGate", () => {
 });
 
 describe("HashingGate: signed-in work", () => {
+  test("the two lines are served in turn: neither a login flood nor signed-in work runs twice while the other waits", async () => {
+    const gate = new HashingGate(1, 8);
+    const started: string[] = [];
+    let release = () => {};
+    const running = gate.run(() => new Promise<void>((resolve) => (release = resolve)), "operator"); // the only slot
+    const queued = [
+      ...[1, 2, 3].map((account) => gate.run(async () => void started.push("account"), { account })),
+      ...[1, 2, 3].map(() => gate.run(async () => void started.push("sign-in"), "anonymous")),
+    ];
+    release();
+    await within(Promise.all([running, ...queued]), "the queued work");
+    expect(started).toHaveLength(6);
+    // Whichever line goes first, they alternate while both have work waiting.
+    for (let i = 1; i < started.length; i++) expect({ i, same: started[i] === started[i - 1] }).toEqual({ i, same: false });
+  });
+
   test("an account's operations run one at a time in the order they came, up to its bound, then 429's error; signed-in work holds at most half the queue; sign-in keeps its share and goes after at most one account operation", async () => {
     const gate = new HashingGate(1, 4, 3);
     const releases: Array<() => void> = [];

@@ -21,7 +21,10 @@ describe("new passwords are not among the 5 000 most common", () => {
     const admin = await seedUser(ctx.db, { role: "admin", email: "admin@common.test" });
     const token = await signIn(ctx.request, admin);
     const agent = await seedUser(ctx.db, { email: "agent@common.test" });
-    for (const [index, password] of [COMMON[0]!, COMMON[2500]!, COMMON[4999]!.toUpperCase()].entries()) {
+    // The last entry is digits only, so its upper case is itself: "pAsSwOrD" shows the check ignores case.
+    const mixedCase = [...COMMON[0]!].map((c, i) => (i % 2 ? c.toUpperCase() : c)).join("");
+    expect(mixedCase).not.toBe(COMMON[0]);
+    for (const [index, password] of [COMMON[0]!, COMMON[2500]!, COMMON[4999]!.toUpperCase(), mixedCase].entries()) {
       const created = await ctx.request("POST", "/admin/users", {
         token,
         body: { name: "Common", email: `common-${index}@common.test`, password },

@@ -32,6 +32,7 @@ describe("settings", () => {
       loginMaxFailuresPerAddress: 30,
       loginMaxFailuresPerAccount: 50,
       loginWindowSeconds: 900,
+      loginIpv6PrefixLength: 64,
       trustedProxy: undefined,
       logLevel: "info",
       logFormat: "json",
@@ -64,8 +65,22 @@ describe("settings", () => {
     }
   });
 
+  test("LOGIN_IPV6_PREFIX: a prefix length from 32 to 128 (default 64); anything else names the variable", () => {
+    const prefix = (raw: string) => parseSettings({ LOGIN_IPV6_PREFIX: raw }, "/").loginIpv6PrefixLength;
+    expect(prefix("")).toBe(64);
+    expect(prefix("48")).toBe(48);
+    expect(prefix("32")).toBe(32);
+    expect(prefix("128")).toBe(128);
+    for (const bad of ["31", "129", "0", "/64", "64.5", "-64", "sixty-four"]) {
+      expect(problemsOf({ LOGIN_IPV6_PREFIX: bad })).toEqual([`LOGIN_IPV6_PREFIX: '${bad}' is not a whole number from 32 to 128`]);
+    }
+  });
+
   test("SECRET_KEY: short or the original's default is refused, naming the variable", () => {
     expect(problemsOf({ SECRET_KEY: "short" })).toEqual([expect.stringMatching(/^SECRET_KEY: .*32/)]);
+    // The boundary itself: 31 characters stop moxie, 32 are enough.
+    expect(problemsOf({ SECRET_KEY: "k".repeat(31) })).toEqual([expect.stringMatching(/^SECRET_KEY: .*32/)]);
+    expect(parseSettings({ SECRET_KEY: "k".repeat(32) }, "/").secretKey).toBe("k".repeat(32));
     expect(problemsOf({ SECRET_KEY: "change-me-in-production" })).toEqual([expect.stringMatching(/^SECRET_KEY: /)]);
     expect(parseSettings({ SECRET_KEY: GOOD_SECRET }, "/").secretKey).toBe(GOOD_SECRET);
     expect(parseSettings({ SECRET_KEY: "" }, "/").secretKey).toBeUndefined();

@@ -3,6 +3,7 @@
 import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { hashingGate } from "../src/auth/password.ts";
 import { LoginThrottle } from "../src/auth/throttle.ts";
+import { clientAddress, clientNetwork } from "../src/http/client-address.ts";
 import { createTestApp, seedUser, signIn } from "./helpers.ts";
 
 // This file spawns processes or hashes passwords: its own bound on a hung test (see test/setup.ts for why).
@@ -24,10 +25,10 @@ async function answeredWithin<T>(promise: Promise<T>, ms: number): Promise<T> {
   }
 }
 
-function throttle(perPair = 3, perAddress = 5, perAccount = 1_000) {
+function throttle(perPair = 3, perAddress = 5, perAccount = 1_000, ipv6PrefixLength?: number) {
   let now = 1_000_000;
   const limiter = new LoginThrottle(
-    { maxFailuresPerPair: perPair, maxFailuresPerAddress: perAddress, maxFailuresPerAccount: perAccount, windowMs: WINDOW_MS },
+    { maxFailuresPerPair: perPair, maxFailuresPerAddress: perAddress, maxFailuresPerAccount: perAccount, windowMs: WINDOW_MS, ipv6PrefixLength },
     () => now,
   );
   return {
@@ -127,6 +128,76 @@ describe("LoginThrottle (per account and address pair, per address, per account,
   });
 });
 
+describe("one client: an IPv4 address, or an IPv6 network (LOGIN_IPV6_PREFIX, default 64)", () => {
+  const in64 = (last: number) => `2001:db8:77:1::${last.toString(16)}`;
+
+  test("addresses rotated inside one /64 share the per-address limit; another /64 does not", () => {
+    const { fail, wait } = throttle(100, 10);
+    for (let i = 1; i <= 10; i++) fail(`spray-${i}@x.co`, 1, in64(i));
+    for (const address of [in64(11), "2001:db8:77:1:ffff:ffff:ffff:ffff", "2001:DB8:77:1:0:0:0:E"]) {
+      expect(wait("never@x.co", address)).toBe(WINDOW_MS / 1000);
+    }
+    expect(wait("never@x.co", "2001:db8:77:2::1")).toBe(0);
+    expect(wait("never@x.co", "2001:db8:77::1")).toBe(0);
+  });
+
+  test("the (email, client) pair is one /64 too: rotating addresses does not buy one email fresh guesses", () => {
+    const { fail, wait } = throttle(3, 100);
+    for (let i = 1; i <= 3; i++) fail("target@x.co", 1, in64(i));
+    expect(wait("target@x.co", in64(4))).toBe(WINDOW_MS / 1000);
+    expect(wait("other@x.co", in64(4))).toBe(0);
+    expect(wait("target@x.co", "2001:db8:77:2::1")).toBe(0);
+  });
+
+  test("an IPv4-mapped IPv6 address is its IPv4 address, and IPv4 addresses are never grouped", () => {
+    const { fail, wait } = throttle(3, 100);
+    fail("target@x.co", 3, "::ffff:203.0.113.9");
+    expect(wait("target@x.co", "203.0.113.9")).toBe(WINDOW_MS / 1000);
+    expect(wait("target@x.co", "::ffff:cb00:7109")).toBe(WINDOW_MS / 1000);
+    for (const neighbour of ["203.0.113.10", "::ffff:203.0.113.10", "203.0.113.8"]) expect(wait("target@x.co", neighbour)).toBe(0);
+  });
+
+  test("the prefix length is a setting: /48 groups more, /128 counts each address", () => {
+    const wide = throttle(3, 100, 1_000, 48);
+    wide.fail("target@x.co", 3, "2001:db8:77:1::1");
+    expect(wide.wait("target@x.co", "2001:db8:77:ff00::1")).toBe(WINDOW_MS / 1000);
+    expect(wide.wait("target@x.co", "2001:db8:78::1")).toBe(0);
+    const each = throttle(3, 100, 1_000, 128);
+    each.fail("target@x.co", 3, in64(1));
+    expect(each.wait("target@x.co", in64(1))).toBe(WINDOW_MS / 1000);
+    expect(each.wait("target@x.co", in64(2))).toBe(0);
+  });
+
+  test("clientNetwork: the network in its one spelling; IPv4 and non-addresses as they are", () => {
+    expect(clientNetwork("2001:DB8:77:1:ffff:1:2:3", 64)).toBe("2001:db8:77:1::/64");
+    expect(clientNetwork("2001:db8:77:1::e", 56)).toBe("2001:db8:77::/56");
+    expect(clientNetwork("2001:db8:77:ff:1::", 57)).toBe("2001:db8:77:80::/57");
+    expect(clientNetwork("2001:db8:77:1::e", 128)).toBe("2001:db8:77:1::e");
+    expect(clientNetwork("fe80::1%eth0", 64)).toBe("fe80::/64");
+    expect(clientNetwork("::ffff:203.0.113.9", 64)).toBe("203.0.113.9");
+    expect(clientNetwork("203.0.113.9", 64)).toBe("203.0.113.9");
+    expect(clientNetwork("unknown", 64)).toBe("unknown");
+  });
+
+  test("behind TRUSTED_PROXY, a last X-Forwarded-For entry that is no IP address is no client: the socket's address stands", () => {
+    const proxy = "127.0.0.1";
+    const from = (forwarded: string | undefined, socket = proxy) => {
+      const headers = forwarded === undefined ? undefined : { "x-forwarded-for": forwarded };
+      const server = { requestIP: () => ({ address: socket, family: "IPv4", port: 1 }) } as unknown as Parameters<typeof clientAddress>[1];
+      return clientAddress(new Request("http://localhost/auth/login", { headers }), server, proxy);
+    };
+    expect(from("203.0.113.9")).toBe("203.0.113.9");
+    expect(from("198.51.100.1, ::FFFF:203.0.113.9")).toBe("203.0.113.9");
+    expect(from("[2001:db8::1]")).toBe("2001:db8::1");
+    for (const junk of ["not-an-ip", "unknown", "<script>alert(1)</script>", "203.0.113.9:4711", "203.0.113.9, evil", "", "999.1.1.1"]) {
+      expect({ junk, address: from(junk) }).toEqual({ junk, address: proxy });
+    }
+    expect(from(undefined)).toBe(proxy);
+    // From any other socket the header is not read at all.
+    expect(from("203.0.113.9", "198.51.100.7")).toBe("198.51.100.7");
+  });
+});
+
 describe("POST /auth/login uses the throttle (in-process, LOGIN_MAX_FAILURES=2, per address 4)", () => {
   const ctx = createTestApp({ env: { LOGIN_MAX_FAILURES: "2", LOGIN_MAX_FAILURES_PER_ADDRESS: "4" } });
   const login = (email: string, password: string, headers: Record<string, string> = {}) =>
@@ -221,6 +292,35 @@ describe("refusals are counted by what an attacker cannot invent: the account an
       { user_id: first.id, email: null, reason: "throttled", count: 2 },
       { user_id: second.id, email: null, reason: "throttled", count: 4 },
     ]);
+  }, 30_000);
+});
+
+describe("PUT /auth/password and sign-in count on one (email, address) pair (in-process; LOGIN_MAX_FAILURES=3, the other limits out of reach)", () => {
+  const ctx = createTestApp({ env: { LOGIN_MAX_FAILURES: "3", LOGIN_MAX_FAILURES_PER_ADDRESS: "1000", LOGIN_MAX_FAILURES_PER_ACCOUNT: "1000" } });
+  const login = (email: string, password: string) => ctx.request("POST", "/auth/login", { body: { email, password } });
+  const change = (token: string, current: string) =>
+    ctx.request("PUT", "/auth/password", { token, body: { current_password: current, new_password: "Shared-Pair-New-2026" } });
+
+  test("wrong sign-ins, then a wrong current password: the pair is full, sign-in and the change both 429", async () => {
+    const user = await seedUser(ctx.db, { email: "pair-signin-first@throttle.test", password: "pair-password-1" });
+    const token = await signIn(ctx.request, user);
+    for (let i = 0; i < 2; i++) expect((await login(user.email, `wrong-sign-in-${i}`)).status).toBe(401);
+    expect((await change(token, "wrong-current-0")).status).toBe(403);
+    // Only the pair's limit (3) can refuse here: were the change counted under another key, sign-in would be 200.
+    expect((await login(user.email, user.password)).status).toBe(429);
+    const refused = await change(token, user.password);
+    expect(refused.status).toBe(429);
+    expect(refused.json).toEqual({ detail: "Too many wrong passwords; try again later" });
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+  }, 30_000);
+
+  test("wrong current passwords, then a wrong sign-in: the pair is full, the change and sign-in both 429", async () => {
+    const user = await seedUser(ctx.db, { email: "pair-change-first@throttle.test", password: "pair-password-2" });
+    const token = await signIn(ctx.request, user);
+    for (let i = 0; i < 2; i++) expect((await change(token, `wrong-current-${i}`)).status).toBe(403);
+    expect((await login(user.email, "wrong-sign-in-0")).status).toBe(401);
+    expect((await change(token, user.password)).status).toBe(429);
+    expect((await login(user.email, user.password)).status).toBe(429);
   }, 30_000);
 });
 

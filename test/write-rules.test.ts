@@ -142,6 +142,38 @@ describe("a busy database", () => {
     expect(eventCount(ctx.db, "user.updated")).toBe(events);
   }, HASHING_TEST_TIMEOUT_MS);
 
+  test("the right password answered 503 (busy) is no failed sign-in: once the lock goes it signs in; a wrong one still counts", async () => {
+    const ctx = createTestApp({ env: { LOGIN_MAX_FAILURES: "2" } });
+    const user = await seedUser(ctx.db, { email: "busy-right@rules.test", password: "busy-right-password-1" });
+    const other = await seedUser(ctx.db, { email: "busy-wrong@rules.test", password: "busy-wrong-password-1" });
+    const login = (email: string, password: string) => ctx.request("POST", "/auth/login", { body: { email, password } });
+    // The app's connection gives up at once instead of after BUSY_TIMEOUT_MS: the same error, sooner.
+    ctx.db.$client.run("PRAGMA busy_timeout = 0");
+    const holder = new Database(ctx.dbPath);
+    holder.run("BEGIN IMMEDIATE");
+    try {
+      // More than LOGIN_MAX_FAILURES: counted as failures, the last of them would already be 429.
+      for (let i = 0; i < 3; i++) {
+        const answer = await login(user.email, user.password);
+        expect(answer.status).toBe(503);
+        expect(answer.json.detail).toContain("busy");
+        expect(answer.text).not.toContain("access_token");
+      }
+      // A wrong password was checked, and is a failed guess whatever the answer: its audit row could not be
+      // written either (503), but it counts.
+      for (let i = 0; i < 2; i++) expect((await login(other.email, `wrong-during-lock-${i}`)).status).toBe(503);
+    } finally {
+      holder.run("ROLLBACK");
+      holder.close();
+    }
+    expect((await login(user.email, user.password)).status).toBe(200);
+    expect((await login(other.email, other.password)).status).toBe(429);
+    expect(ctx.db.$client.query("SELECT type, user_id AS user FROM audit_events WHERE type LIKE 'login.%' ORDER BY id").all()).toEqual([
+      { type: "login.succeeded", user: user.id },
+      { type: "login.failed", user: other.id },
+    ]);
+  }, HASHING_TEST_TIMEOUT_MS);
+
   test("refused sign-ins waiting for the lock are counted once it goes: one row, each refusal once", async () => {
     const ctx = createTestApp({ env: { LOGIN_MAX_FAILURES: "1" } });
     const user = await seedUser(ctx.db, { email: "waiting@rules.test", password: "waiting-password-1" });

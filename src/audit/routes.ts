@@ -15,6 +15,7 @@ export const AuditEventModel = t.Object({
   actor_user_id: t.Nullable(t.Integer()),
   user_id: t.Nullable(t.Integer()),
   email: t.Nullable(t.String()),
+  /** The client's address; a counted refusal row has the client as the throttle counts it (an IPv6 /64: `2001:db8:77:1::/64`). */
   ip: t.Nullable(t.String()),
   reason: t.Nullable(t.String()),
   /** How many attempts the row stands for: refused sign-ins in one window share a row. */

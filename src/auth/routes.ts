@@ -83,7 +83,10 @@ export function authRoutes({ db, tokens, guard, generation, throttle, addressOf,
   // Audit rows written on their own, outside any change: each waits for the write lock without holding up the
   // server, or an anonymous client's failed sign-ins during another process's write would freeze every request.
   // recordRefusal is safe to retry whole: it reads its open counting rows afresh and notes one only once written.
-  const countRefusal = (event: AuditRecord) => writeWithRetry(db, () => recordRefusal(db, event, refusalWindowMs));
+  // Counted per client as the throttle counts it, so the row's ip is the client: an IPv6 network counts as one
+  // (`2001:db8:77:1::/64`), and the refusals it counts may have come from any address in it.
+  const countRefusal = (event: AuditRecord) =>
+    writeWithRetry(db, () => recordRefusal(db, { ...event, ip: event.ip && throttle.clientOf(event.ip) }, refusalWindowMs));
   const record = (event: AuditRecord) => writeWithRetry(db, () => recordEvent(db, event));
   const freshToken = async (userId: number, tokenVersion: number) => ({
     access_token: await tokens.issue({ userId, tokenVersion, generation: generation.id }),
@@ -145,7 +148,12 @@ export function authRoutes({ db, tokens, guard, generation, throttle, addressOf,
         if (!user || !matches) return refuse(user ? "wrong_password" : "unknown_email", "Invalid email or password");
         // The account is read again where the sign-in is recorded: deactivated or given a new password while
         // the hash was checked, it gets no token.
-        const outcome = await completeSignIn(db, user.id, user.passwordHash, ip, email!);
+        const outcome = await completeSignIn(db, user.id, user.passwordHash, ip, email!).catch((error: unknown) => {
+          // The password was right but the sign-in could not be written (the database busy past its timeout, or
+          // full): the server's failure, not a failed guess. The place is given back, so retrying is no lockout.
+          attempt.withdrawn();
+          throw error;
+        });
         if (!outcome.ok) {
           // Still a failure for the throttle: the right password of a deactivated account is no sign-in, and
           // repeating it must meet the same limits (and the same counted 429s) as any other refused attempt.

@@ -1,22 +1,32 @@
-// Login throttling, in memory: failures per (email, address), per address, and per account across addresses.
-// An attempt takes its place in every counter when it arrives, before any hashing, so a burst of concurrent
-// guesses is checked at most up to the limit; a success gives its place back.
+// Login throttling, in memory: failures per (email, client), per client, and per account across clients, where a
+// client is an IPv4 address or an IPv6 network (a /64 by default). An attempt takes its place in every counter
+// when it arrives, before any hashing, so a burst of concurrent guesses is checked at most up to the limit; a
+// success gives its place back.
+import { clientNetwork } from "../http/client-address.ts";
 
 export interface ThrottleLimits {
-  /** Failures for one email from one address before that pair is refused. */
+  /** Failures for one email from one client (an IPv4 address, an IPv6 network) before that pair is refused. */
   maxFailuresPerPair: number;
-  /** Failures from one address across all emails (password spraying). */
+  /** Failures from one client across all emails (password spraying). */
   maxFailuresPerAddress: number;
   /** Failures for one email across all addresses (a guesser with many addresses). */
   maxFailuresPerAccount: number;
   windowMs: number;
+  /**
+   * An IPv6 client is counted by its network of this many bits (LOGIN_IPV6_PREFIX, default 64): one host
+   * usually holds a whole /64, and rotating addresses inside it must not buy fresh limits.
+   */
+  ipv6PrefixLength?: number;
 }
+
+export const DEFAULT_IPV6_PREFIX_LENGTH = 64;
 
 export const DEFAULT_THROTTLE_LIMITS: ThrottleLimits = {
   maxFailuresPerPair: 5,
   maxFailuresPerAddress: 30,
   maxFailuresPerAccount: 50,
   windowMs: 15 * 60 * 1000,
+  ipv6PrefixLength: DEFAULT_IPV6_PREFIX_LENGTH,
 };
 
 /** Keys tracked at most; past it the oldest are forgotten, so a flood of made-up emails cannot exhaust memory. */
@@ -46,10 +56,18 @@ export class LoginThrottle {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** The client `address` counts as: itself for IPv4, its network for IPv6 (see clientNetwork). */
+  clientOf(address: string): string {
+    return clientNetwork(address, this.limits.ipv6PrefixLength ?? DEFAULT_IPV6_PREFIX_LENGTH);
+  }
+
   reserve(email: string, address: string, clearedAt = 0): Reservation {
+    // The pair is keyed by the client too: keyed by the full address, one /64 would get the pair's limit once
+    // per address, and the per-client limit would be the only bound on guesses at one account from it.
+    const client = this.clientOf(address);
     const keys: Array<[string, number, number]> = [
-      [pairKey(email, address), this.limits.maxFailuresPerPair, clearedAt],
-      [addressKey(address), this.limits.maxFailuresPerAddress, 0],
+      [pairKey(email, client), this.limits.maxFailuresPerPair, clearedAt],
+      [addressKey(client), this.limits.maxFailuresPerAddress, 0],
       [accountKey(email), this.limits.maxFailuresPerAccount, clearedAt],
     ];
     const wait = Math.max(...keys.map(([key, max, since]) => this.waitFor(key, max, since)));

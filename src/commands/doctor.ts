@@ -401,6 +401,7 @@ function describeSettings(settings: Settings, secretPath: string): Array<[string
     ["LOGIN_MAX_FAILURES_PER_ADDRESS", String(settings.loginMaxFailuresPerAddress)],
     ["LOGIN_MAX_FAILURES_PER_ACCOUNT", String(settings.loginMaxFailuresPerAccount)],
     ["LOGIN_WINDOW_SECONDS", String(settings.loginWindowSeconds)],
+    ["LOGIN_IPV6_PREFIX", String(settings.loginIpv6PrefixLength)],
     ["TRUSTED_PROXY", settings.trustedProxy ?? "(not set)"],
     ["LOG_LEVEL", settings.logLevel],
     ["LOG_FORMAT", settings.logFormat],

@@ -1056,6 +1056,61 @@ describe("admin console in Chromium, on the compiled binary", () => {
   );
 
   test(
+    "CSV export defuses every cell a spreadsheet would run as a formula: a leading =, +, -, @, tab or carriage return",
+    async () => {
+      if (!browser) throw new Error("the browser did not start");
+      const { url, dbPath } = await startConsoleServer();
+      const team = await adminApi(url);
+      const made = {
+        equals: await team.create({ name: "=1+1", email: "equals@example.com" }),
+        plus: await team.create({ name: "Plus Email", email: "+plus@example.com" }),
+        minus: await team.create({ name: "-2+3", email: "minus@example.com" }),
+        at: await team.create({ name: "@SUM(1+1)", email: "at@example.com" }),
+        tab: await team.create({ name: "Tab Lead", email: "tab@example.com" }),
+        cr: await team.create({ name: "Return Lead", email: "cr@example.com" }),
+        plain: await team.create({ name: "Plain Name", email: "plain@example.com" }),
+      };
+      // The API refuses control characters in a name; the Python original stored whatever it was given.
+      const db = new Database(dbPath);
+      try {
+        db.run("UPDATE users SET name = ? WHERE id = ?", ["\t=1+1", made.tab.id]);
+        db.run("UPDATE users SET name = ? WHERE id = ?", ["\r=1+1", made.cr.id]);
+      } finally {
+        db.close();
+      }
+      const context = await browser.newContext({ viewport: DESKTOP, acceptDownloads: true });
+      const { page, watch } = await signedInAdmin(context, url);
+      const pages = [page];
+      await accountRow(page, "plain@example.com").waitFor();
+
+      await step("each of the six leads gets an apostrophe; a plain cell does not", pages, async () => {
+        const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export CSV" }).click()]);
+        const csv = readFileSync((await download.path())!, "utf8");
+        // Each row up to its empty last_signed_in (never signed in): id, name, email, role, status.
+        const expected: Array<[keyof typeof made, string]> = [
+          ["equals", "'=1+1,equals@example.com"],
+          ["plus", "Plus Email,'+plus@example.com"],
+          ["minus", "'-2+3,minus@example.com"],
+          ["at", "'@SUM(1+1),at@example.com"],
+          ["tab", "'\t=1+1,tab@example.com"],
+          ["cr", `"'\r=1+1",cr@example.com`],
+          ["plain", "Plain Name,plain@example.com"],
+        ];
+        for (const [key, cells] of expected) {
+          const row = `\r\n${made[key].id},${cells},agent,active,,`;
+          expect({ key, found: csv.includes(row) }).toEqual({ key, found: true });
+        }
+      });
+
+      await step("no CSP refusal, page error or token in a URL", pages, async () => {
+        expect(watch.problems).toEqual([]);
+      });
+      await context.close();
+    },
+    180_000,
+  );
+
+  test(
     "older and newer servers: a missing field degrades quietly, the contract's fields render",
     async () => {
       if (!browser) throw new Error("the browser did not start");

@@ -20,6 +20,10 @@ let proxied: Instance;
 let windowed: Instance;
 /** The same proxy named in another spelling of its address (an IPv4 address as a dual-stack socket shows it). */
 let respelled: Instance;
+/** TRUSTED_PROXY=127.0.0.1, LOGIN_MAX_FAILURES_PER_ADDRESS=10, the default LOGIN_IPV6_PREFIX (64): issue 19's attack. */
+let ipv6: Instance;
+/** TRUSTED_PROXY=127.0.0.1 with LOGIN_IPV6_PREFIX=48: a site's whole /48 is one client. */
+let ipv6Wide: Instance;
 
 /**
  * The windowed instance's window. Only its expiry is waited for; every lock the other tests rely on lasts the
@@ -48,7 +52,7 @@ function expectWrong(response: Res): void {
 }
 
 beforeAll(async () => {
-  [main, small, proxied, windowed, respelled] = await Promise.all([
+  [main, small, proxied, windowed, respelled, ipv6, ipv6Wide] = await Promise.all([
     suite.start("login-main"),
     suite.start("login-small", { env: { LOGIN_MAX_FAILURES: "3", LOGIN_MAX_FAILURES_PER_ADDRESS: "6" } }),
     suite.start("login-proxied", {
@@ -58,6 +62,8 @@ beforeAll(async () => {
     suite.start("login-respelled", {
       env: { TRUSTED_PROXY: "::ffff:7f00:1", LOGIN_MAX_FAILURES: "3", LOGIN_MAX_FAILURES_PER_ADDRESS: "5" },
     }),
+    suite.start("login-ipv6", { env: { TRUSTED_PROXY: "127.0.0.1", LOGIN_MAX_FAILURES_PER_ADDRESS: "10" } }),
+    suite.start("login-ipv6-wide", { env: { TRUSTED_PROXY: "127.0.0.1", LOGIN_IPV6_PREFIX: "48" } }),
   ]);
 }, 60_000);
 
@@ -210,6 +216,79 @@ describe("TRUSTED_PROXY=::ffff:7f00:1 (127.0.0.1 spelled as a dual-stack socket 
     expectTooMany(await respelled.login(ADMIN.email, ADMIN.password, from("::ffff:10.4.4.4")));
     // Another client behind the proxy is not (were the proxy not recognised, every client would be 127.0.0.1).
     expect((await respelled.login(ADMIN.email, ADMIN.password, from("10.4.4.5"))).status).toBe(200);
+  });
+});
+
+describe("one client is one client in IPv6: counted by its /64 (TRUSTED_PROXY=127.0.0.1, LOGIN_MAX_FAILURES_PER_ADDRESS=10)", () => {
+  const from = (client: string) => ({ "x-forwarded-for": client });
+  const in64 = (last: number) => `2001:db8:77:1::${last.toString(16)}`;
+  const auditFrom = (server: Instance, where: string) =>
+    readExistingDb(server.dbPath, (db) =>
+      db.query(`SELECT type, reason, user_id, email, ip, count FROM audit_events WHERE ${where} ORDER BY id`).all(),
+    ) as Array<Record<string, unknown>>;
+
+  test("14 emails from 2001:db8:77:1::1…::e: 10 are checked (401), the other 4 refused before any hashing (429); another /64 is not affected", async () => {
+    const answers: Res[] = [];
+    for (let i = 1; i <= 14; i++) answers.push(await ipv6.login(`spray-${i}@v6.example.com`, WRONG, from(in64(i))));
+    for (const answer of answers.slice(0, 10)) expectWrong(answer);
+    for (const answer of answers.slice(10)) expectTooMany(answer);
+    // Anywhere in that /64, in any spelling, even the admin with the right password: refused.
+    for (const address of ["2001:db8:77:1:ffff:ffff:ffff:ffff", "2001:DB8:77:1:0:0:0:1"]) {
+      expectTooMany(await ipv6.login(ADMIN.email, ADMIN.password, from(address)));
+    }
+    // The next /64 and the previous one are other clients.
+    expectWrong(await ipv6.login("spray-15@v6.example.com", WRONG, from("2001:db8:77:2::1")));
+    expect((await ipv6.login(ADMIN.email, ADMIN.password, from("2001:db8:77:0:ffff::1"))).status).toBe(200);
+    // Each checked attempt is its own row, under the full address it came from.
+    expect(auditFrom(ipv6, "reason = 'unknown_email' AND ip LIKE '2001:db8:77:1:%'").map((row) => row.ip)).toEqual(
+      Array.from({ length: 10 }, (_, i) => in64(i + 1)),
+    );
+  });
+
+  test("1 000 refused sign-ins from 1 000 addresses of that /64 are one counted row, under the /64", async () => {
+    const addresses = Array.from({ length: 1_000 }, (_, i) => `2001:db8:77:1:${(i + 1).toString(16)}:${((i * 7919) % 0x10000).toString(16)}::${i.toString(16)}`);
+    expect(new Set(addresses).size).toBe(1_000);
+    const statuses = new Set<number>();
+    for (let i = 0; i < addresses.length; i += 100) {
+      const batch = addresses.slice(i, i + 100).map((address, j) => ipv6.login(`rotate-${i + j}@v6.example.com`, WRONG, from(address)));
+      for (const answer of await Promise.all(batch)) statuses.add(answer.status);
+    }
+    expect([...statuses]).toEqual([429]);
+    // The 4 refusals of the test above, the admin's 2 under its own row, then these 1 000.
+    const adminId = readExistingDb(ipv6.dbPath, (db) => (db.query("SELECT id FROM users WHERE email = ?").get(ADMIN.email) as { id: number }).id);
+    expect(auditFrom(ipv6, "reason = 'throttled'")).toEqual([
+      { type: "login.failed", reason: "throttled", user_id: null, email: "(no such account)", ip: "2001:db8:77:1::/64", count: 1_004 },
+      { type: "login.failed", reason: "throttled", user_id: adminId, email: ADMIN.email, ip: "2001:db8:77:1::/64", count: 2 },
+    ]);
+    const trail = JSON.stringify(auditFrom(ipv6, "1 = 1"));
+    expect(trail).not.toContain(addresses[500]!);
+  }, 60_000);
+
+  test("an IPv4-mapped address is its IPv4 address: one client in both spellings, and its IPv4 neighbours are others", async () => {
+    for (let i = 0; i < 5; i++) expectWrong(await ipv6.login(ADMIN.email, WRONG, from("::ffff:203.0.113.9")));
+    expectTooMany(await ipv6.login(ADMIN.email, ADMIN.password, from("203.0.113.9")));
+    expectTooMany(await ipv6.login(ADMIN.email, ADMIN.password, from("::ffff:203.0.113.9")));
+    expect((await ipv6.login(ADMIN.email, ADMIN.password, from("203.0.113.10"))).status).toBe(200);
+    expect((await ipv6.login(ADMIN.email, ADMIN.password, from("::ffff:203.0.113.8"))).status).toBe(200);
+    expect(auditFrom(ipv6, "reason = 'wrong_password' AND ip LIKE '%203.0.113.9'").map((row) => row.ip)).toEqual(Array(5).fill("203.0.113.9"));
+  });
+
+  test("a last X-Forwarded-For entry that is no IP address names no client: the proxy's own address is recorded and counted", async () => {
+    const junk = ["not-an-ip", "unknown", "<script>alert(1)</script>", "203.0.113.77:4711", "203.0.113.77, evil-host"];
+    for (const [i, entry] of junk.entries()) expectWrong(await ipv6.login(`junk-${i}@v6.example.com`, WRONG, from(entry)));
+    const rows = auditFrom(ipv6, "email LIKE 'junk-%'");
+    expect(rows.map((row) => row.ip)).toEqual(Array(junk.length).fill("127.0.0.1"));
+    expect(JSON.stringify(auditFrom(ipv6, "1 = 1"))).not.toMatch(/not-an-ip|script|evil-host|4711|203\.0\.113\.77/);
+    // A bracketed IPv6 address is an address.
+    expectWrong(await ipv6.login("junk-bracketed@v6.example.com", WRONG, from("[2001:db8:99::1]")));
+    expect(auditFrom(ipv6, "email = 'junk-bracketed@v6.example.com'").map((row) => row.ip)).toEqual(["2001:db8:99::1"]);
+  });
+
+  test("LOGIN_IPV6_PREFIX=48: another /64 of the same /48 is the same client; the next /48 is not", async () => {
+    for (let i = 0; i < 5; i++) expectWrong(await ipv6Wide.login(ADMIN.email, WRONG, from(`2001:db8:aa:${i + 1}::1`)));
+    expectTooMany(await ipv6Wide.login(ADMIN.email, ADMIN.password, from("2001:db8:aa:ffff::1")));
+    expect((await ipv6Wide.login(ADMIN.email, ADMIN.password, from("2001:db8:ab::1"))).status).toBe(200);
+    expect(auditFrom(ipv6Wide, "reason = 'throttled'").map((row) => [row.ip, row.count])).toEqual([["2001:db8:aa::/48", 1]]);
   });
 });
 

@@ -175,16 +175,17 @@ describe("4-7: guessing is bounded under concurrency", () => {
   test("6. PUT /auth/password: wrong current passwords count (5 × 403, then 429) and are audited", async () => {
     const agent = await createAccount();
     const token = await server.token(agent.email, agent.password);
-    const statuses: number[] = [];
+    const statuses: Res[] = [];
     for (let i = 0; i < 8; i++) {
       const answer = await server.request("PUT", "/auth/password", {
         token,
         json: { current_password: `Not-The-Password-${i}`, new_password: "Whatever-New-Pass-2026" },
         headers: from("10.6.0.1"),
       });
-      statuses.push(answer.status);
+      statuses.push(answer);
     }
-    expect(statuses).toEqual([403, 403, 403, 403, 403, 429, 429, 429]);
+    expect(statuses.map((answer) => answer.status)).toEqual([403, 403, 403, 403, 403, 429, 429, 429]);
+    for (const answer of statuses.slice(5)) expect(Number(answer.headers.get("retry-after"))).toBeGreaterThan(0);
     const rows = auditRows("type = 'password.change_failed' AND user_id = ?", agent.id);
     expect(rows.filter((r) => r.reason === "wrong_password")).toHaveLength(5);
     expect(rows.filter((r) => r.reason === "throttled").map((r) => r.count)).toEqual([3]);
@@ -414,6 +415,32 @@ describe("13: a busy database", () => {
     expect(row(victim.id)).toEqual(before);
     expect(auditRows("1 = 1").length).toBe(events);
     expect((await server.request("PUT", `/admin/users/${victim.id}/password`, { token: admin, json: { password: "Busy-Reset-Pass-2026" } })).status).toBe(204);
+  }, 60_000);
+
+  test("the right password answered 503 while another process holds the lock past the busy timeout is no failed sign-in: once the lock goes, it signs in", async () => {
+    const victim = await createAccount();
+    const events = auditRows("1 = 1").length;
+    const holder = new Database(server.dbPath);
+    holder.run("BEGIN IMMEDIATE");
+    let during: Res[];
+    try {
+      // LOGIN_MAX_FAILURES (5) at once, all holding their places while they wait: counted as failures, they
+      // would lock the pair. Held until every one has answered, so past the busy timeout on any machine.
+      during = await Promise.all(Array.from({ length: 5 }, () => server.login(victim.email, victim.password, from("10.13.3.1"))));
+    } finally {
+      holder.run("ROLLBACK");
+      holder.close();
+    }
+    for (const answer of during) {
+      expect(answer.status).toBe(503);
+      expect(Number(answer.headers.get("retry-after"))).toBeGreaterThan(0);
+      expect(answer.json.detail).toContain("busy");
+      expect(answer.text).not.toContain("access_token");
+    }
+    expect(auditRows("1 = 1").length).toBe(events);
+    const after = await server.login(victim.email, victim.password, from("10.13.3.1"));
+    expect(after.status).toBe(200);
+    expect(auditRows("type = 'login.succeeded' AND user_id = ?", victim.id)).toHaveLength(1);
   }, 60_000);
 
   /** Five wrong passwords for `victim` from `address`: its next sign-in from there is refused at arrival. */
