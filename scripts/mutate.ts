@@ -72,6 +72,8 @@ const T = {
   // On the compiled binary: always with a -t pattern.
   races: "test/security/races.test.ts",
   originalEra: "test/original-era.test.ts",
+  consoleBrowser: "test/console/browser.test.ts",
+  docsBrowser: "test/docs/browser.test.ts",
 };
 
 export const MUTATIONS: Mutation[] = [
@@ -1088,6 +1090,23 @@ export const MUTATIONS: Mutation[] = [
     find: '  if (error instanceof DatabaseFullError || (typeof code === "string" && code.startsWith("SQLITE_FULL"))) {',
     replace: "  if (false) {",
     tests: [T.fullDisk],
+  },
+  // --- a revoked token is not shown as still in force ----------------------------------------------------------------------
+  {
+    id: "console-signout-unconfirmed-says-signed-out",
+    breaks: "the console says \"You are signed out.\" only when POST /auth/logout answered; otherwise the token is kept and the page says it still works",
+    file: "src/console/app/session.ts",
+    find: "    if (error instanceof ApiError) return explainSignOutProblem(error);",
+    replace: "    if (error instanceof ApiError) return endSession(SIGNED_OUT, { clearDrafts: true });",
+    tests: [[T.consoleBrowser, "server is unreachable"]],
+  },
+  {
+    id: "docs-logout-keeps-token",
+    breaks: "Try it out on POST /auth/logout in /docs forgets the token (the page no longer shows itself authorized)",
+    file: "src/http/docs/init.js",
+    find: '    if (response.ok && sameOrigin && url.pathname === "/auth/logout") {',
+    replace: '    if (false && response.ok && sameOrigin && url.pathname === "/auth/logout") {',
+    tests: [[T.docsBrowser, "POST /auth/logout"]],
   },
 ];
 
