@@ -514,6 +514,7 @@ describe("GET /docs", () => {
     for (const [path, type] of [
       ["/docs/swagger-ui-bundle.js", "text/javascript"],
       ["/docs/swagger-ui.css", "text/css"],
+      ["/docs/docs.css", "text/css"],
       ["/docs/init.js", "text/javascript"],
     ] as const) {
       const response = await ctx.request("GET", path);
@@ -536,7 +537,7 @@ describe("GET /docs", () => {
 describe("docs turned off", () => {
   test("/openapi.json, /docs and its files are 404, the API itself still answers", async () => {
     const ctx = createTestApp({ docs: false });
-    for (const path of ["/openapi.json", "/docs", "/docs/", "/docs/swagger-ui-bundle.js", "/docs/init.js"]) {
+    for (const path of ["/openapi.json", "/docs", "/docs/", "/docs/swagger-ui-bundle.js", "/docs/docs.css", "/docs/init.js"]) {
       const response = await ctx.request("GET", path);
       expect({ path, status: response.status }).toEqual({ path, status: 404 });
       expect(response.text).not.toContain("openapi\":");

@@ -1,4 +1,4 @@
-// Mutations of the browser console: what it hands the user to open elsewhere (the CSV export).
+// Mutations of what a browser shows: the console (its CSV export, its sign-out) and /docs.
 import { T, type Mutation } from "./types.ts";
 
 export const consoleApp: Mutation[] = [
@@ -9,5 +9,21 @@ export const consoleApp: Mutation[] = [
     find: "  const safe = /^[=+\\-@\\t\\r]/.test(value)",
     replace: "  const safe = /^[=+]/.test(value)",
     tests: [[T.consoleBrowser, "CSV export defuses"]],
+  },
+  {
+    id: "console-signout-unconfirmed-says-signed-out",
+    breaks: "the console says \"You are signed out.\" only when POST /auth/logout answered; otherwise the token is kept and the page says it still works",
+    file: "src/console/app/session.ts",
+    find: "    if (error instanceof ApiError) return explainSignOutProblem(error);",
+    replace: "    if (error instanceof ApiError) return endSession(SIGNED_OUT, { clearDrafts: true });",
+    tests: [[T.consoleBrowser, "server is unreachable"]],
+  },
+  {
+    id: "docs-logout-keeps-token",
+    breaks: "Try it out on POST /auth/logout in /docs forgets the token (the page no longer shows itself authorized)",
+    file: "src/http/docs/init.js",
+    find: '    if (response.ok && sameOrigin && url.pathname === "/auth/logout") {',
+    replace: '    if (false && response.ok && sameOrigin && url.pathname === "/auth/logout") {',
+    tests: [[T.docsBrowser, "POST /auth/logout"]],
   },
 ];

@@ -47,6 +47,7 @@ export const T = {
   login: "test/security/login.test.ts",
   emailKeys: "test/email-keys.test.ts",
   consoleBrowser: "test/console/browser.test.ts",
+  docsBrowser: "test/docs/browser.test.ts",
   consoleRoutes: "test/console/routes.test.ts",
   requests: "test/security/requests.test.ts",
   corsLeak: "test/security/cors-leak.test.ts",

@@ -1,6 +1,7 @@
 // The API description: /openapi.json (OpenAPI 3.1, built from the routes themselves) and an interactive
 // page at /docs, as the original had. The viewer is a pinned Swagger UI embedded in the binary, so /docs
 // works on a host without internet; its pages carry their own Content-Security-Policy (this origin only).
+// docs/docs.css and docs/init.js are moxie's own: contrast, sizes and names Swagger UI lacks, and the token.
 import { Elysia } from "elysia";
 import packageJson from "../../package.json" with { type: "json" };
 import { AuditEventListModel, AuditEventModel } from "../audit/routes.ts";
@@ -21,6 +22,7 @@ import viewerScriptPath from "swagger-ui-dist/swagger-ui-bundle.js" with { type:
 import viewerStylePath from "swagger-ui-dist/swagger-ui.css" with { type: "file" };
 import pageHtmlText from "./docs/index.html" with { type: "text" };
 import startScriptPath from "./docs/init.js" with { type: "file" };
+import themePath from "./docs/docs.css" with { type: "file" };
 
 // bun-types declares every *.html import as an HTMLBundle; with `type: "text"` Bun gives the file's text.
 const pageHtml = pageHtmlText as unknown as string;
@@ -151,6 +153,11 @@ export function apiDocs() {
     .get(
       `${DOCS_PATH}/swagger-ui.css`,
       ({ set, headers }) => serve(asset(viewerStylePath, "text/css; charset=utf-8"), set, headers["if-none-match"]),
+      hidden,
+    )
+    .get(
+      `${DOCS_PATH}/docs.css`,
+      ({ set, headers }) => serve(asset(themePath, "text/css; charset=utf-8"), set, headers["if-none-match"]),
       hidden,
     )
     .get(

@@ -1349,3 +1349,659 @@ describe("admin console in Chromium, on the compiled binary", () => {
     180_000,
   );
 });
+
+// ---------------------------------------------------------------- a team of 28, at every width and in every script
+// Issue 23: the accounts table at 320, 390, 768 and 1280 px with long and right-to-left names, the sort control
+// of narrow screens, names isolated in sentences, messages that say what matters, password-manager fields.
+
+/** 80 characters without a space, as a pasted identifier might be. */
+const LONG_NAME = "Wolfeschlegelsteinhausenbergerdorff".padEnd(80, "welchevoralternwarengewissenhaft");
+const HEBREW_NAME = "דוד כהן";
+const HEBREW_RENAMED = "דוד לוי (QA)";
+const TABLET = { width: 768, height: 1024 };
+/** Long, and with no hyphen: no line-break chance at all unless the page gives it one. */
+const LONG_UNBROKEN_EMAIL = "maximiliana.featherstonehaughworthington@arathertoolongbrokeragedomain.example.com";
+
+interface TeamMember {
+  name: string;
+  email: string;
+  role?: "admin";
+  inactive?: true;
+  /** Long enough to wrap at 1280 px: every other row must be one line there. */
+  long?: true;
+}
+
+/** 27 colleagues besides the admin: Arabic, Hebrew, Greek, Cyrillic, accents, markup, a formula, no letters. */
+const TEAM: TeamMember[] = [
+  { name: LONG_NAME, email: "long.name@example.com", long: true },
+  { name: "Maximiliana Featherstonehaugh-Worthington", email: LONG_UNBROKEN_EMAIL, role: "admin", long: true },
+  { name: HEBREW_NAME, email: "david.cohen@example.com" },
+  { name: "מרים לוי", email: "miriam.levi@example.com" },
+  { name: "محمد العلي", email: "mohammed.alali@example.com" },
+  { name: "فاطمة الزهراء", email: "fatima.zahra@example.com" },
+  { name: "Åsa Öberg", email: "asa.oberg@example.com" },
+  { name: "Zoë Saldaña", email: "zoe.saldana@example.com" },
+  { name: "Sofía Núñez", email: "sofia.nunez@example.com" },
+  { name: "Nguyễn Văn An", email: "an.nguyen@example.com" },
+  { name: "François Lefèvre", email: "francois.lefevre@example.com" },
+  { name: "Björn Ångström", email: "bjorn.angstrom@example.com" },
+  { name: "Søren Kierkegård", email: "soren.k@example.com" },
+  { name: "=SUM(1+1) Mallory", email: "formula@example.com" },
+  { name: "<b>Bold</b>", email: "markup@example.com" },
+  { name: "007", email: "double.o@example.com" },
+  { name: "Ólafur Þórðarson", email: "olafur@example.com" },
+  { name: "Łukasz Żółć", email: "lukasz@example.com" },
+  { name: "Ελένη Παπαδοπούλου", email: "eleni@example.com" },
+  { name: "Дмитрий Иванов", email: "dmitri@example.com" },
+  { name: "José Álvarez", email: "jose.alvarez@example.com" },
+  { name: "Ngozi Okonkwo", email: "ngozi@example.com" },
+  { name: "Aroha Ngata", email: "aroha@example.com" },
+  { name: "Sam Ortiz", email: "sam.ortiz@example.com", inactive: true },
+  { name: "Avery Agent", email: AGENT.email },
+  { name: "Jordan Lee", email: "jordan.lee@example.com" },
+  { name: "Priya Natarajan", email: "priya.natarajan@example.com", role: "admin" },
+];
+
+/** Creates TEAM (in this order: the first 24 share page 1 with the admin); returns each email's account id. */
+async function seedTeam(url: string): Promise<Map<string, number>> {
+  const team = await adminApi(url);
+  const ids = new Map<string, number>();
+  for (const member of TEAM) {
+    const { id } = await team.create({ name: member.name, email: member.email, role: member.role ?? "agent" });
+    if (member.inactive) await team.deactivate(id);
+    ids.set(member.email, id);
+  }
+  return ids;
+}
+
+/** A context whose only network is `url`'s origin (anything else is refused before it leaves the browser). */
+async function sameOriginContext(url: string, options: Parameters<Browser["newContext"]>[0] = {}): Promise<BrowserContext> {
+  const context = await browser!.newContext({ viewport: DESKTOP, ...options });
+  const origin = new URL(url).origin;
+  await context.route("**/*", (route) => (new URL(route.request().url()).origin === origin ? route.continue() : route.abort("blockedbyclient")));
+  return context;
+}
+
+/**
+ * The accounts as laid out now: problems with the page's width, each row's actions (inside the card and the
+ * window), each name and email (drawn inside its own cell), and how many lines each name and email takes.
+ */
+interface AccountsLayout {
+  problems: string[];
+  /** Per row (by email): lines of the name and the email, and the row's height. */
+  rows: Record<string, { nameLines: number; emailLines: number; height: number; actions: number }>;
+}
+
+async function accountsLayout(page: Page): Promise<AccountsLayout> {
+  return page.evaluate<AccountsLayout>(`(() => {
+    const width = document.documentElement.clientWidth;
+    const problems = [];
+    if (document.documentElement.scrollWidth > width) problems.push("the page is " + document.documentElement.scrollWidth + " px wide in " + width);
+    const card = document.querySelector("#panel-accounts .table-card");
+    if (card.scrollWidth > card.clientWidth + 1) problems.push("the table is " + card.scrollWidth + " px wide in a " + card.clientWidth + " px card");
+    const frame = card.getBoundingClientRect();
+    const right = Math.min(frame.right, width) + 0.5;
+    const left = Math.max(frame.left, 0) - 0.5;
+    /** The boxes the text under el is drawn in, and on how many lines. */
+    const drawn = (el) => {
+      const boxes = [];
+      const walk = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+      for (let node = walk.nextNode(); node; node = walk.nextNode()) {
+        const range = document.createRange();
+        range.selectNodeContents(node);
+        for (const box of range.getClientRects()) if (box.width > 0) boxes.push(box);
+      }
+      const lines = new Set(boxes.map((box) => Math.round(box.top + box.height / 2)));
+      return { boxes, lines: lines.size };
+    };
+    const rows = {};
+    for (const row of document.querySelectorAll("#accounts-body tr")) {
+      const who = row.dataset.email;
+      const actions = [...row.querySelectorAll(".row-actions > button, .row-actions > a")];
+      for (const action of actions) {
+        const box = action.getBoundingClientRect();
+        if (box.width === 0 || box.height === 0) problems.push(who + ": " + action.textContent + " is not shown");
+        else if (box.left < left || box.right > right) problems.push(who + ": " + action.textContent + " spans " + Math.round(box.left) + "–" + Math.round(box.right) + " outside " + Math.round(left) + "–" + Math.round(right));
+      }
+      const name = drawn(row.querySelector(".name-text"));
+      const email = drawn(row.querySelector(".cell-email"));
+      for (const [what, cell, text] of [["name", row.querySelector(".cell-name"), name], ["email", row.querySelector(".cell-email"), email]]) {
+        const edge = cell.getBoundingClientRect();
+        for (const box of text.boxes) {
+          if (box.left < edge.left - 0.5 || box.right > edge.right + 0.5 || box.right > right) {
+            problems.push(who + ": the " + what + " is drawn at " + Math.round(box.left) + "–" + Math.round(box.right) + ", outside its cell " + Math.round(edge.left) + "–" + Math.round(edge.right));
+            break;
+          }
+        }
+      }
+      rows[who] = { nameLines: name.lines, emailLines: email.lines, height: Math.round(row.getBoundingClientRect().height), actions: actions.length };
+    }
+    return { problems, rows };
+  })()`);
+}
+
+/** Where each of `parts` is drawn in the first element matching `selector` whose text has them all, in order. */
+async function drawnAt(page: Page, selector: string, parts: string[]): Promise<Array<{ left: number; right: number }>> {
+  const boxes = await page.evaluate<Array<{ left: number; right: number }> | null>(`((selector, parts) => {
+    for (const root of document.querySelectorAll(selector)) {
+      const nodes = [];
+      let text = "";
+      const walk = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+      for (let node = walk.nextNode(); node; node = walk.nextNode()) { nodes.push([node, text.length]); text += node.data; }
+      let from = 0;
+      const out = [];
+      for (const part of parts) {
+        const start = text.indexOf(part, from);
+        if (start < 0) break;
+        const end = start + part.length;
+        from = end;
+        let left = Infinity, right = -Infinity;
+        for (const [node, at] of nodes) {
+          const a = Math.max(start, at), b = Math.min(end, at + node.data.length);
+          if (a >= b) continue;
+          const range = document.createRange();
+          range.setStart(node, a - at);
+          range.setEnd(node, b - at);
+          for (const box of range.getClientRects()) if (box.width > 0) { left = Math.min(left, box.left); right = Math.max(right, box.right); }
+        }
+        out.push({ left, right });
+      }
+      if (out.length === parts.length) return out;
+    }
+    return null;
+  })(${JSON.stringify(selector)}, ${JSON.stringify(parts)})`);
+  if (!boxes) throw new Error(`no ${selector} shows ${JSON.stringify(parts)}`);
+  return boxes;
+}
+
+/** Text in an open dialog drawn outside the dialog's content box (cut off at its edge, or past it). */
+async function textOutsideOpenDialog(page: Page): Promise<string[]> {
+  return page.evaluate<string[]>(`(() => {
+    const problems = [];
+    for (const form of document.querySelectorAll("dialog[open] > form")) {
+      const frame = form.getBoundingClientRect();
+      const style = getComputedStyle(form);
+      const left = frame.left + parseFloat(style.paddingLeft) - 0.5;
+      const right = frame.right - parseFloat(style.paddingRight) + 0.5;
+      const walk = document.createTreeWalker(form, NodeFilter.SHOW_TEXT);
+      for (let node = walk.nextNode(); node; node = walk.nextNode()) {
+        if (!node.data.trim() || node.parentElement.closest(".visually-hidden, button, select, option")) continue;
+        const range = document.createRange();
+        range.selectNodeContents(node);
+        for (const box of range.getClientRects()) {
+          if (box.width > 0 && (box.left < left || box.right > right)) {
+            problems.push(JSON.stringify(node.data.slice(0, 40)) + " drawn at " + Math.round(box.left) + "–" + Math.round(box.right) + " in " + Math.round(left) + "–" + Math.round(right));
+            break;
+          }
+        }
+      }
+    }
+    return problems;
+  })()`);
+}
+
+/** The binary with TEAM seeded, and the admin signed in on page 1 of the accounts (25 rows). */
+async function teamConsole(options: { viewport?: { width: number; height: number }; axe?: boolean } = {}) {
+  const { url } = await startConsoleServer();
+  const ids = await seedTeam(url);
+  let context = await sameOriginContext(url, { viewport: options.viewport ?? DESKTOP });
+  if (options.axe) context = await withAxe(context);
+  const { page, watch } = await signedInAdmin(context, url);
+  await waitForRows(page, 25);
+  return { url, ids, context, page, watch };
+}
+
+describe("the accounts at 320, 390, 768 and 1280 px, with a team of 28 in many scripts", () => {
+  test(
+    "every row's actions in view, names and emails drawn inside their cells, no sideways scrolling, axe-clean",
+    async () => {
+      if (!browser) throw new Error("the browser did not start");
+      const { context, page, watch } = await teamConsole({ axe: true });
+      const pages = [page];
+      for (const [label, size] of [["320", NARROW], ["390", PHONE], ["768", TABLET], ["1280", DESKTOP]] as const) {
+        await step(`the accounts at ${label} px`, pages, async () => {
+          await page.setViewportSize(size);
+          const layout = await accountsLayout(page);
+          expect({ width: label, problems: layout.problems }).toEqual({ width: label, problems: [] });
+          // Every row has its actions: four, or three on your own row (no deactivating yourself).
+          expect(Object.values(layout.rows).map((row) => row.actions).sort()).toEqual([3, ...Array(24).fill(4)]);
+          await expectNoSidewaysScroll(page, `accounts of 28 at ${label} px`);
+          if (label !== "320") await expectAxeClean(page, `accounts of 28 at ${label} px`);
+          await shot(page, `team-accounts-${label}.png`);
+        });
+      }
+      await step("no CSP refusal, page error or token in a URL", pages, async () => {
+        expect(watch.problems).toEqual([]);
+      });
+      await context.close();
+    },
+    240_000,
+  );
+
+  test(
+    "at 1280 px an ordinary name and email take one line each, whatever the longest on the page; long ones wrap in their column",
+    async () => {
+      if (!browser) throw new Error("the browser did not start");
+      const { context, page, watch } = await teamConsole();
+      const pages = [page];
+      await step("one-line rows for ordinary accounts", pages, async () => {
+        const { rows } = await accountsLayout(page);
+        const ordinary = [ADMIN.email, ...TEAM.filter((member) => !member.long).map((member) => member.email)].filter((email) => rows[email]);
+        expect(ordinary.length).toBe(23);
+        const multiLine = ordinary.filter((email) => rows[email]!.nameLines !== 1 || rows[email]!.emailLines !== 1);
+        expect(multiLine).toEqual([]);
+        // Ordinary rows are as short as the shortest, and that is one line of text (with the 32 px avatar).
+        const shortest = Math.min(...ordinary.map((email) => rows[email]!.height));
+        expect(ordinary.filter((email) => rows[email]!.height > shortest + 1)).toEqual([]);
+        expect(shortest).toBeLessThan(64);
+        expect(rows["long.name@example.com"]!.nameLines).toBeGreaterThan(1);
+        expect(rows[LONG_UNBROKEN_EMAIL]!.emailLines).toBeGreaterThan(1);
+      });
+      await step("no CSP refusal, page error or token in a URL", pages, async () => {
+        expect(watch.problems).toEqual([]);
+      });
+      await context.close();
+    },
+    180_000,
+  );
+
+  test(
+    "tabbing through a long row's actions at 1280 and 768 px scrolls nothing sideways: the name stays in view",
+    async () => {
+      if (!browser) throw new Error("the browser did not start");
+      const { context, page, watch } = await teamConsole();
+      const pages = [page];
+      for (const [label, size] of [["1280", DESKTOP], ["768", TABLET]] as const) {
+        await step(`Tab through the actions of the 80-character name at ${label} px`, pages, async () => {
+          await page.setViewportSize(size);
+          const row = accountRow(page, "long.name@example.com");
+          await row.getByRole("button", { name: `Edit ${LONG_NAME}` }).focus();
+          for (let press = 0; press < 4; press++) {
+            if (press > 0) await page.keyboard.press("Tab");
+            const where = await page.evaluate<{ focused: string; pageX: number; cardX: number; name: { left: number; right: number }; width: number }>(`(() => {
+              const row = document.querySelector('#accounts-body tr[data-email="long.name@example.com"]');
+              const name = row.querySelector(".name-text").getBoundingClientRect();
+              return { focused: row.contains(document.activeElement) ? document.activeElement.textContent : "outside the row",
+                pageX: window.scrollX, cardX: document.querySelector("#panel-accounts .table-card").scrollLeft,
+                name: { left: name.left, right: name.right }, width: document.documentElement.clientWidth };
+            })()`);
+            expect(where.focused).toBe(["Edit", "Set password", "Activity", "Deactivate"][press]!);
+            expect({ pageX: where.pageX, cardX: where.cardX }).toEqual({ pageX: 0, cardX: 0 });
+            expect(where.name.left).toBeGreaterThanOrEqual(0);
+            expect(where.name.right).toBeLessThanOrEqual(where.width);
+          }
+        });
+      }
+      await step("no CSP refusal, page error or token in a URL", pages, async () => {
+        expect(watch.problems).toEqual([]);
+      });
+      await context.close();
+    },
+    180_000,
+  );
+
+  test(
+    "narrow screens: the hidden column headers leave the Tab order, a visible Sort by select sorts, kept in the URL",
+    async () => {
+      if (!browser) throw new Error("the browser did not start");
+      const { context, page, watch } = await teamConsole({ viewport: PHONE });
+      const pages = [page];
+      const sortBy = page.locator("#filters").getByLabel("Sort by");
+      const order = page.locator("#filters").getByLabel("Order");
+      const names = () => page.locator("#accounts-body .name-text").allInnerTexts();
+      const sortParam = () => new URL(page.url()).searchParams.get("sort");
+
+      await step("Tab goes from the filters to the first account, never to a header nobody sees", pages, async () => {
+        expect(await page.locator("#accounts-table thead").isVisible()).toBe(false);
+        await page.locator("#filters").getByLabel("Search").focus();
+        const visited: string[] = [];
+        for (let press = 0; press < 12; press++) {
+          await page.keyboard.press("Tab");
+          const focused = await page.evaluate<{ id: string; inHeader: boolean; inRows: boolean; visible: boolean }>(`(() => {
+            const el = document.activeElement;
+            const box = el.getBoundingClientRect();
+            return { id: el.id || el.getAttribute("aria-label") || el.textContent.trim(), inHeader: Boolean(el.closest("thead")),
+              inRows: Boolean(el.closest("#accounts-body")), visible: box.width > 0 && box.height > 0 };
+          })()`);
+          expect(focused.inHeader).toBe(false);
+          expect(focused.visible).toBe(true);
+          visited.push(focused.id);
+          if (focused.inRows) break;
+        }
+        expect(visited).toEqual(["filter-role", "filter-active", "sort-key", "sort-order", `Edit ${ADMIN.name}`]);
+      });
+
+      await step("the select shows the order on show: created, oldest first", pages, async () => {
+        expect(await sortBy.isVisible()).toBe(true);
+        expect(await sortBy.inputValue()).toBe("created");
+        expect(await order.locator("option:checked").innerText()).toBe("Oldest first");
+      });
+
+      await step("sort by name, then Z to A: the list, the URL and the direction's words follow", pages, async () => {
+        await sortBy.selectOption("name");
+        await eventually("sorted by name", async () => sortParam() === "name");
+        const ascending = await names();
+        const collator = new Intl.Collator(undefined, { sensitivity: "base", numeric: true });
+        expect(ascending).toEqual([...ascending].sort(collator.compare));
+        expect(await order.locator("option").allInnerTexts()).toEqual(["A to Z", "Z to A"]);
+        await order.selectOption({ label: "Z to A" });
+        await eventually("sorted by name, descending", async () => sortParam() === "-name");
+        const descending = await names();
+        expect(descending[0]).toBe([...ascending, ...descending].sort(collator.compare).at(-1)!);
+      });
+
+      await step("reload keeps the order and the select; Back returns to A to Z", pages, async () => {
+        await page.reload();
+        await waitForRows(page, 25);
+        expect(await sortBy.inputValue()).toBe("name");
+        expect(await order.inputValue()).toBe("descending");
+        await page.goBack();
+        await eventually("back to ascending", async () => sortParam() === "name");
+        await eventually("the select says A to Z", async () => (await order.locator("option:checked").innerText()) === "A to Z");
+      });
+
+      await step("wide again: the headers sort and show the same order; the select is gone", pages, async () => {
+        await page.setViewportSize(DESKTOP);
+        expect(await sortBy.isVisible()).toBe(false);
+        expect(await page.locator("#accounts-table th[data-sort=name]").getAttribute("aria-sort")).toBe("ascending");
+        await page.locator("#accounts-table th[data-sort=email] button").click();
+        expect(sortParam()).toBe("email");
+        await page.setViewportSize(PHONE);
+        expect(await sortBy.inputValue()).toBe("email");
+      });
+
+      await step("no CSP refusal, page error or token in a URL", pages, async () => {
+        expect(watch.problems).toEqual([]);
+      });
+      await context.close();
+    },
+    180_000,
+  );
+});
+
+describe("right-to-left names in the console", () => {
+  test(
+    "a renamed Hebrew name reads old → new with “(QA)” in place, in the message and the activity; initials are letters",
+    async () => {
+      if (!browser) throw new Error("the browser did not start");
+      const { ids, context, page, watch } = await teamConsole();
+      const pages = [page];
+
+      await step("rename דוד כהן to דוד לוי (QA): the message reads old → new, each name in its own direction", pages, async () => {
+        await page.getByRole("button", { name: `Edit ${HEBREW_NAME}` }).click();
+        const dialog = page.locator("#edit-dialog");
+        await dialog.getByLabel("Name").fill(HEBREW_RENAMED);
+        await dialog.getByRole("button", { name: "Save changes" }).click();
+        await dialog.waitFor({ state: "hidden" });
+        await page.locator("#toast", { hasText: "→" }).waitFor();
+        // Left to right, as the sentence is written: the old name, the arrow, the new one.
+        const [, old, arrow, renamed, qa] = await drawnAt(page, "#toast-text", [": name", HEBREW_NAME, "→", "דוד לוי", "(QA)"]);
+        expect(old!.right).toBeLessThanOrEqual(arrow!.left + 0.5);
+        expect(arrow!.right).toBeLessThanOrEqual(renamed!.left + 0.5);
+        // Inside the new name, read right to left: "(QA)" comes last, so it is drawn at its left end.
+        expect(qa!.right).toBeLessThanOrEqual(renamed!.left + 0.5);
+        await shot(page, "rtl-rename-message.png");
+      });
+
+      await step("the Activity line “Name: … → …” reads the same way", pages, async () => {
+        await page.getByRole("link", { name: `Activity of ${HEBREW_RENAMED}` }).click();
+        await page.locator("#activity-body .changes li", { hasText: HEBREW_NAME }).waitFor();
+        const [old, arrow, renamed, qa] = await drawnAt(page, "#activity-body .changes li", [HEBREW_NAME, "→", "דוד לוי", "(QA)"]);
+        expect(old!.right).toBeLessThanOrEqual(arrow!.left + 0.5);
+        expect(arrow!.right).toBeLessThanOrEqual(renamed!.left + 0.5);
+        expect(qa!.right).toBeLessThanOrEqual(renamed!.left + 0.5);
+        // The person filter names them with their email, each isolated too.
+        expect(await page.locator("#activity-person option:checked").innerText()).toContain("david.cohen@example.com");
+        await page.getByRole("link", { name: "Accounts" }).click();
+        await waitForRows(page, 25);
+      });
+
+      await step("initials come from letters only", pages, async () => {
+        const avatars = await page.evaluate<Record<string, string>>(
+          `Object.fromEntries([...document.querySelectorAll("#accounts-body tr")].map((row) => [row.dataset.email, row.querySelector(".avatar").textContent]))`,
+        );
+        const plain = (email: string) => avatars[email]!.replace(/\u200C/g, "");
+        expect(plain("david.cohen@example.com")).toBe("דל");
+        expect(plain("formula@example.com")).toBe("M");
+        expect(plain("markup@example.com")).toBe("B");
+        expect(plain("asa.oberg@example.com")).toBe("ÅÖ");
+        expect(plain("an.nguyen@example.com")).toBe("NA");
+        expect(plain("double.o@example.com")).toBe("0");
+        // Two Arabic initials stay two letters: a zero-width non-joiner keeps them from joining into a word.
+        expect(avatars["mohammed.alali@example.com"]).toBe("م\u200Cا");
+        for (const [email, text] of Object.entries(avatars)) {
+          expect({ email, text: text.replace(/\u200C/g, "") }).toEqual({ email, text: expect.stringMatching(/^(?:(?:\p{L}\p{M}*){1,2}|\p{N})$/u) });
+        }
+        expect(ids.size).toBe(TEAM.length);
+      });
+
+      await step("no CSP refusal, page error or token in a URL", pages, async () => {
+        expect(watch.problems).toEqual([]);
+      });
+      await context.close();
+    },
+    180_000,
+  );
+});
+
+describe("messages that say what matters", () => {
+  test("signing in to a locked account says how long to wait, in words, and that an admin can unlock it", async () => {
+    if (!browser) throw new Error("the browser did not start");
+    const { url } = await startConsoleServer();
+    await (await adminApi(url)).create({ name: "Avery Agent", email: AGENT.email, password: AGENT.password });
+    const context = await sameOriginContext(url);
+    const { page, watch } = await newConsolePage(context);
+    const pages = [page];
+    await step("the sixth try after five wrong passwords", pages, async () => {
+      // Five wrong passwords from this address (127.0.0.1, as the browser's): the next try is refused with Retry-After.
+      for (let i = 0; i < 5; i++) expect((await login(url, AGENT.email, `wrong-password-${i}`)).status).toBe(401);
+      const refused = await login(url, AGENT.email, AGENT.password);
+      expect(refused.status).toBe(429);
+      const seconds = Number(refused.headers.get("retry-after"));
+      expect(seconds).toBeGreaterThan(60);
+      await page.goto(`${url}/console/`);
+      await signInWith(page, AGENT.email, AGENT.password);
+      const error = page.locator("#signin-error");
+      await error.waitFor();
+      const text = await error.innerText();
+      const minutes = Math.ceil(seconds / 60);
+      expect(text).toMatch(new RegExp(`Try again in (${minutes - 1}|${minutes}) minutes`));
+      expect(text).toMatch(/ask your admin to unlock/i);
+      expect(await storedToken(page)).toBeNull();
+      await shot(page, "signin-locked.png");
+    });
+    await step("no CSP refusal, page error or token in a URL", pages, async () => {
+      expect(watch.problems).toEqual([]);
+    });
+    await context.close();
+  }, 120_000);
+
+  test(
+    "signing out while the server is unreachable: not “You are signed out”, the session's validity said, Try again, or this device only",
+    async () => {
+      if (!browser) throw new Error("the browser did not start");
+      const { url } = await startConsoleServer();
+      const context = await withAxe(await sameOriginContext(url));
+      const { page, watch } = await signedInAdmin(context, url);
+      const pages = [page];
+
+      await step("the logout call never arrives: still signed in, and the dialog says so", pages, async () => {
+        const token = await storedToken(page);
+        await context.route(`${url}/auth/logout`, (route) => route.abort("internetdisconnected"));
+        await page.getByRole("button", { name: "Sign out" }).click();
+        // Whatever the page says next, it must not be "You are signed out.": the server never heard of it.
+        await page.locator("#signout-dialog[open], #signin-notice:not([hidden])").first().waitFor();
+        expect(await page.locator("#signin-notice").isVisible()).toBe(false);
+        // The truth: this tab still holds the token, and the server still accepts it.
+        expect(await storedToken(page)).toBe(token);
+        expect((await fetch(`${url}/auth/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+        const dialog = page.locator("#signout-dialog");
+        const text = await dialog.innerText();
+        expect(text).toContain("could not be reached");
+        expect(text).toMatch(/valid on the server until .+\(a session lasts up to 8 hours\)/);
+        expect(text).not.toContain("You are signed out");
+        expect(await focusedDescription(page)).toBe("Try again");
+        for (const [label, size] of [["1280", DESKTOP], ["390", PHONE], ["320", NARROW]] as const) {
+          await page.setViewportSize(size);
+          await expectNoSidewaysScroll(page, `the sign-out problem at ${label} px`);
+          expect(await textOutsideOpenDialog(page)).toEqual([]);
+          if (label !== "320") await expectAxeClean(page, `the sign-out problem at ${label} px`);
+          await shot(page, `signout-unreachable-${label}.png`);
+        }
+        await page.setViewportSize(DESKTOP);
+
+        // Still unreachable: Try again says so, and nothing changes.
+        await dialog.getByRole("button", { name: "Try again" }).click();
+        await dialog.locator("#signout-error", { hasText: "could not be reached" }).waitFor();
+        expect(await storedToken(page)).toBe(token);
+        // The server answers again: Try again signs out for real.
+        await context.unroute(`${url}/auth/logout`);
+        await dialog.getByRole("button", { name: "Try again" }).click();
+        await page.locator("#signin-notice", { hasText: "You are signed out." }).waitFor();
+        expect(await storedToken(page)).toBeNull();
+        expect((await fetch(`${url}/auth/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
+      });
+
+      await step("or sign out on this device only: the token leaves the tab; the notice says it works on the server until then", pages, async () => {
+        await signInWith(page, ADMIN.email, ADMIN.password);
+        await page.locator("#session").waitFor();
+        const token = await storedToken(page);
+        await context.route(`${url}/auth/logout`, (route) => route.abort("internetdisconnected"));
+        await page.getByRole("button", { name: "Sign out" }).click();
+        await page.locator("#signout-dialog").getByRole("button", { name: "Sign out on this device only" }).click();
+        const notice = page.locator("#signin-notice");
+        await notice.waitFor();
+        expect(await notice.innerText()).toMatch(/^Signed out on this device only\. .*session stays valid there until /);
+        expect(await notice.innerText()).not.toContain("You are signed out");
+        expect(await storedToken(page)).toBeNull();
+        expect((await fetch(`${url}/auth/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+        await context.unroute(`${url}/auth/logout`);
+      });
+
+      await step("no CSP refusal, page error or token in a URL", pages, async () => {
+        expect(watch.problems).toEqual([]);
+      });
+      await context.close();
+    },
+    180_000,
+  );
+
+  test("a search while the server is down leaves neither the old rows nor their count under the error", async () => {
+    if (!browser) throw new Error("the browser did not start");
+    const { context, page, watch } = await teamConsole();
+    const pages = [page];
+    await step("the search the server never answers, then the one it does", pages, async () => {
+      const listRoute = (address: URL) => address.pathname === "/admin/users";
+      await context.route(listRoute, (route) => route.abort("internetdisconnected"));
+      await page.locator("#filters").getByLabel("Search").fill("åsa");
+      const error = page.locator("#accounts-error");
+      await error.waitFor();
+      expect(await error.innerText()).toContain("could not be reached");
+      await waitForRows(page, 0);
+      expect(await page.locator("#accounts-count").innerText()).not.toMatch(/\d/);
+      expect(await page.locator("#accounts-pager").isVisible()).toBe(false);
+      expect(await page.locator("#accounts-empty").isVisible()).toBe(false);
+      await shot(page, "search-server-down.png");
+      // Back again: the next search answers, and the error goes.
+      await context.unroute(listRoute);
+      await page.locator("#filters").getByLabel("Search").fill("oberg");
+      await accountRow(page, "asa.oberg@example.com").waitFor();
+      expect(await error.isVisible()).toBe(false);
+      expect(await page.locator("#accounts-count").innerText()).toBe("1 account match");
+    });
+    await step("no CSP refusal, page error or token in a URL", pages, async () => {
+      expect(watch.problems).toEqual([]);
+    });
+    await context.close();
+  }, 180_000);
+
+  test("the long email wraps inside Set password and Deactivate at 390 and 320 px: whose account it is stays readable", async () => {
+    if (!browser) throw new Error("the browser did not start");
+    const { context, page, watch } = await teamConsole();
+    const pages = [page];
+    for (const [label, size] of [["390", PHONE], ["320", NARROW]] as const) {
+      await step(`Set password and Deactivate for the long email at ${label} px`, pages, async () => {
+        await page.setViewportSize(size);
+        for (const [button, selector] of [
+          ["Set password for Maximiliana Featherstonehaugh-Worthington", "#reset-dialog"],
+          ["Deactivate Maximiliana Featherstonehaugh-Worthington", "#confirm-dialog"],
+        ] as const) {
+          await page.getByRole("button", { name: button, exact: true }).click();
+          const dialog = page.locator(selector);
+          await dialog.waitFor();
+          expect((await dialog.innerText()).replace(/\s+/g, "")).toContain(LONG_UNBROKEN_EMAIL);
+          expect({ dialog: button, outside: await textOutsideOpenDialog(page) }).toEqual({ dialog: button, outside: [] });
+          await shot(page, `dialog-long-email-${selector.slice(1)}-${label}.png`);
+          await page.keyboard.press("Escape");
+          await dialog.waitFor({ state: "hidden" });
+        }
+      });
+    }
+    await step("no CSP refusal, page error or token in a URL", pages, async () => {
+      expect(watch.problems).toEqual([]);
+    });
+    await context.close();
+  }, 180_000);
+});
+
+describe("password managers", () => {
+  test("each password form names whose password it is (a username field); Chromium has nothing to warn about", async () => {
+    if (!browser) throw new Error("the browser did not start");
+    const { url } = await startConsoleServer();
+    await adminApi(url).then((team) => team.create({ name: "Avery Agent", email: AGENT.email }));
+    const context = await sameOriginContext(url);
+    const { page, watch } = await newConsolePage(context);
+    const pages = [page];
+    // Chromium's form checks speak in "verbose" console messages ("[DOM] Password forms should have …").
+    const domWarnings: string[] = [];
+    page.on("console", (message) => {
+      if (/\[DOM\]|Password forms/i.test(message.text())) domWarnings.push(`${message.type()}: ${message.text()}`);
+    });
+
+    await step("every password form on screen once: sign-in, Set password, your own row, My account, a reload", pages, async () => {
+      await page.goto(`${url}/console/`);
+      await signInWith(page, ADMIN.email, ADMIN.password);
+      await accountRow(page, AGENT.email).waitFor();
+      await page.getByRole("button", { name: "Set password for Avery Agent" }).click();
+      await page.locator("#reset-dialog").waitFor();
+      await page.keyboard.press("Escape");
+      await page.getByRole("button", { name: "Change password (your own)" }).click();
+      await page.keyboard.press("Escape");
+      await page.getByRole("link", { name: "My account" }).click();
+      await page.locator("#own-password-form").waitFor();
+      await page.reload();
+      await page.locator("#panel-profile").waitFor();
+    });
+
+    await step("no password-form warning from Chromium", pages, async () => {
+      expect(domWarnings).toEqual([]);
+    });
+
+    await step("the username field holds the right account: the agent's in Set password, yours in your own forms", pages, async () => {
+      await page.getByRole("link", { name: "Accounts" }).click();
+      await accountRow(page, AGENT.email).waitFor();
+      const reset = page.locator("#reset-dialog");
+      const username = reset.locator("input[autocomplete=username]");
+      await page.getByRole("button", { name: "Set password for Avery Agent" }).click();
+      expect(await username.inputValue()).toBe(AGENT.email);
+      // Hidden, it never takes the focus: the dialog opens on the new password.
+      expect(await focusedDescription(page)).toBe("reset-password");
+      await page.keyboard.press("Escape");
+      await page.getByRole("button", { name: "Change password (your own)" }).click();
+      expect(await username.inputValue()).toBe(ADMIN.email);
+      expect(await focusedDescription(page)).toBe("reset-current");
+      await page.keyboard.press("Escape");
+      await page.getByRole("link", { name: "My account" }).click();
+      const own = page.locator("#own-password-form input[autocomplete=username]");
+      expect(await own.inputValue()).toBe(ADMIN.email);
+      // A reset of the form (as after a change) keeps it.
+      await page.evaluate(`document.getElementById("own-password-form").reset()`);
+      expect(await own.inputValue()).toBe(ADMIN.email);
+    });
+
+    await step("no CSP refusal, page error or token in a URL", pages, async () => {
+      expect(watch.problems).toEqual([]);
+    });
+    await context.close();
+  }, 120_000);
+});

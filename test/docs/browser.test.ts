@@ -4,7 +4,7 @@
 // The screenshot goes to test-artifacts/docs/api-docs.png; docs/api-docs.png (in the README) is a copy of it,
 // refreshed by hand so test runs do not rewrite a committed file.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { DOCS_CONTENT_SECURITY_POLICY } from "../../src/http/docs.ts";
@@ -16,6 +16,11 @@ import { serveBinaryWithAdmin } from "../support/served-binary.ts";
 const ADMIN = { email: "docs.admin@example.com", name: "Docs Admin", password: "Docs-Admin-Pass-1" };
 const SCREENSHOT_DIR = join(ROOT, "test-artifacts", "docs");
 const SCREENSHOT = join(SCREENSHOT_DIR, "api-docs.png");
+/** axe-core, answered by Playwright at a made-up address of the page's own origin (its CSP allows only that). */
+const AXE_PATH = "/docs/__test-only__/axe.min.js";
+const AXE_SOURCE = readFileSync(join(ROOT, "node_modules", "axe-core", "axe.min.js"), "utf8");
+/** WCAG 2.0, 2.1 and 2.2 at levels A and AA. */
+const WCAG_A_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"];
 
 let browser: Browser | undefined;
 
@@ -174,3 +179,131 @@ describe("/docs on the compiled binary, offline, in Chromium", () => {
     await page.context().close();
   }, 180_000);
 });
+
+/** axe-core (WCAG A/AA) on the page as it is now: the serious and critical violations, with where. */
+async function seriousViolations(page: Page): Promise<string[]> {
+  if (!(await page.evaluate<boolean>("typeof window.axe === 'object'"))) await page.addScriptTag({ url: AXE_PATH });
+  return page.evaluate<string[]>(
+    `axe.run(document, { runOnly: { type: "tag", values: ${JSON.stringify(WCAG_A_AA)} }, resultTypes: ["violations"] }).then((result) =>
+      result.violations.filter((v) => v.impact === "serious" || v.impact === "critical").flatMap((v) =>
+        v.nodes.slice(0, 3).map((node) => v.impact + " " + v.id + ": " + node.target.join(" ") + " — " +
+          (node.failureSummary || "").replace(/\\s+/g, " ").slice(0, 160) + " (" + v.nodes.length + " in all)")))`,
+  );
+}
+
+/** The page's width beyond the window's, and any element drawn past its right edge. */
+async function sidewaysProblems(page: Page): Promise<string[]> {
+  return page.evaluate<string[]>(`(() => {
+    const width = document.documentElement.clientWidth;
+    const problems = [];
+    if (document.documentElement.scrollWidth > width) problems.push("the page is " + document.documentElement.scrollWidth + " px wide in " + width);
+    for (const el of document.querySelectorAll("#swagger-ui *")) {
+      const box = el.getBoundingClientRect();
+      if (box.width > 0 && box.right > width + 0.5 && !el.closest(".svg-assets")) problems.push(el.tagName.toLowerCase() + "." + String(el.className).split(" ").join(".") + " ends at " + Math.round(box.right));
+    }
+    return problems.slice(0, 5);
+  })()`);
+}
+
+describe("/docs as clean as the console", () => {
+  test("axe (WCAG A/AA) finds nothing serious or critical at 1280 and 390 px, however far it is unfolded; nothing scrolls sideways at 390 or 320 px", async () => {
+    if (!browser) throw new Error("the browser did not start");
+    const url = await serveBinaryWithAdmin(ADMIN, { SECRET_KEY: "docs-browser-test-secret-0123456789abcdef" });
+    const { page, elsewhere, problems } = await offlinePage(url);
+    await page.context().route(`**${AXE_PATH}`, (route) => route.fulfill({ status: 200, contentType: "text/javascript; charset=utf-8", body: AXE_SOURCE }));
+    const checked: string[] = [];
+    /** The page as it is now, at each width: axe at 1280 and 390, the width at 390 and 320. */
+    const check = async (state: string) => {
+      for (const [width, axe] of [[1280, true], [390, true], [320, false]] as const) {
+        await page.setViewportSize({ width, height: 900 });
+        if (axe) expect({ state, width, violations: await seriousViolations(page) }).toEqual({ state, width, violations: [] });
+        if (width < 1280) expect({ state, width, sideways: await sidewaysProblems(page) }).toEqual({ state, width, sideways: [] });
+        await page.screenshot({ path: join(SCREENSHOT_DIR, `docs-${state.replace(/[^a-z0-9]+/gi, "-")}-${width}.png`) });
+      }
+      await page.setViewportSize({ width: 1280, height: 900 });
+      checked.push(state);
+    };
+    await picturedOnFailure(page, "docs-axe", async () => {
+      await page.goto(`${url}/docs`);
+      await page.locator(".opblock").first().waitFor();
+      await check("as it opens");
+
+      const summaries = page.locator(".opblock-summary-control");
+      for (let i = 0; i < (await summaries.count()); i++) await summaries.nth(i).click();
+      await page.locator(".opblock-body").first().waitFor();
+      await check("every operation open");
+
+      const tryOut = page.locator("button.try-out__btn", { hasText: "Try it out" });
+      while ((await tryOut.count()) > 0) await tryOut.first().click();
+      await check("every Try it out pressed");
+
+      const login = page.locator("#operations-auth-postAuthLogin");
+      await login.locator("textarea.body-param__text").fill(JSON.stringify({ email: ADMIN.email, password: ADMIN.password }));
+      await login.getByRole("button", { name: "Execute" }).click();
+      await login.locator(".live-responses-table").waitFor();
+      for (const id of ["auth-getAuthMe", "admin-getAdminUsers", "admin-getAdminAudit"]) {
+        const block = page.locator(`#operations-${id}`);
+        await block.getByRole("button", { name: "Execute" }).click();
+        await block.locator(".live-responses-table").waitFor();
+      }
+      await check("signed in, answers shown");
+
+      await page.locator(".auth-wrapper .authorize").click();
+      await page.locator(".dialog-ux .modal-ux").waitFor();
+      await check("the Authorize dialog");
+      await page.locator(".dialog-ux button.btn-done").click();
+
+      // The schemas, every one unfolded all the way, and the Schema tab of each answer of POST /auth/login.
+      await page.locator("section.models .models-control").click();
+      const expandAll = page.locator("section.models .json-schema-2020-12-expand-deep-button");
+      await expandAll.first().waitFor();
+      for (let i = 0; i < (await expandAll.count()); i++) await expandAll.nth(i).click();
+      const schemaTabs = login.locator(".model-example .tab button", { hasText: /^Schema$/ });
+      for (let i = 0; i < (await schemaTabs.count()); i++) await schemaTabs.nth(i).click();
+      await check("the schemas open");
+      expect(checked.length).toBe(6);
+      expect(elsewhere).toEqual([]);
+      expect(problems).toEqual([]);
+    });
+    await page.context().close();
+  }, 240_000);
+
+  test("Try it out on POST /auth/logout: the page stops showing itself authorized, and sends no token after it", async () => {
+    if (!browser) throw new Error("the browser did not start");
+    const url = await serveBinaryWithAdmin(ADMIN, { SECRET_KEY: "docs-browser-test-secret-0123456789abcdef" });
+    const { page, elsewhere, problems } = await offlinePage(url);
+    await picturedOnFailure(page, "docs-logout", async () => {
+      await page.goto(`${url}/docs`);
+      await page.locator(".opblock").first().waitFor();
+      const authorize = page.locator(".auth-wrapper .authorize");
+      expect(await authorize.getAttribute("class")).toContain("unlocked");
+      await tryIt(page, "postAuthLogin", "auth", { email: ADMIN.email, password: ADMIN.password });
+      await eventually(async () => (await authorize.getAttribute("class"))?.includes(" locked") === true);
+      const me = await tryIt(page, "getAuthMe", "auth");
+      expect(await me.locator("tr.response .response-col_status").first().innerText()).toBe("200");
+      const token = /Authorization: Bearer (eyJ[\w.-]+)/.exec(await page.locator("#operations-auth-getAuthMe .curl").innerText())?.[1];
+      expect(token).toBeDefined();
+
+      const out = await tryIt(page, "postAuthLogout", "auth");
+      expect(await out.locator("tr.response .response-col_status").first().innerText()).toBe("204");
+      // The revoked token is forgotten: the lock opens, and the next call goes without it (and is refused).
+      await eventually(async () => (await authorize.getAttribute("class"))?.includes("unlocked") === true);
+      expect((await fetch(`${url}/auth/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
+      await page.locator("#operations-auth-getAuthMe").getByRole("button", { name: "Execute" }).click();
+      await page.locator("#operations-auth-getAuthMe tr.response .response-col_status", { hasText: "401" }).first().waitFor();
+      expect(await page.locator("#operations-auth-getAuthMe .curl").innerText()).not.toContain("Authorization");
+      expect(elsewhere).toEqual([]);
+      expect(problems).toEqual([]);
+    });
+    await page.context().close();
+  }, 180_000);
+});
+
+/** Polls `probe` until it holds (the docs' CSP forbids the eval that waitForFunction needs). */
+async function eventually(probe: () => Promise<boolean>, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error("timed out waiting");
+    await Bun.sleep(50);
+  }
+}

@@ -3,8 +3,8 @@
 import { api, ApiError, ignoreSessionEnded, type PublicUser } from "./api.ts";
 import { askConfirmation, closeConfirmation, closeDialog, openDialog, setupDialog } from "./dialogs.ts";
 import { byId, field, setMessage, show } from "./dom.ts";
-import { roleName } from "./format.ts";
-import { clearInvalid, FormProblem, handleSubmit, requireFilled } from "./forms.ts";
+import { emailText, isolate, roleName, sentence } from "./format.ts";
+import { clearInvalid, FormProblem, handleSubmit, requireFilled, setUsername } from "./forms.ts";
 import { me, renderMe, setMe } from "./me.ts";
 import { OWN_PASSWORD_CHANGED, plainWords } from "./messages.ts";
 import { changeOwnPassword, checkNewPassword } from "./passwords.ts";
@@ -22,21 +22,28 @@ let resetting: PublicUser | null = null;
 /** Loads and shows the accounts again after a change (accounts.ts's loadAccounts). */
 let loadAccounts: () => Promise<void> = async () => {};
 
-/** "role Agent → Admin; name Avery Agent → Avery Q. Agent": what an edit changed, in words. */
-function describeChanges(before: PublicUser, after: PublicUser): string {
-  const parts: string[] = [];
-  if (before.name !== after.name) parts.push(`name ${before.name} → ${after.name}`);
-  if (before.email !== after.email) parts.push(`email ${before.email} → ${after.email}`);
-  if (before.role !== after.role) parts.push(`role ${roleName(before.role)} → ${roleName(after.role)}`);
-  return parts.join("; ");
+/**
+ * "name Avery Agent → Avery Q. Agent; role Agent → Admin": what an edit changed, in words, each value isolated
+ * (a right-to-left name would otherwise swap the two sides of the arrow); null when nothing changed.
+ */
+function describeChanges(before: PublicUser, after: PublicUser): DocumentFragment | null {
+  const parts: DocumentFragment[] = [];
+  if (before.name !== after.name) parts.push(sentence`name ${before.name} → ${after.name}`);
+  if (before.email !== after.email) parts.push(sentence`email ${before.email} → ${after.email}`);
+  if (before.role !== after.role) parts.push(sentence`role ${roleName(before.role)} → ${roleName(after.role)}`);
+  if (parts.length === 0) return null;
+  const all = document.createDocumentFragment();
+  parts.forEach((part, index) => all.append(...(index > 0 ? ["; ", part] : [part])));
+  return all;
 }
+
 
 export function openEdit(account: PublicUser): void {
   editing = account;
   editForm.reset();
   clearInvalid(editForm);
   setMessage(byId("edit-error"), null);
-  byId("edit-title").textContent = `Edit ${account.name}`;
+  byId("edit-title").replaceChildren(sentence`Edit ${account.name}`);
   field<HTMLInputElement>(editForm, "name").value = account.name;
   field<HTMLInputElement>(editForm, "email").value = account.email;
   const role = field<HTMLSelectElement>(editForm, "role");
@@ -55,7 +62,7 @@ async function saveEdit(account: PublicUser, changes: Record<string, string>): P
   closeConfirmation();
   closeDialog(editDialog);
   const what = describeChanges(account, data);
-  flash(what ? `Saved ${data.name}: ${what}.` : `Saved ${data.name}; nothing changed.`);
+  flash(what ? sentence`Saved ${data.name}: ${what}.` : sentence`Saved ${data.name}; nothing changed.`);
   if (data.id === me?.id) {
     setMe(data);
     renderMe();
@@ -70,8 +77,9 @@ export function openReset(account: PublicUser): void {
   clearInvalid(resetForm);
   setMessage(byId("reset-error"), null);
   const self = account.id === me?.id;
-  byId("reset-title").textContent = self ? "Change your password" : `Set password for ${account.name}`;
-  byId("reset-subject").textContent = account.email;
+  byId("reset-title").replaceChildren(self ? "Change your password" : sentence`Set password for ${account.name}`);
+  byId("reset-subject").replaceChildren(emailText(account.email));
+  setUsername(resetForm, account.email);
   show(byId("reset-current-field"), self);
   byId("reset-submit").textContent = self ? "Change password" : "Set password";
   field<HTMLInputElement>(resetForm, "current_password").disabled = !self;
@@ -83,16 +91,16 @@ export function openReset(account: PublicUser): void {
 
 export function openActivation(account: PublicUser, activate: boolean): void {
   askConfirmation({
-    title: activate ? `Reactivate ${account.name}?` : `Deactivate ${account.name}?`,
+    title: activate ? sentence`Reactivate ${account.name}?` : sentence`Deactivate ${account.name}?`,
     text: activate
-      ? `${account.email} will be able to sign in again with their password.`
-      : `${account.email} will be signed out at once and cannot sign in until the account is reactivated.`,
+      ? sentence`${isolate(emailText(account.email))} will be able to sign in again with their password.`
+      : sentence`${isolate(emailText(account.email))} will be signed out at once and cannot sign in until the account is reactivated.`,
     action: activate ? "Reactivate" : "Deactivate",
     danger: !activate,
     run: async () => {
       const { data } = await api<PublicUser>("PATCH", `/admin/users/${account.id}/${activate ? "activate" : "deactivate"}`);
       closeConfirmation();
-      flash(data.is_active ? `${data.name} is active again.` : `${data.name} is deactivated; their sessions have ended.`);
+      flash(data.is_active ? sentence`${data.name} is active again.` : sentence`${data.name} is deactivated; their sessions have ended.`);
       await loadAccounts();
     },
   });
@@ -122,7 +130,7 @@ export function setupAccountDialogs(reload: () => Promise<void>): void {
     });
     addForm.reset();
     closeDialog(addDialog);
-    flash(`Account created for ${data.name} (${data.email}), as ${data.role === "admin" ? "an admin" : "an agent"}.`);
+    flash(sentence`Account created for ${data.name} (${data.email}), as ${data.role === "admin" ? "an admin" : "an agent"}.`);
     await loadAccounts();
   });
 
@@ -139,7 +147,7 @@ export function setupAccountDialogs(reload: () => Promise<void>): void {
     try {
       await api("POST", `/admin/users/${account.id}/unlock`);
       closeDialog(editDialog);
-      flash(`${account.name} can sign in again now: the lock after failed attempts is cleared.`);
+      flash(sentence`${account.name} can sign in again now: the lock after failed attempts is cleared.`);
     } catch (error) {
       if (error instanceof ApiError) {
         setMessage(byId("edit-error"), (error.status === 404 && /^not found$/i.test(error.detail)) || error.status === 405 ? "This server cannot unlock sign-ins; it is older than the console." : plainWords(error.detail));
@@ -166,8 +174,8 @@ export function setupAccountDialogs(reload: () => Promise<void>): void {
     if (changes.role === "admin") {
       // Making an admin hands over every account: confirmed like a deactivation, with Cancel focused.
       askConfirmation({
-        title: `Make ${name.trim() || account.name} an admin?`,
-        text: `${account.email} will be able to add, edit, deactivate and reactivate every account, set anyone's password and read the activity.`,
+        title: sentence`Make ${name.trim() || account.name} an admin?`,
+        text: sentence`${isolate(emailText(account.email))} will be able to add, edit, deactivate and reactivate every account, set anyone's password and read the activity.`,
         action: "Make admin",
         danger: true,
         run: () => saveEdit(account, changes),
@@ -207,6 +215,6 @@ export function setupAccountDialogs(reload: () => Promise<void>): void {
     await api("PUT", `/admin/users/${who.id}/password`, { password });
     resetForm.reset();
     closeDialog(resetDialog);
-    flash(`New password set for ${who.name}. Their earlier sessions have ended.`);
+    flash(sentence`New password set for ${who.name}. Their earlier sessions have ended.`);
   });
 }

@@ -1,13 +1,14 @@
-// The Accounts tab: every account matching the filters, loaded whole and then sorted and paged here; the
-// filter, sort and page controls; and each row's actions, which open the account dialogs.
+// The Accounts tab: every account matching the filters, loaded whole and then sorted (accounts-sort.ts) and
+// paged here; the filter and page controls; and each row's actions, which open the account dialogs.
 import { ApiError, ignoreSessionEnded, listAllAccounts, type PublicUser } from "./api.ts";
 import { openActivation, openEdit, openReset } from "./account-dialogs.ts";
+import { renderSortState, setupSorting, sortAccounts } from "./accounts-sort.ts";
 import { byId, field, h, setMessage, show } from "./dom.ts";
-import { collator, dateFormat, emailText, roleName, shortDateTimeFormat, thisYearDateTimeFormat, timeElement } from "./format.ts";
+import { dateFormat, emailText, initials, roleName, shortDateTimeFormat, thisYearDateTimeFormat, timeElement } from "./format.ts";
 import { me } from "./me.ts";
 import { plainWords } from "./messages.ts";
 import { PAGE_SIZE, renderPager } from "./pager.ts";
-import { amendPlace, place, remember, type Place, type SortKey } from "./place.ts";
+import { amendPlace, place, remember, type Place } from "./place.ts";
 import { activityLink, type TabContent } from "./tabs.ts";
 import { focusPanelHeading } from "./views.ts";
 
@@ -32,20 +33,32 @@ export async function loadAccounts(): Promise<void> {
     const data = await listAllAccounts(accountFilterParams());
     if (sequence !== loadSequence) return;
     setMessage(accountsError, null);
+    show(byId("accounts-card"), true);
     accounts = data;
     accountsLoaded = true;
     renderAccounts();
   } catch (error) {
-    if (error instanceof ApiError && sequence === loadSequence) setMessage(accountsError, plainWords(error.detail));
-    else throw error;
+    if (!(error instanceof ApiError)) throw error;
+    if (sequence !== loadSequence) return;
+    // The rows on show belong to the filters before: under an error about these filters they would pass for
+    // its answer. They go, with their count and pager, until a load succeeds.
+    forgetAccounts();
+    byId("accounts-body").replaceChildren();
+    byId("accounts-count").textContent = "";
+    show(byId("accounts-card"), false);
+    show(byId("accounts-pager"), false);
+    setMessage(accountsError, `The accounts could not be loaded. ${plainWords(error.detail)}`);
   }
 }
 
 /** Fetches every matching account afresh and shows them; returns them all in the order shown (for the export). */
 export async function refreshAccounts(): Promise<PublicUser[]> {
   accounts = await listAllAccounts(accountFilterParams());
+  accountsLoaded = true;
+  setMessage(accountsError, null);
+  show(byId("accounts-card"), true);
   renderAccounts();
-  return sortedAccounts();
+  return sortAccounts(accounts);
 }
 
 /** Forgets the loaded accounts (signing out: the next person must not see them, even for a moment). */
@@ -79,35 +92,6 @@ function lastLoginCell(account: PublicUser): HTMLElement {
   return cell;
 }
 
-function compareAccounts(a: PublicUser, b: PublicUser, key: SortKey): number {
-  switch (key) {
-    case "name":
-      return collator.compare(a.name, b.name);
-    case "email":
-      return collator.compare(a.email, b.email);
-    case "role":
-      return collator.compare(roleName(a.role), roleName(b.role));
-    case "status":
-      return Number(b.is_active) - Number(a.is_active);
-    case "last_login":
-      // Never signed in sorts as the oldest.
-      return (a.last_login_at ?? "").localeCompare(b.last_login_at ?? "");
-    case "created":
-      return a.created_at.localeCompare(b.created_at) || a.id - b.id;
-  }
-}
-
-function sortedAccounts(): PublicUser[] {
-  const direction = place.descending ? -1 : 1;
-  return [...accounts].sort((a, b) => direction * compareAccounts(a, b, place.sort) || direction * (a.id - b.id));
-}
-
-function initials(name: string): string {
-  const parts = name.trim().split(/\s+/).filter(Boolean);
-  const letters = parts.length > 1 ? [parts[0], parts[parts.length - 1]] : [parts[0]];
-  return letters.map((part) => [...(part ?? "")][0] ?? "").join("").toUpperCase() || "?";
-}
-
 function accountRow(account: PublicUser): HTMLTableRowElement {
   const self = account.id === me?.id;
   const actions = h("div", { className: "row-actions" }, [
@@ -126,7 +110,8 @@ function accountRow(account: PublicUser): HTMLTableRowElement {
   }
   const name = h("div", { className: "name" }, [
     h("span", { className: "avatar", text: initials(account.name), attrs: { "aria-hidden": "true" } }),
-    h("span", { className: "name-text", text: account.name }),
+    // <bdi>: a right-to-left name reads in its own direction without reordering "you" beside it.
+    h("bdi", { className: "name-text", text: account.name }),
   ]);
   if (self) name.append(h("span", { className: "you", text: "you" }));
   const row = h("tr", { attrs: { "data-email": account.email, "data-id": String(account.id) } }, [
@@ -143,10 +128,12 @@ function accountRow(account: PublicUser): HTMLTableRowElement {
 }
 
 function renderAccounts(): void {
+  // After a failed load there is nothing to show in any order (the error says why).
+  if (!accountsLoaded) return renderSortState();
   const body = byId<HTMLTableSectionElement>("accounts-body");
   const pages = Math.max(1, Math.ceil(accounts.length / PAGE_SIZE));
   if (place.page >= pages) amendPlace({ page: pages - 1 });
-  const shown = sortedAccounts().slice(place.page * PAGE_SIZE, (place.page + 1) * PAGE_SIZE);
+  const shown = sortAccounts(accounts).slice(place.page * PAGE_SIZE, (place.page + 1) * PAGE_SIZE);
   const rows = shown.map(accountRow);
 
   // A re-render replaces the row buttons: keep keyboard focus on the same row and action if still there,
@@ -171,10 +158,7 @@ function renderAccounts(): void {
     else focusPanelHeading();
   }
 
-  for (const header of document.querySelectorAll<HTMLTableCellElement>("#accounts-table th[data-sort]")) {
-    if (header.dataset.sort === place.sort) header.setAttribute("aria-sort", place.descending ? "descending" : "ascending");
-    else header.removeAttribute("aria-sort");
-  }
+  renderSortState();
   show(byId("accounts-empty"), accounts.length === 0);
   const filtered = place.q.trim() !== "" || place.role !== "" || place.status !== "";
   const total = accounts.length;
@@ -226,13 +210,7 @@ export function setupAccounts(): void {
     reloadFromFilters(0, "replace");
   });
 
-  for (const header of document.querySelectorAll<HTMLTableCellElement>("#accounts-table th[data-sort]")) {
-    header.querySelector("button")?.addEventListener("click", () => {
-      const key = header.dataset.sort as SortKey;
-      remember({ sort: key, descending: place.sort === key ? !place.descending : false, page: 0 });
-      renderAccounts();
-    });
-  }
+  setupSorting(renderAccounts);
 
   byId("page-prev").addEventListener("click", () => {
     remember({ page: Math.max(0, place.page - 1) });

@@ -2,7 +2,7 @@
 // every event, refusal reason and change in words.
 import { api, ApiError, ignoreSessionEnded, listAllAccounts, type AuditEvent, type PublicUser } from "./api.ts";
 import { byId, field, h, setMessage, show } from "./dom.ts";
-import { collator, dateTimeFormat, emailText, roleName, timeElement } from "./format.ts";
+import { collator, dateTimeFormat, emailText, isolate, isolatedText, roleName, timeElement } from "./format.ts";
 import { plainWords } from "./messages.ts";
 import { PAGE_SIZE, renderPager } from "./pager.ts";
 import { place, remember } from "./place.ts";
@@ -49,7 +49,7 @@ function renderPersonFilter(list: PublicUser[]): void {
   const select = field<HTMLSelectElement>(activityFilters, "person");
   const options = [h("option", { text: "Everyone", attrs: { value: "" } })];
   for (const person of [...list].sort((a, b) => collator.compare(a.name, b.name))) {
-    options.push(h("option", { text: `${person.name} (${person.email})`, attrs: { value: String(person.id) } }));
+    options.push(h("option", { text: `${isolatedText(person.name)} (${isolatedText(person.email)})`, attrs: { value: String(person.id) } }));
   }
   if (place.person !== null && !list.some((person) => person.id === place.person)) {
     options.push(h("option", { text: `Account #${place.person}`, attrs: { value: String(place.person) } }));
@@ -75,7 +75,10 @@ function eventWhat(event: AuditEvent): HTMLElement {
       list.append(
         h("li", {}, [
           h("span", { className: "change-field", text: `${CHANGE_FIELDS[key] ?? key}: ` }),
-          `${changeValue(key, change.from)} → ${changeValue(key, change.to)}`,
+          // Each side isolated: a right-to-left name would otherwise swap the two sides of the arrow.
+          isolate(changeValue(key, change.from)),
+          " → ",
+          isolate(changeValue(key, change.to)),
         ]),
       );
     }
@@ -97,6 +100,7 @@ async function loadActivity(): Promise<void> {
     ]);
     if (sequence !== activitySequence) return;
     setMessage(activityError, null);
+    show(byId("activity-card"), true);
     renderPersonFilter(list);
     const total = Number(headers.get("x-total-count") ?? events.length);
     const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
@@ -138,8 +142,14 @@ async function loadActivity(): Promise<void> {
     byId("activity-count").textContent = `${total} ${total === 1 ? "event" : "events"}${filtered ? " match" : ""}, newest first`;
     renderPager("activity", place.activityPage, pages);
   } catch (error) {
-    if (error instanceof ApiError && sequence === activitySequence) setMessage(activityError, plainWords(error.detail));
-    else throw error;
+    if (!(error instanceof ApiError)) throw error;
+    if (sequence !== activitySequence) return;
+    // The events on show answered other filters: they go rather than pass for this answer.
+    byId("activity-body").replaceChildren();
+    byId("activity-count").textContent = "";
+    show(byId("activity-card"), false);
+    show(byId("activity-pager"), false);
+    setMessage(activityError, `The activity could not be loaded. ${plainWords(error.detail)}`);
   }
 }
 

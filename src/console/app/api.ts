@@ -38,9 +38,20 @@ export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly detail: string,
+    /** How long the server asks to wait (Retry-After, in seconds), when it says. */
+    readonly retryAfterSeconds: number | null = null,
   ) {
     super(detail);
   }
+}
+
+/** Retry-After in seconds: delay-seconds or an HTTP date (RFC 9110); null when absent or unreadable. */
+function retryAfter(headers: Headers): number | null {
+  const value = headers.get("retry-after")?.trim();
+  if (!value) return null;
+  if (/^\d+$/.test(value)) return Number(value);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - Date.now()) / 1000));
 }
 
 /** Thrown after a 401 on a signed-in call: the page has already gone back to the sign-in form. */
@@ -56,6 +67,21 @@ try {
   token = sessionStorage.getItem(TOKEN_KEY);
 } catch {
   token = null;
+}
+
+/**
+ * When the token this tab holds stops working on its own (its `exp`), or null. Read from the token's payload,
+ * which the page can decode but not check: only for telling the person how long a session stays valid.
+ */
+export function tokenExpiresAt(): Date | null {
+  try {
+    const payload = token?.split(".")[1];
+    if (!payload) return null;
+    const claims = JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/"))) as { exp?: unknown };
+    return typeof claims.exp === "number" ? new Date(claims.exp * 1000) : null;
+  } catch {
+    return null;
+  }
 }
 
 /** True when this tab holds a token to send (a reload keeps it; signing out or a 401 forgets it). */
@@ -122,7 +148,7 @@ export async function api<T>(method: string, path: string, body?: unknown, optio
     endSession(/inactive/i.test(detail) ? ACCOUNT_DEACTIVATED : SESSION_ENDED);
     throw new SessionEnded();
   }
-  if (!response.ok) throw new ApiError(response.status, detail);
+  if (!response.ok) throw new ApiError(response.status, detail, retryAfter(response.headers));
   return { data: payload as T, status: response.status, headers: response.headers };
 }
 

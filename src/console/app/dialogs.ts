@@ -10,7 +10,8 @@ const openers = new WeakMap<HTMLDialogElement, HTMLElement | null>();
 export function openDialog(dialog: HTMLDialogElement, focus?: HTMLElement, opener?: HTMLElement): void {
   openers.set(dialog, opener ?? (document.activeElement instanceof HTMLElement ? document.activeElement : null));
   dialog.showModal();
-  (focus ?? dialog.querySelector<HTMLElement>("input:not(:disabled), select:not(:disabled), button[type=submit]"))?.focus();
+  // A hidden input (a form's username for password managers) cannot take the focus.
+  (focus ?? dialog.querySelector<HTMLElement>("input:not(:disabled):not([hidden]), select:not(:disabled), button[type=submit]"))?.focus();
 }
 
 export function closeDialog(dialog: HTMLDialogElement): void {
@@ -58,8 +59,9 @@ export function closeAllDialogs(): void {
 
 // Confirmations: deactivate, reactivate, make an admin
 export interface Confirmation {
-  title: string;
-  text: string;
+  /** Strings, or nodes when they name someone (format.ts's sentence keeps each name isolated). */
+  title: string | Node;
+  text: string | Node;
   action: string;
   danger: boolean;
   run: () => Promise<void>;
@@ -74,8 +76,8 @@ let confirmation: Confirmation | null = null;
 export function askConfirmation(next: Confirmation): void {
   confirmation = next;
   setMessage(byId("confirm-error"), null);
-  byId("confirm-title").textContent = next.title;
-  byId("confirm-text").textContent = next.text;
+  byId("confirm-title").replaceChildren(next.title);
+  byId("confirm-text").replaceChildren(next.text);
   const submit = byId<HTMLButtonElement>("confirm-submit");
   submit.textContent = next.action;
   submit.className = next.danger ? "button danger" : "button primary";

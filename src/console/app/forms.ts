@@ -90,6 +90,16 @@ export function handleSubmit(form: HTMLFormElement, errorElement: HTMLElement, a
   });
 }
 
+/**
+ * Fills a password form's hidden username field (autocomplete="username") with whose password it is, so a
+ * password manager ties the password to that account. As the default value, so a form reset keeps it.
+ */
+export function setUsername(form: HTMLFormElement, email: string): void {
+  const username = field<HTMLInputElement>(form, "username");
+  username.defaultValue = email;
+  username.value = email;
+}
+
 export function requireFilled(form: HTMLFormElement, names: Record<string, string>): void {
   for (const [name, label] of Object.entries(names)) {
     if (field<HTMLInputElement>(form, name).value.trim() === "") throw new FormProblem(`${label} is required`, name);

@@ -1,7 +1,8 @@
 // Who is signed in on this tab (the account from /auth/me), and the top bar and My account panel that show it.
 import type { PublicUser } from "./api.ts";
 import { byId } from "./dom.ts";
-import { dateFormat, emailText, roleName, timeElement } from "./format.ts";
+import { dateFormat, emailText, isolate, roleName, timeElement } from "./format.ts";
+import { setUsername } from "./forms.ts";
 
 /** The signed-in account, or null. An import is read-only: change it with setMe(). */
 export let me: PublicUser | null = null;
@@ -17,9 +18,10 @@ export function renderMe(): void {
   const roleBadge = byId("who-role");
   roleBadge.textContent = roleName(me.role);
   roleBadge.className = `badge role-${me.role}`;
-  byId("me-name").textContent = me.name;
+  byId("me-name").replaceChildren(isolate(me.name));
   byId("me-email").replaceChildren(emailText(me.email));
   byId("me-role").textContent = roleName(me.role);
   byId("me-created").replaceChildren(timeElement(me.created_at, dateFormat));
+  setUsername(byId<HTMLFormElement>("own-password-form"), me.email);
   document.title = "moxie console";
 }

@@ -5,6 +5,22 @@ export const SESSION_ENDED = "Your session ended; sign in again.";
 export const ACCOUNT_DEACTIVATED = "Your account has been deactivated, so you were signed out. Ask your admin to reactivate it.";
 export const OWN_PASSWORD_CHANGED = "Your password is changed. You stay signed in here; your other sessions have ended.";
 
+/** A wait in words, rounded up: "45 seconds", "15 minutes", "1 hour and 5 minutes". */
+function waitInWords(seconds: number): string {
+  const count = (n: number, unit: string) => `${n} ${unit}${n === 1 ? "" : "s"}`;
+  if (seconds < 60) return count(Math.max(1, Math.ceil(seconds)), "second");
+  const minutes = Math.ceil(seconds / 60);
+  if (minutes < 60) return count(minutes, "minute");
+  const hours = Math.floor(minutes / 60);
+  return minutes % 60 === 0 ? count(hours, "hour") : `${count(hours, "hour")} and ${count(minutes % 60, "minute")}`;
+}
+
+/** A sign-in refused after too many failed attempts (429): how long to wait, and who can lift it sooner. */
+export function signInLocked(retryAfterSeconds: number | null): string {
+  const when = retryAfterSeconds === null ? "later" : `in ${waitInWords(retryAfterSeconds)}`;
+  return `Too many failed sign-ins, so signing in is locked for now. Try again ${when}, or ask your admin to unlock your account.`;
+}
+
 /** The server's sentence, as a person reads it: "new_password is too common" → "New password is too common." */
 export function plainWords(detail: string): string {
   if (/^account is inactive$/i.test(detail.trim())) {

@@ -1,19 +1,23 @@
 // Signing in and out: the sign-in form, the start of a session (who am I, which tab), its end (on sign-out, or
-// when the server answers 401), and resuming the session a reload finds in sessionStorage.
-import { api, ApiError, hasToken, saveToken, SessionEnded, whenSessionEnds, type PublicUser } from "./api.ts";
+// when the server answers 401), a sign-out the server did not confirm, and resuming the session a reload finds
+// in sessionStorage.
+import { api, ApiError, hasToken, ignoreSessionEnded, saveToken, SessionEnded, tokenExpiresAt, whenSessionEnds, type PublicUser } from "./api.ts";
 import { forgetAccounts } from "./accounts.ts";
-import { closeAllDialogs } from "./dialogs.ts";
+import { closeAllDialogs, closeDialog, openDialog, setupDialog } from "./dialogs.ts";
 import { byId, field, setMessage, show } from "./dom.ts";
-import { clearInvalid, handleSubmit, requireFilled } from "./forms.ts";
+import { shortDateTimeFormat } from "./format.ts";
+import { clearInvalid, FormProblem, handleSubmit, requireFilled, setUsername } from "./forms.ts";
 import { me, renderMe, setMe } from "./me.ts";
-import { plainWords } from "./messages.ts";
+import { plainWords, signInLocked } from "./messages.ts";
 import { hideAllPasswords } from "./passwords.ts";
 import { forgetPlace, place, rereadPlace } from "./place.ts";
 import { showTab, syncControls } from "./tabs.ts";
 import { flash } from "./toast.ts";
 import { focusPanelHeading, showView } from "./views.ts";
 
+const SIGNED_OUT = "You are signed out.";
 const signinForm = byId<HTMLFormElement>("signin-form");
+const signoutDialog = byId<HTMLDialogElement>("signout-dialog");
 const signinNotice = byId("signin-notice");
 const signinError = byId("signin-error");
 
@@ -34,6 +38,7 @@ function endSession(notice: string | null, options: { clearDrafts?: boolean } = 
   flash(null);
   byId<HTMLFormElement>("own-password-form").reset();
   byId<HTMLFormElement>("reset-form").reset();
+  for (const id of ["own-password-form", "reset-form"]) setUsername(byId<HTMLFormElement>(id), "");
   if (options.clearDrafts) {
     for (const form of document.querySelectorAll<HTMLFormElement>("dialog form, #filters, #activity-filters")) form.reset();
     forgetPlace();
@@ -74,7 +79,14 @@ export function setupSession(): void {
       requireFilled(signinForm, { email: "Email", password: "Password" });
       const email = field<HTMLInputElement>(signinForm, "email").value;
       const password = field<HTMLInputElement>(signinForm, "password").value;
-      const { data } = await api<{ access_token: string }>("POST", "/auth/login", { email, password }, { signedIn: false });
+      let data: { access_token: string };
+      try {
+        ({ data } = await api<{ access_token: string }>("POST", "/auth/login", { email, password }, { signedIn: false }));
+      } catch (error) {
+        // Locked after too many failed attempts: how long, and that an admin can lift it sooner.
+        if (error instanceof ApiError && error.status === 429) throw new FormProblem(signInLocked(error.retryAfterSeconds));
+        throw error;
+      }
       saveToken(data.access_token);
       try {
         await startSession();
@@ -90,13 +102,58 @@ export function setupSession(): void {
     () => setMessage(signinNotice, null),
   );
 
-  byId<HTMLButtonElement>("sign-out").addEventListener("click", async () => {
-    try {
-      await api("POST", "/auth/logout");
-    } catch {
-      // Signed out already, or the server is away: the token is forgotten here either way.
-    }
-    if (hasToken() || me !== null) endSession("You are signed out.", { clearDrafts: true });
+  byId<HTMLButtonElement>("sign-out").addEventListener("click", () => void signOut().catch(ignoreSessionEnded));
+  setupSignOutProblem();
+}
+
+/**
+ * POST /auth/logout revokes every token of the account. Only its answer signs this tab out: without it the
+ * token still works on the server, so this tab keeps it (to try again) and says so, rather than claim
+ * "You are signed out."
+ */
+async function signOut(): Promise<void> {
+  try {
+    await api("POST", "/auth/logout");
+  } catch (error) {
+    // A 401 has already taken the page to the sign-in form, saying why (the session had ended anyway).
+    if (error instanceof SessionEnded) return;
+    if (error instanceof ApiError) return explainSignOutProblem(error);
+    throw error;
+  }
+  if (hasToken() || me !== null) endSession(SIGNED_OUT, { clearDrafts: true });
+}
+
+/** Until when the server still accepts this tab's session, in words. */
+function validUntil(): string {
+  const expires = tokenExpiresAt();
+  return expires ? `until ${shortDateTimeFormat.format(expires)}` : "for up to 8 hours after you signed in";
+}
+
+function explainSignOutProblem(error: ApiError): void {
+  const why = error.status === 0 ? "The server could not be reached" : `The server did not sign you out (${plainWords(error.detail).replace(/\.$/, "")})`;
+  byId("signout-text").textContent =
+    `${why}, so your session has not ended: it stays valid on the server ${validUntil()} (a session lasts up to 8 hours). ` +
+    "You are still signed in here. Try again once the server answers.";
+  setMessage(byId("signout-error"), null);
+  if (!signoutDialog.open) openDialog(signoutDialog, undefined, byId("sign-out"));
+}
+
+function setupSignOutProblem(): void {
+  setupDialog(signoutDialog);
+  // Try again: a refusal stays in the dialog (handleSubmit); a 401 has taken the page to the sign-in form already.
+  handleSubmit(byId<HTMLFormElement>("signout-form"), byId("signout-error"), async () => {
+    await api("POST", "/auth/logout");
+    closeDialog(signoutDialog);
+    endSession(SIGNED_OUT, { clearDrafts: true });
+  });
+  // Forgetting the token here does not end it on the server: the notice says so, and how to end it sooner.
+  byId("signout-here").addEventListener("click", () => {
+    const until = validUntil();
+    endSession(
+      `Signed out on this device only. The server could not confirm it, so your session stays valid there ${until}. ` +
+        "To end it sooner, sign in and sign out again once the server answers.",
+      { clearDrafts: true },
+    );
   });
 }
 

@@ -5,10 +5,13 @@ import { focusPanelHeading } from "./views.ts";
 const toast = byId("toast");
 const toastText = byId("toast-text");
 
-/** A success message, floating at the bottom: it never moves the table, and goes with the next tab. */
-export function flash(message: string | null): void {
-  toastText.textContent = message ?? "";
-  show(toast, Boolean(message));
+/**
+ * A success message, floating at the bottom: it never moves the table, and goes with the next tab. A message
+ * that names people is a node (format.ts's sentence), so each name stays isolated from the words around it.
+ */
+export function flash(message: string | Node | null): void {
+  toastText.replaceChildren(message ?? "");
+  show(toast, message !== null && message !== "");
 }
 
 export function setupToast(): void {

@@ -12,3 +12,7 @@ declare module "*/docs/init.js" {
   const path: string;
   export default path;
 }
+declare module "*/docs/docs.css" {
+  const path: string;
+  export default path;
+}
