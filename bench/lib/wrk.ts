@@ -1,4 +1,9 @@
-// wrk helpers for bench/run.ts: parsing its --latency output, and Lua scripts that cycle prebuilt requests.
+// wrk for bench/run.ts: running it (installing it when missing), parsing its --latency output, and the run's Lua
+// scripts, which cycle prebuilt requests.
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { AGENT_PASSWORD, FLOOD_ADDRESSES, ORIGIN, WRONG_PASSWORD } from "./plan.ts";
+import { log, run } from "./processes.ts";
 
 export interface WrkResult {
   rps: number;
@@ -113,3 +118,55 @@ export function healthRequest(origin?: string): string {
   return `wrk.format("GET", "/health", { ${origin ? `["Origin"] = ${lua(origin)}` : ""} })`;
 }
 
+
+/** One wrk run (one thread), failing loudly on anything but a clean exit. */
+export async function wrk(url: string, connections: number, seconds: number, script?: string): Promise<WrkResult> {
+  const cmd = ["wrk", "-t1", `-c${connections}`, `-d${seconds}s`, "--timeout", "10s", "--latency"];
+  if (script) {
+    // wrk only warns about a script it cannot read and then sends plain GETs: never let that pass.
+    if (!existsSync(script)) throw new Error(`wrk script ${script} is gone (was the work directory removed?)`);
+    cmd.push("-s", script);
+  }
+  cmd.push(url);
+  const result = await run(cmd, { timeoutMs: (seconds + 20) * 1000 });
+  if (result.code !== 0 || result.stderr.trim() !== "") {
+    throw new Error(`wrk failed (exit ${result.code}): ${result.stderr || result.stdout}`);
+  }
+  return parseWrk(result.stdout);
+}
+
+export async function ensureWrk(): Promise<void> {
+  if (Bun.which("wrk")) return;
+  if (process.getuid?.() !== 0) {
+    throw new Error("wrk is not installed and this is not root: install it (e.g. `sudo apt-get install -y wrk`) and rerun");
+  }
+  log("wrk not found: apt-get update && apt-get install -y wrk");
+  const update = await run(["apt-get", "update"], { timeoutMs: 120_000 });
+  if (update.code !== 0) throw new Error(`apt-get update failed:\n${update.stderr}`);
+  const install = await run(["apt-get", "install", "-y", "wrk"], {
+    timeoutMs: 120_000,
+    env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+  });
+  if (install.code !== 0 || !Bun.which("wrk")) throw new Error(`apt-get install -y wrk failed:\n${install.stderr}`);
+}
+
+export interface RunScripts {
+  health: string;
+  login: string;
+  me: string;
+  flood: string;
+}
+
+/** The run's scripts in `work`: logins cycle through every agent, /auth/me through the given tokens. */
+export function writeScripts(work: string, agents: string[], meTokens: string[]): RunScripts {
+  const scripts = { health: join(work, "health.lua"), login: join(work, "login.lua"), me: join(work, "me.lua"), flood: join(work, "flood.lua") };
+  const fakeClient = (i: number) => `127.77.${Math.floor(i / 250) % 250}.${(i % 250) + 1}`;
+  writeFileSync(scripts.health, cyclingScript([healthRequest(ORIGIN)], false));
+  writeFileSync(scripts.login, cyclingScript(agents.map((email) => loginRequest(email, AGENT_PASSWORD)), false));
+  writeFileSync(scripts.me, cyclingScript(meTokens.map((token) => meRequest(token, ORIGIN)), false));
+  writeFileSync(
+    scripts.flood,
+    cyclingScript(agents.map((email, i) => loginRequest(email, WRONG_PASSWORD, fakeClient(i % FLOOD_ADDRESSES))), true),
+  );
+  return scripts;
+}
