@@ -1,10 +1,10 @@
 // Every error leaves the API once, here, as {"detail": "<one sentence>"}: no input echoed, no stack.
 import { Elysia, ValidationError } from "elysia";
-import { HashingBusyError, PasswordWorkQueuedError } from "../auth/password.ts";
-import { BEARER_CHALLENGE } from "../auth/guard.ts";
+import { HashingBusyError, PasswordWorkQueuedError } from "../passwords/hashing.ts";
+import { BEARER_CHALLENGE } from "./guard.ts";
 import { DatabaseBusyError, DatabaseFullError } from "../db/errors.ts";
-import { InvalidEmailError } from "../users/email.ts";
-import type { Logger } from "../log.ts";
+import { InvalidEmailError } from "../emails/normalize.ts";
+import type { Logger } from "../lib/log.ts";
 import { bodyProblemOf } from "./body.ts";
 import {
   ActorForbiddenError,
@@ -15,7 +15,7 @@ import {
   PasswordRuleError,
   UserNotFoundError,
   WrongPasswordError,
-} from "../users/service.ts";
+} from "../accounts/errors.ts";
 
 /** How long a client should wait before retrying after a busy database, in seconds. */
 const BUSY_RETRY_AFTER_SECONDS = "2";

@@ -1,7 +1,7 @@
 // One JSON line per request: id, method, path (no query string), status, duration, user. Never headers or bodies.
 import { Elysia } from "elysia";
-import { authenticatedUserIdOf } from "../auth/guard.ts";
-import type { Logger } from "../log.ts";
+import { authenticatedUserIdOf } from "./guard.ts";
+import type { Logger } from "../lib/log.ts";
 
 /** An incoming X-Request-Id is kept only if it cannot smuggle anything into a log line. */
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
