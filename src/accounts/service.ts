@@ -4,7 +4,7 @@ import { and, count, eq, sql } from "drizzle-orm";
 import type { Db, Executor } from "../db/index.ts";
 import { users, utcNow, type User } from "../db/schema.ts";
 import type { Role } from "../db/vocabulary.ts";
-import { recordEvent, type Changes } from "../audit/service.ts";
+import type { Changes } from "../audit/service.ts";
 import { hashPassword, normalizePassword, verifyPasswordHash } from "../passwords/hashing.ts";
 import { newPasswordProblem } from "../passwords/policy.ts";
 import { assertNewEmailShape, normalizeEmail, normalizeNewEmail } from "../emails/normalize.ts";
@@ -18,7 +18,7 @@ import {
   WrongPasswordError,
 } from "./errors.ts";
 import { findUserById, getUser } from "./lookup.ts";
-import { asOnePasswordOperation, hashingFor, inWriteTransaction, writeAs, type Actor, type ActingUser } from "./write.ts";
+import { asOnePasswordOperation, hashingFor, writeAs, type Actor, type ActingUser } from "./write.ts";
 
 export interface NewAccount {
   name: string;
@@ -184,29 +184,6 @@ export async function revokeTokens(db: Db, actor: ActingUser): Promise<void> {
   await writeAs(db, actor, "self", (tx, audit) => {
     tx.update(users).set({ tokenVersion: sql`${users.tokenVersion} + 1` }).where(eq(users.id, actor.id)).run();
     audit({ type: "logout", userId: actor.id });
-  });
-}
-
-export type SignInOutcome = { ok: true; user: User } | { ok: false; reason: "inactive" | "changed" };
-
-/**
- * Completes a sign-in whose password matched `verifiedHash`: in one transaction the account is read again
- * (it may have been deactivated or given a new password while the hash was checked), `last_login_at` is set
- * and `login.succeeded` recorded. The token is issued from the row read here.
- */
-export function completeSignIn(db: Db, id: number, verifiedHash: string, ip: string | null, typedEmail: string): Promise<SignInOutcome> {
-  return inWriteTransaction(db, (tx): SignInOutcome => {
-    const user = findUserById(tx, id);
-    if (!user || user.passwordHash !== verifiedHash) return { ok: false, reason: "changed" };
-    if (!user.isActive) return { ok: false, reason: "inactive" };
-    const signedIn = tx
-      .update(users)
-      .set({ lastLoginAt: utcNow })
-      .where(eq(users.id, id))
-      .returning()
-      .get()!;
-    recordEvent(tx, { type: "login.succeeded", actor: "user", actorUserId: id, userId: id, email: typedEmail, ip });
-    return { ok: true, user: signedIn };
   });
 }
 
