@@ -302,6 +302,34 @@ export function newerSchemaMessage(what: string, state: SchemaState): string {
   );
 }
 
+/**
+ * Throws CommandError when the database at `dbPath` records migrations this binary does not carry, i.e. a
+ * newer moxie has written it and this one would run against a schema it does not understand.
+ * Creates nothing: a missing file (or one SQLite cannot read, left for the open that follows to report) passes.
+ */
+export function assertSchemaNotNewer(dbPath: string): void {
+  if (!existsSync(dbPath)) return;
+  const state = readSchemaState(dbPath);
+  if (state && state.unknown.length > 0) throw new CommandError(newerSchemaMessage(dbPath, state));
+}
+
+/** The file's schema state, or undefined when it cannot be read at all. */
+function readSchemaState(dbPath: string): SchemaState | undefined {
+  let client;
+  try {
+    client = openForReading(dbPath);
+  } catch {
+    return undefined;
+  }
+  try {
+    return schemaState(client);
+  } catch {
+    return undefined;
+  } finally {
+    client.close();
+  }
+}
+
 export function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }

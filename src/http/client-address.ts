@@ -1,7 +1,6 @@
 // The client's address: the socket's, or the proxy's X-Forwarded-For when the socket is the trusted proxy.
 import type { Server } from "bun";
-import { isIP } from "node:net";
-import { canonicalAddress } from "../lib/ip.ts";
+import { canonicalAddress, isIP } from "../lib/ip.ts";
 
 /** The client address of a request, with the deployment's proxy setting applied. */
 export type AddressOf = (request: Request, server: Server<unknown> | null) => string;

@@ -2,9 +2,12 @@
 import commonPasswordsText from "./common-passwords.txt" with { type: "text" };
 import { characterCount, normalizePassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "./hashing.ts";
 
-const COMMON_PASSWORDS = new Set(
-  commonPasswordsText.split("\n").filter((line) => line !== "" && !line.startsWith("#")),
-);
+let commonPasswords: Set<string> | undefined;
+
+/** The list as a set, made at its first use: building it took about 2 ms, which a start that sets no password skips. */
+function commonPasswordSet(): Set<string> {
+  return (commonPasswords ??= new Set(commonPasswordsText.split("\n").filter((line) => line !== "" && !line.startsWith("#"))));
+}
 
 /** Why `password` may not be set, as a sentence naming `field`, or null when it may. */
 export function newPasswordProblem(password: string, field = "password"): string | null {
@@ -13,6 +16,6 @@ export function newPasswordProblem(password: string, field = "password"): string
   if (length < PASSWORD_MIN_LENGTH || length > PASSWORD_MAX_LENGTH) {
     return `${field} must be ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters`;
   }
-  if (COMMON_PASSWORDS.has(normalized.toLowerCase())) return `${field} is too common; choose a less guessable one`;
+  if (commonPasswordSet().has(normalized.toLowerCase())) return `${field} is too common; choose a less guessable one`;
   return null;
 }

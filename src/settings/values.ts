@@ -1,7 +1,6 @@
 // Each setting's parser: a raw value in, the checked value out, or an Error whose message says what is wrong with it.
-import { isIP } from "node:net";
 import { isAbsolute, resolve } from "node:path";
-import { canonicalAddress } from "../lib/ip.ts";
+import { canonicalAddress, isIP } from "../lib/ip.ts";
 import { parseBucket, parseS3Prefix, type S3Settings } from "../offsite/locations.ts";
 import { MIN_SECRET_KEY_LENGTH } from "../tokens/secret.ts";
 import type { Environment } from "./env-file.ts";

@@ -1,22 +1,78 @@
-// Account commands for an operator at the host: the first admin, a forgotten password, the list.
+// Account commands for an operator at the host: the first admin, a forgotten password, (de)activating and unlocking.
+// What is typed is checked by the API's own schemas (src/http/models), so it is refused in the API's words.
 import { ValidationError } from "elysia";
+import { AdminLockoutError, EmailTakenError, PasswordRaceError, UserNotFoundError } from "../../accounts/errors.ts";
+import { getUserByEmail } from "../../accounts/lookup.ts";
+import { createUser, setActive, setPassword, unlockUser } from "../../accounts/service.ts";
 import type { Db } from "../../db/index.ts";
-import { describeValidationFailure } from "../../http/errors.ts";
+import { InvalidEmailError } from "../../emails/normalize.ts";
+import { NewAccountModel, SetPasswordModel } from "../../http/models/accounts.ts";
+import { describeValidationFailure } from "../../http/validation.ts";
 import { normalizePassword } from "../../passwords/hashing.ts";
 import { newPasswordProblem } from "../../passwords/policy.ts";
-import { NewAccountModel, SetPasswordModel } from "../../http/models/accounts.ts";
-import { AdminLockoutError, EmailTakenError, PasswordRaceError, UserNotFoundError } from "../../accounts/errors.ts";
-import { createUser, setActive, setPassword, unlockUser } from "../../accounts/service.ts";
-import { getUserByEmail, listUsers, toPublicUser } from "../../accounts/lookup.ts";
-import { InvalidEmailError } from "../../emails/normalize.ts";
+import { requireOption } from "../args.ts";
+import { bootstrap } from "../bootstrap.ts";
+import { print, type Command } from "../command.ts";
 import { CommandError, UsageError } from "../errors.ts";
-import { printTable } from "../table.ts";
 import { readNewPassword } from "../prompt.ts";
 
 type Print = (line: string) => void;
 
+export const createAdminCommand: Command = {
+  usage: "moxie create-admin --email EMAIL --name NAME [--password PASSWORD]\n\n" +
+    "Without --password, asks twice on a terminal, or reads one line from stdin.",
+  options: { email: { type: "string" }, name: { type: "string" }, password: { type: "string" } },
+  async run(context) {
+    const { values } = context;
+    const email = requireOption(values, "email");
+    const name = requireOption(values, "name");
+    const password = typeof values.password === "string" ? values.password : undefined;
+    const open = () => {
+      const running = bootstrap(context, { create: true });
+      if (running.created) print(`Created database ${running.settings.databasePath} (${running.chosen.databaseChoice})`);
+      return running.db;
+    };
+    await createAdmin(open, { email, name, password }, print);
+  },
+};
+
+export const setPasswordCommand: Command = {
+  usage: "moxie set-password --email EMAIL [--password PASSWORD]\n\n" +
+    "Without --password, asks twice on a terminal, or reads one line from stdin.",
+  options: { email: { type: "string" }, password: { type: "string" } },
+  async run(context) {
+    const email = requireOption(context.values, "email");
+    const password = typeof context.values.password === "string" ? context.values.password : undefined;
+    await setPasswordFor(bootstrap(context, { create: false }).db, { email, password }, print);
+  },
+};
+
+export const deactivateCommand: Command = {
+  usage: "moxie deactivate --email EMAIL",
+  options: { email: { type: "string" } },
+  async run(context) {
+    await setActiveCommand(bootstrap(context, { create: false }).db, requireOption(context.values, "email"), false, print);
+  },
+};
+
+export const activateCommand: Command = {
+  usage: "moxie activate --email EMAIL",
+  options: { email: { type: "string" } },
+  async run(context) {
+    await setActiveCommand(bootstrap(context, { create: false }).db, requireOption(context.values, "email"), true, print);
+  },
+};
+
+export const unlockCommand: Command = {
+  usage: "moxie unlock --email EMAIL\n\nA running server sees it at the account's next sign-in.",
+  options: { email: { type: "string" } },
+  async run(context) {
+    await unlock(bootstrap(context).db, requireOption(context.values, "email"), print);
+  },
+};
+
 /** Checks everything before `openDb` runs, so bad input leaves no database file behind. */
-export async function createAdmin(
+async function createAdmin(
   openDb: () => Db,
   input: { email: string; name: string; password?: string },
   print: Print,
@@ -31,7 +87,7 @@ export async function createAdmin(
 }
 
 /** The way back in for an admin who forgot their password; every older token of the account stops working. */
-export async function setPasswordCommand(db: Db, input: { email: string; password?: string }, print: Print): Promise<void> {
+async function setPasswordFor(db: Db, input: { email: string; password?: string }, print: Print): Promise<void> {
   const user = await asCommandError(async () => getUserByEmail(db, input.email));
   const password = normalizePassword(input.password ?? (await readNewPassword()));
   checkInput(SetPasswordModel, { password });
@@ -41,7 +97,7 @@ export async function setPasswordCommand(db: Db, input: { email: string; passwor
 }
 
 /** Activates or deactivates by email, under the same last-admin rule as the API. */
-export async function setActiveCommand(db: Db, email: string, active: boolean, print: Print): Promise<void> {
+async function setActiveCommand(db: Db, email: string, active: boolean, print: Print): Promise<void> {
   const { user, changed } = await asCommandError(async () => setActive(db, "cli", getUserByEmail(db, email).id, active));
   if (!changed) {
     // Nothing was written or recorded; exit 0, since the account is as asked.
@@ -52,23 +108,9 @@ export async function setActiveCommand(db: Db, email: string, active: boolean, p
 }
 
 /** Clears an account's sign-in throttle; a running server sees it at the account's next sign-in attempt. */
-export async function unlockCommand(db: Db, email: string, print: Print): Promise<void> {
+async function unlock(db: Db, email: string, print: Print): Promise<void> {
   const user = await asCommandError(async () => unlockUser(db, "cli", getUserByEmail(db, email).id));
   print(`Unlocked #${user.id} ${user.email}: its sign-in throttle is cleared`);
-}
-
-export function listUsersCommand(db: Db, json: boolean, print: Print): void {
-  const users = listUsers(db).users.map(toPublicUser);
-  if (json) {
-    print(JSON.stringify(users, null, 2));
-    return;
-  }
-  printTable(
-    ["ID", "EMAIL", "NAME", "ROLE", "ACTIVE"],
-    users.map((u) => [String(u.id), u.email, u.name, u.role, u.is_active ? "yes" : "no"]),
-    print,
-  );
-  print(`${users.length} account${users.length === 1 ? "" : "s"}`);
 }
 
 /** The same rules the API applies, said the same way. */

@@ -3,6 +3,8 @@ import { changesOf, listEvents, pruneEvents, toPublicEvent, type Changes, type L
 import type { Db } from "../../db/index.ts";
 import { toIsoUtc } from "../../db/dates.ts";
 import { AUDIT_EVENT_TYPES, type AuditEventType } from "../../db/vocabulary.ts";
+import { bootstrap } from "../bootstrap.ts";
+import { print as printLine, type Command } from "../command.ts";
 import { UsageError } from "../errors.ts";
 import { printTable } from "../table.ts";
 import { plural } from "../dbfile.ts";
@@ -28,8 +30,17 @@ export const AUDIT_OPTIONS = {
   "prune-days": { type: "string" },
 } as const;
 
+export const auditCommand: Command = {
+  usage: AUDIT_USAGE,
+  options: AUDIT_OPTIONS,
+  async run(context) {
+    // Listing only reads; --prune-days deletes, so it may migrate first like every command that writes.
+    await listOrPrune(context.values, (readOnly) => bootstrap(context, { create: false, readOnly }).db, printLine);
+  },
+};
+
 /** `openDb(readOnly)`: listing opens the file as it is; pruning (a write) may migrate it first. */
-export async function auditCommand(values: Values, openDb: (readOnly: boolean) => Db, print: Print): Promise<void> {
+async function listOrPrune(values: Values, openDb: (readOnly: boolean) => Db, print: Print): Promise<void> {
   if (values["prune-days"] !== undefined) {
     const others = ["limit", "user-id", "type", "json"].filter((name) => values[name] !== undefined);
     if (others.length > 0) throw new UsageError(`--prune-days cannot be combined with --${others[0]}`);

@@ -1,21 +1,15 @@
-// `moxie migrate [--status]`, and the downgrade guard `serve` runs before it opens (and migrates) the database.
-import { existsSync } from "node:fs";
-import type { Db } from "../../db/index.ts";
-import { EMBEDDED_MIGRATIONS } from "../../db/migrations.ts";
-import type { Settings } from "../../settings/index.ts";
-import {
-  BEFORE_USERS_REVISION,
-  ORIGINAL_TABLES,
-  ORIGINAL_USERS_REVISION,
-  refusalMessage,
-  type MigrationOutcome,
-} from "../../db/adopt.ts";
+// `moxie migrate [--status]`: applies the migrations this binary carries that the database lacks (adopting the
+// Python original's file), or lists them and changes nothing.
 import { plannedEmailRewrites, type EmailRewrite } from "../../accounts/stored-emails.ts";
-import { CommandError, UsageError } from "../errors.ts";
+import { refusalMessage, ORIGINAL_USERS_REVISION } from "../../db/adopt.ts";
+import { EMBEDDED_MIGRATIONS } from "../../db/migrations.ts";
+import { bootstrap, type Running } from "../bootstrap.ts";
+import { print as printLine, type Command } from "../command.ts";
 import {
+  assertSchemaNotNewer,
   databaseFileState,
-  newerSchemaMessage,
   hasTable,
+  newerSchemaMessage,
   noDatabaseError,
   openForReading,
   plural,
@@ -24,39 +18,26 @@ import {
   type SchemaState,
   type Where,
 } from "../dbfile.ts";
+import { CommandError, UsageError } from "../errors.ts";
+import { describeEmails, describeOutcome, describeRevision, untouched, wayBackNote } from "../migration-report.ts";
 
 type Print = (line: string) => void;
 
-/**
- * Throws CommandError when the database at `dbPath` records migrations this binary does not carry, i.e. a
- * newer moxie has written it and this one would run against a schema it does not understand.
- * Creates nothing: a missing file (or one SQLite cannot read, left for the open that follows to report) passes.
- */
-export function assertSchemaNotNewer(dbPath: string): void {
-  if (!existsSync(dbPath)) return;
-  const state = readSchemaState(dbPath);
-  if (state && state.unknown.length > 0) throw new CommandError(newerSchemaMessage(dbPath, state));
-}
+export const migrateCommand: Command = {
+  usage: "moxie migrate [--status]\n\n" +
+    "Applies the migrations this moxie carries that the database lacks and prints each one.\n" +
+    "--status lists every migration as applied or pending and changes nothing.\n" +
+    "A missing database is refused, not created (serve and create-admin create one);\n" +
+    "so is a database written by a newer moxie (exit 1).",
+  options: { status: { type: "boolean" } },
+  async run(context) {
+    const bootstrapped = () => bootstrap(context, { create: false, announce: false });
+    await migrate({ where: context.where, status: context.values.status === true, bootstrap: bootstrapped }, printLine);
+  },
+};
 
-/** The file's schema state, or undefined when it cannot be read at all. */
-function readSchemaState(dbPath: string): SchemaState | undefined {
-  let client;
-  try {
-    client = openForReading(dbPath);
-  } catch {
-    return undefined;
-  }
-  try {
-    return schemaState(client);
-  } catch {
-    return undefined;
-  } finally {
-    client.close();
-  }
-}
-
-export async function migrateCommand(
-  options: { where: Where; status: boolean; bootstrap: () => { settings: Settings; db: Db; migration: MigrationOutcome; emails: EmailRewrite[] } },
+async function migrate(
+  options: { where: Where; status: boolean; bootstrap: () => Running },
   print: Print,
 ): Promise<void> {
   const chosen = settingsFor(options.where);
@@ -77,55 +58,6 @@ export async function migrateCommand(
   }
   for (const line of describeOutcome(migration, emails)) print(line);
   print(`Database is up to date (${plural(after.applied.length, "migration")})`);
-}
-
-/**
- * What opening a database changed, one line each: the adoption first (with what became of the original's
- * alembic_version), then each migration applied, then each stored email rewritten to its one spelling.
- */
-export function describeOutcome(outcome: MigrationOutcome, emails: EmailRewrite[] = []): string[] {
-  const lines: string[] = [];
-  if (outcome.adopted) {
-    const created = outcome.baseline.length === 0;
-    const what = created ? "its users table created" : `${outcome.baseline.join(", ")} recorded as applied (its users table kept, not recreated)`;
-    const { before = null, after = null } = outcome.alembic ?? {};
-    const stamped = before !== after;
-    const alembic = stamped
-      ? `; alembic_version moved from ${before} to ${after}, the original's migration that creates this users table, so its own \`alembic upgrade head\` does not create it again`
-      : "";
-    lines.push(`Adopted the Python moxie's database: ${what}${alembic}; ${untouched(stamped)} left untouched`);
-    if (created && !stamped && after !== ORIGINAL_USERS_REVISION) lines.push(wayBackNote(after));
-  }
-  for (const tag of outcome.applied) lines.push(`Applied ${tag}`);
-  lines.push(...describeEmails(emails, true));
-  return lines;
-}
-
-/** The original's tables adoption leaves as they are: all of them, or all but the alembic_version it stamped. */
-function untouched(stamped: boolean): string {
-  return ORIGINAL_TABLES.filter((table) => !stamped || table !== "alembic_version").join(", ");
-}
-
-/**
- * A file older than the original's users migration's starting point: moxie cannot stamp it without skipping the
- * migrations in between (they change the original's own tables), so the way back needs one command more.
- */
-function wayBackNote(revision: string | null): string {
-  return (
-    `Before the Python moxie runs on this file again, from its directory: \`uv run alembic upgrade ${BEFORE_USERS_REVISION} && ` +
-    `uv run alembic stamp ${ORIGINAL_USERS_REVISION}\` (its alembic_version, ${revision ?? "unset"}, is from before its users migration, ` +
-    "and moxie created that table)"
-  );
-}
-
-/** "Rewrote 1 stored email to its one spelling …" (or what will be) and one line per account; nothing when none. */
-function describeEmails(emails: EmailRewrite[], done: boolean): string[] {
-  if (emails.length === 0) return [];
-  const their = emails.length === 1 ? "its" : "their";
-  return [
-    `${done ? "Rewrote" : "`moxie migrate` (or the next start) will rewrite"} ${plural(emails.length, "stored email")} to ${their} one spelling (each recorded in the audit trail, reason email_normalized):`,
-    ...emails.map(({ id, from, to }) => `  #${id} ${JSON.stringify(from)} → ${JSON.stringify(to)}`),
-  ];
 }
 
 function printStatus(databasePath: string, print: Print): void {
@@ -173,8 +105,4 @@ function printStatus(databasePath: string, print: Print): void {
     );
   }
   for (const line of describeEmails(emails, false)) print(line);
-}
-
-export function describeRevision(revision: string | null): string {
-  return revision === null ? "no single alembic revision" : `alembic revision ${revision}`;
 }

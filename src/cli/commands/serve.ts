@@ -1,55 +1,81 @@
-// `moxie serve`: listens until SIGINT/SIGTERM, then drains requests and closes the database cleanly.
-import { createApp } from "../../http/app.ts";
+// `moxie serve`: takes the server's lock, opens (creating and migrating) the database, says what opening changed,
+// listens until SIGINT/SIGTERM, then drains requests and closes the database cleanly.
 import { existsSync, rmSync } from "node:fs";
-import { generatedSecretPath, loadOrCreateSecretKey } from "../../tokens/secret.ts";
-import { hashingGate } from "../../passwords/hashing.ts";
-import { createTokenService } from "../../tokens/tokens.ts";
 import { pruneEvents } from "../../audit/service.ts";
-import type { Db } from "../../db/index.ts";
+import { DatabaseOpenError, type Db } from "../../db/index.ts";
+import { acquireServeLock } from "../../db/serve-lock.ts";
 import { stopWaitingForLocks, writeWithRetry } from "../../db/write.ts";
+import { createApp } from "../../http/app.ts";
 import type { Logger } from "../../lib/log.ts";
+import { hashingGate } from "../../passwords/hashing.ts";
 import type { Settings } from "../../settings/index.ts";
-import { CommandError } from "../errors.ts";
+import { parseHost, parsePort } from "../../settings/values.ts";
+import { generatedSecretPath, loadOrCreateSecretKey } from "../../tokens/secret.ts";
+import { createTokenService } from "../../tokens/tokens.ts";
+import { parsedOption } from "../args.ts";
+import { bootstrap, type Running } from "../bootstrap.ts";
+import type { Command } from "../command.ts";
+import { settingsFor } from "../dbfile.ts";
+import { UsageError } from "../errors.ts";
+import { checkCanListen, listenError } from "../listen.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-/**
- * Binds `host:port` for a moment and lets go: called before the database or the key file is created, so a start
- * that cannot listen says why and leaves nothing on disk. (The real listen below still reports a late failure.)
- */
-export function checkCanListen(host: string, port: number): void {
-  try {
-    const probe = Bun.serve({ hostname: host, port, reusePort: false, development: false, fetch: () => new Response(null) });
-    probe.stop(true);
-  } catch (error) {
-    throw listenError(host, port, error);
+export const serveCommand: Command = {
+  usage: "moxie serve [--host HOST] [--port PORT]",
+  options: { host: { type: "string" }, port: { type: "string" } },
+  async run(context) {
+    const { values, where } = context;
+    // The flags go through the same checks as HOST and PORT: `--host ''` must not mean every interface.
+    const overrides: Partial<Settings> = {};
+    const host = parsedOption(values, "host", parseHost);
+    const port = parsedOption(values, "port", parsePort);
+    if (host !== undefined) overrides.host = host;
+    if (port !== undefined) overrides.port = port;
+    const chosen = settingsFor(where, true);
+    const settings = { ...chosen.settings, ...overrides };
+    // Before anything is written: a start that cannot listen leaves no database or key file behind.
+    checkCanListen(settings.host, settings.port);
+    // One server per database (restore and a second serve check this lock), taken before the database is
+    // opened: a refused second start must not migrate or rewrite the file the first one serves.
+    let release: () => void;
+    try {
+      release = acquireServeLock(settings.databasePath);
+    } catch (error) {
+      if (error instanceof DatabaseOpenError) throw new UsageError(`DATABASE_URL: ${error.message} (${chosen.databaseChoice})`);
+      throw error;
+    }
+    try {
+      await serveLocked(bootstrap(context, { create: true, listening: true, overrides, announce: false }));
+    } finally {
+      release();
+    }
+  },
+};
+
+/** serve, once the lock is held and the database open: says what opening changed, then listens until a signal. */
+async function serveLocked(running: Running): Promise<void> {
+  if (running.created) {
+    running.log.info("created a new database", { path: running.settings.databasePath, chosen_by: running.chosen.databaseChoice });
   }
+  if (running.migration.adopted) {
+    running.log.info("adopted the Python moxie's database", {
+      database: running.settings.databasePath,
+      baseline: running.migration.baseline,
+      applied: running.migration.applied,
+      alembic_version: running.migration.alembic,
+    });
+  } else if (!running.created && running.migration.applied.length > 0) {
+    running.log.info("applied migrations", { database: running.settings.databasePath, applied: running.migration.applied });
+  }
+  if (running.emails.length > 0) {
+    // What moxie changed in the accounts' rows, said where the operator looks, not only in the audit trail.
+    running.log.info("rewrote stored emails to their one spelling", { count: running.emails.length, emails: running.emails });
+  }
+  await serve(running);
 }
 
-/** What went wrong, in words an operator can act on. */
-function listenError(host: string, port: number, error: unknown): CommandError {
-  const code = (error as { code?: string }).code;
-  const where = `${host.includes(":") ? `[${host}]` : host}:${port}`;
-  let reason: string;
-  if (code === "EADDRINUSE") {
-    reason = `port ${port} is already in use (another moxie or another program listens there); stop it or choose another PORT`;
-  } else if (code === "EADDRNOTAVAIL") {
-    reason =
-      `${host} is not an address of this machine; set HOST to 127.0.0.1 (this machine only), 0.0.0.0 (every ` +
-      "interface) or one of the addresses `ip -brief address` lists";
-  } else if (code === "EACCES" || code === "EPERM") {
-    reason =
-      port > 0 && port < 1024
-        ? `permission denied: port ${port} is below 1024, which needs root or the CAP_NET_BIND_SERVICE capability; ` +
-          "listen on a higher port (the default is 8000) behind a reverse proxy"
-        : "permission denied: the system does not let this user listen there (a sandbox or security policy)";
-  } else {
-    reason = (error as Error).message ?? String(error);
-  }
-  return new CommandError(`cannot listen on ${where}: ${reason}`);
-}
-
-export async function serve({ settings, db, log, created = false }: { settings: Settings; db: Db; log: Logger; created?: boolean }): Promise<void> {
+async function serve({ settings, db, log, created = false }: { settings: Settings; db: Db; log: Logger; created?: boolean }): Promise<void> {
   const secretPath = generatedSecretPath(settings.databasePath);
   const secretExisted = existsSync(secretPath);
   const secret = settings.secretKey ?? loadOrCreateSecretKey(settings.databasePath, log);

@@ -30,9 +30,12 @@ function staticFile(body: string, contentType: string): StaticFile {
 }
 
 export function consoleRoutes() {
-  // Macros: each call is replaced by its text when this file is bundled or transpiled.
-  const code = staticFile(consoleScript(), "text/javascript; charset=utf-8");
-  const style = staticFile(consoleStylesheet(), "text/css; charset=utf-8");
+  // Macros: each call is replaced by its text when this file is bundled or transpiled. Each file's ETag is computed
+  // at its first request, not at start.
+  let code: StaticFile | undefined;
+  let style: StaticFile | undefined;
+  const script = () => (code ??= staticFile(consoleScript(), "text/javascript; charset=utf-8"));
+  const stylesheet = () => (style ??= staticFile(consoleStylesheet(), "text/css; charset=utf-8"));
 
   return new Elysia()
     .get("/console/", ({ request, set, redirect }) => {
@@ -44,6 +47,6 @@ export function consoleRoutes() {
       set.headers["cache-control"] = "no-store";
       return pageHtml;
     }, hidden)
-    .get("/console/app.js", ({ set, headers }) => sendStaticFile(code, CONSOLE_CONTENT_SECURITY_POLICY, set, headers["if-none-match"]), hidden)
-    .get("/console/app.css", ({ set, headers }) => sendStaticFile(style, CONSOLE_CONTENT_SECURITY_POLICY, set, headers["if-none-match"]), hidden);
+    .get("/console/app.js", ({ set, headers }) => sendStaticFile(script(), CONSOLE_CONTENT_SECURITY_POLICY, set, headers["if-none-match"]), hidden)
+    .get("/console/app.css", ({ set, headers }) => sendStaticFile(stylesheet(), CONSOLE_CONTENT_SECURITY_POLICY, set, headers["if-none-match"]), hidden);
 }
