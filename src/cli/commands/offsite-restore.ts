@@ -9,7 +9,7 @@ import { humanSize, settingsFor, type Where } from "../dbfile.ts";
 import { CommandError, UsageError } from "../errors.ts";
 import { localCopies } from "./backups.ts";
 import { failed, formatTime, isDirectory, offsiteCommandError, openStore, usage } from "./offsite-support.ts";
-import { restoreFrom } from "./restore.ts";
+import { restoreFrom } from "./restore-from-file.ts";
 
 type Print = (line: string) => void;
 
