@@ -129,6 +129,23 @@ module.exports = {
       },
     },
     {
+      name: "health-answers-before-elysia",
+      severity: "error",
+      comment:
+        "`moxie serve` listens and answers GET /health before the Elysia app is loaded (src/http/server.ts): the " +
+        "server and the /health probe's modules import neither Elysia nor src/http/app.ts, which is imported with " +
+        "import() once the server listens.",
+      from: { path: "^src/http/(server|health-probe|headers|request-ids|cors-policy)\\.ts$" },
+      to: { path: `${ELYSIA}|^src/http/app\\.ts$`, dependencyTypesNot: ["dynamic-import", "type-only"] },
+    },
+    {
+      name: "serve-builds-the-app-after-listening",
+      severity: "error",
+      comment: "The command line starts the server (src/http/server.ts) and never imports the Elysia app itself.",
+      from: { path: "^src/cli/" },
+      to: { path: "^src/http/app\\.ts$", dependencyTypesNot: ["type-only"] },
+    },
+    {
       name: "console-app-is-a-browser-program",
       severity: "error",
       comment: "The console's browser code (src/console/app/) talks to the server over HTTP only: it imports nothing of src/ outside it.",

@@ -8,15 +8,17 @@ import type { TokenService } from "../tokens/tokens.ts";
 import { consoleRoutes } from "./routes/console.ts";
 import { readGeneration } from "../db/generation.ts";
 import type { Db } from "../db/index.ts";
-import { fastHealthRoute, healthRoutes, readinessRoutes } from "./routes/health.ts";
+import { healthProbe } from "./health-probe.ts";
+import { healthRoutes, readinessRoutes } from "./routes/health.ts";
 import { jsonBodies } from "./body.ts";
 import { clientAddress, type AddressOf } from "./client-address.ts";
-import { corsFor, corsPolicy } from "./cors.ts";
+import { corsFor } from "./cors.ts";
 import { apiDocs } from "./docs.ts";
 import { errorHandling } from "./errors.ts";
-import { requestIds, requestLog } from "./request-log.ts";
+import { requestIds, type RequestIds } from "./request-ids.ts";
+import { requestLog } from "./request-log.ts";
 import { rootRoute } from "./routes/root.ts";
-import { SECURITY_HEADERS, securityHeaders } from "./security-headers.ts";
+import { securityHeaders } from "./security-headers.ts";
 import { silentLogger, type Logger } from "../lib/log.ts";
 import type { Settings } from "../settings/index.ts";
 import { adminUserRoutes } from "./routes/admin-users.ts";
@@ -26,9 +28,11 @@ export interface AppDependencies {
   settings: Settings;
   tokens: TokenService;
   log?: Logger;
+  /** The request ids of a /health probe that answered before the app was built (server.ts): one source per process. */
+  idOf?: RequestIds;
 }
 
-export function createApp({ db, settings, tokens, log = silentLogger }: AppDependencies) {
+export function createApp({ db, settings, tokens, log = silentLogger, idOf = requestIds() }: AppDependencies) {
   // Read once: nothing changes the generation of a database a server has open (see authGuard).
   const generation = readGeneration(db.$client);
   const guard = authGuard({ db, tokens, generation });
@@ -40,11 +44,9 @@ export function createApp({ db, settings, tokens, log = silentLogger }: AppDepen
     ipv6PrefixLength: settings.loginIpv6PrefixLength,
   });
   const addressOf: AddressOf = (request, server) => clientAddress(request, server, settings.trustedProxy);
-  const idOf = requestIds();
-  const cors = corsPolicy(settings.corsOrigins);
   // GET /health is answered by Bun's router with the same headers, ids and CORS as the hooks below give.
   return new Elysia({
-    serve: { routes: fastHealthRoute({ headers: SECURITY_HEADERS, idOf, cors, log, logProbes: settings.logLevel === "debug" }) },
+    serve: { routes: healthProbe(settings, log, idOf) },
     // Responses are still checked against their schemas and stripped to them; only TypeBox's Encode pass is
     // skipped. Our response schemas have no transforms of their own (t.Integer's is for decoding strings), and
     // that pass was about a tenth of /auth/me's time in the framework (bench/README.md).

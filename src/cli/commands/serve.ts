@@ -5,7 +5,7 @@ import { pruneEvents } from "../../audit/service.ts";
 import { DatabaseOpenError, type Db } from "../../db/index.ts";
 import { acquireServeLock } from "../../db/serve-lock.ts";
 import { stopWaitingForLocks, writeWithRetry } from "../../db/write.ts";
-import { createApp } from "../../http/app.ts";
+import { startServer, type StartedServer } from "../../http/server.ts";
 import type { Logger } from "../../lib/log.ts";
 import { hashingGate } from "../../passwords/hashing.ts";
 import type { Settings } from "../../settings/index.ts";
@@ -80,10 +80,9 @@ async function serve({ settings, db, log, created = false }: { settings: Setting
   const secretExisted = existsSync(secretPath);
   const secret = settings.secretKey ?? loadOrCreateSecretKey(settings.databasePath, log);
   hashingGate.configure(settings.hashingConcurrency, settings.hashingQueue);
-  const app = createApp({ db, settings, tokens: createTokenService(secret), log });
+  let started: StartedServer;
   try {
-    // Elysia defaults to reusePort, which lets a second moxie share the port silently; we want the error.
-    app.listen({ hostname: settings.host, port: settings.port, reusePort: false, development: false });
+    started = startServer({ db, settings, tokens: createTokenService(secret), log }, { hostname: settings.host, port: settings.port });
   } catch (error) {
     // Taken between checkCanListen and now: take back what this start created, as if it never ran.
     if (!secretExisted) rmSync(secretPath, { force: true });
@@ -93,10 +92,11 @@ async function serve({ settings, db, log, created = false }: { settings: Setting
     }
     throw listenError(settings.host, settings.port, error);
   }
-  const server = app.server!;
+  const server = started.server;
   log.info("moxie listening", { url: server.url.href.replace(/\/$/, ""), database: settings.databasePath });
   const pruning = scheduleAuditPruning(db, settings.auditRetentionDays, log);
 
+  let failure: unknown;
   await new Promise<void>((resolve) => {
     const stop = async (signal: string) => {
       process.off("SIGINT", stop);
@@ -112,6 +112,15 @@ async function serve({ settings, db, log, created = false }: { settings: Setting
     };
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);
+    // The app is built after the server listens (src/http/server.ts): one that cannot be built is no server.
+    started.ready.catch((error: unknown) => {
+      failure = error;
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      clearInterval(pruning);
+      void server.stop(true);
+      resolve();
+    });
   });
   // Requests cut at the grace period may still be waiting for another connection's lock: they give up now.
   stopWaitingForLocks(db.$client);
@@ -120,6 +129,7 @@ async function serve({ settings, db, log, created = false }: { settings: Setting
   db.$client.run("PRAGMA busy_timeout = 1000");
   db.$client.run("PRAGMA wal_checkpoint(TRUNCATE)");
   db.$client.close();
+  if (failure !== undefined) throw failure;
   log.info("stopped");
 }
 
