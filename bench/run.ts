@@ -14,9 +14,9 @@ import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, mkdtempSync,
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { ARGON2_MEMORY_KIB, ARGON2_TIME_COST } from "../src/auth/password.ts";
+import { ARGON2_MEMORY_KIB, ARGON2_TIME_COST } from "../src/passwords/hashing.ts";
 import { openDatabase } from "../src/db/index.ts";
-import { createUser } from "../src/users/service.ts";
+import { createUser } from "../src/accounts/service.ts";
 import { DEFAULT_ME_KEYS, signToken } from "./baseline.ts";
 import { COLD_LABELS, firstOkByFetch, measureColdStart, type ColdStartResult } from "./cold-start.ts";
 import { cyclingScript, healthRequest, loginRequest, meRequest, parseWrk, type WrkResult } from "./wrk.ts";
