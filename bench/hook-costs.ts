@@ -12,20 +12,21 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Elysia } from "elysia";
-import { authGuard } from "../src/auth/guard.ts";
-import { authRoutes } from "../src/auth/routes.ts";
-import { LoginThrottle } from "../src/auth/throttle.ts";
-import { createTokenService } from "../src/auth/tokens.ts";
+import { authGuard } from "../src/http/guard.ts";
+import { authRoutes } from "../src/http/routes/auth.ts";
+import { LoginThrottle } from "../src/sign-in/throttle.ts";
+import { createTokenService } from "../src/tokens/tokens.ts";
 import { readGeneration } from "../src/db/generation.ts";
 import { openDatabase } from "../src/db/index.ts";
-import { healthRoutes } from "../src/health.ts";
+import { healthRoutes } from "../src/http/routes/health.ts";
 import { jsonBodies } from "../src/http/body.ts";
 import { corsFor } from "../src/http/cors.ts";
 import { errorHandling } from "../src/http/errors.ts";
-import { requestIds, requestLog } from "../src/http/request-log.ts";
+import { requestIds } from "../src/http/request-ids.ts";
+import { requestLog } from "../src/http/request-log.ts";
 import { securityHeaders } from "../src/http/security-headers.ts";
-import { createLogger, silentLogger } from "../src/log.ts";
-import { createUser } from "../src/users/service.ts";
+import { createLogger, silentLogger } from "../src/lib/log.ts";
+import { createUser } from "../src/accounts/service.ts";
 
 const { values } = parseArgs({
   args: Bun.argv.slice(2),

@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { join } from "node:path";
 import { openDatabase, type Db } from "../src/db/index.ts";
 import { users } from "../src/db/schema.ts";
-import { findUserByEmail, listUsers } from "../src/users/service.ts";
+import { findUserByEmail, listUsers } from "../src/accounts/lookup.ts";
 
 const SIZES = [1_000, 10_000, 100_000];
 const MEASURE_MS = 700; // per measurement

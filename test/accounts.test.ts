@@ -2,9 +2,10 @@
 // In-process through app.handle, on a real SQLite file built by the shipped migrations; nothing mocked.
 import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { eq } from "drizzle-orm";
-import { ACCOUNT_OPERATIONS_MAX, hashingGate } from "../src/auth/password.ts";
+import { ACCOUNT_OPERATIONS_MAX, hashingGate } from "../src/passwords/hashing.ts";
 import { users, type User } from "../src/db/schema.ts";
-import { AdminLockoutError, setActive, updateUser } from "../src/users/service.ts";
+import { AdminLockoutError } from "../src/accounts/errors.ts";
+import { setActive, updateUser } from "../src/accounts/service.ts";
 import {
   createTestApp,
   expectNoLeak,

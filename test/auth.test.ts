@@ -2,13 +2,13 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { Elysia, t } from "elysia";
-import { authGuard } from "../src/auth/guard.ts";
-import { createTokenService } from "../src/auth/tokens.ts";
-import { createApp } from "../src/app.ts";
+import { authGuard } from "../src/http/guard.ts";
+import { createTokenService } from "../src/tokens/tokens.ts";
+import { createApp } from "../src/http/app.ts";
 import { beginRestoredGeneration, newGenerationId } from "../src/db/generation.ts";
 import { users } from "../src/db/schema.ts";
 import { errorHandling } from "../src/http/errors.ts";
-import { silentLogger } from "../src/log.ts";
+import { silentLogger } from "../src/lib/log.ts";
 import {
   createTestApp,
   expectNoLeak,

@@ -1,12 +1,12 @@
 // The account commands an operator runs at the host: set-password, users, deactivate, activate.
-// `bun src/cli.ts ...` spawned in a temp directory with an explicit environment; accounts are seeded
+// `bun src/main.ts ...` spawned in a temp directory with an explicit environment; accounts are seeded
 // in-process through the service (one shared database file), and every effect is read back from the file.
 import { beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { join } from "node:path";
 import { openDatabase } from "../src/db/index.ts";
 import { users } from "../src/db/schema.ts";
-import { createUser } from "../src/users/service.ts";
+import { createUser } from "../src/accounts/service.ts";
 import { tempDir } from "./helpers.ts";
 import { expectOneLineError, readExistingDb, runCli, type UserRow as StoredUser } from "./support/processes.ts";
 

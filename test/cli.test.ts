@@ -1,4 +1,4 @@
-// The command line as an operator meets it: `bun src/cli.ts ...` spawned in a temp directory with an
+// The command line as an operator meets it: `bun src/main.ts ...` spawned in a temp directory with an
 // explicit environment, checked by exit code, stdout/stderr and the files it leaves behind.
 // Each test that spawns has an explicit timeout: setDefaultTimeout reaches only the first file of a run.
 import { Database } from "bun:sqlite";

@@ -5,9 +5,9 @@
 import { describe, expect, test } from "bun:test";
 import { domainToUnicode } from "node:url";
 import { encodeCaseFolding, UNICODE_VERSION } from "../scripts/generate-case-folding.ts";
-import { CASE_FOLDING, CASE_FOLDING_UNICODE_VERSION } from "../src/users/case-folding-data.ts";
-import { caselessKey, foldCase } from "../src/users/case-folding.ts";
-import { emailLookupKey, InvalidEmailError, normalizeEmail, storedEmailKey } from "../src/users/email.ts";
+import { CASE_FOLDING, CASE_FOLDING_UNICODE_VERSION } from "../src/emails/case-folding-data.ts";
+import { caselessKey, foldCase } from "../src/emails/case-folding.ts";
+import { emailLookupKey, InvalidEmailError, normalizeEmail, storedEmailKey } from "../src/emails/normalize.ts";
 
 const codePoints = (text: string) => [...text].map((c) => c.codePointAt(0)!.toString(16).padStart(4, "0"));
 

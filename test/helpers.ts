@@ -3,14 +3,14 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createApp } from "../src/app.ts";
-import { createTokenService, type TokenService } from "../src/auth/tokens.ts";
+import { createApp } from "../src/http/app.ts";
+import { createTokenService, type TokenService } from "../src/tokens/tokens.ts";
 import { readGeneration, type Generation } from "../src/db/generation.ts";
 import { openDatabase, type Db } from "../src/db/index.ts";
-import type { Role } from "../src/db/schema.ts";
-import { createLogger, type Logger } from "../src/log.ts";
-import { parseSettings, type Settings } from "../src/settings.ts";
-import { createUser } from "../src/users/service.ts";
+import type { Role } from "../src/db/vocabulary.ts";
+import { createLogger, type Logger } from "../src/lib/log.ts";
+import { parseSettings, type Settings } from "../src/settings/index.ts";
+import { createUser } from "../src/accounts/service.ts";
 
 export const TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789";
 export const ROOT = join(import.meta.dir, "..");

@@ -1,7 +1,7 @@
-// The strict JSON reader (src/http/json.ts) on its own: what JSON.parse accepts, minus what only an attacker
+// The strict JSON reader (src/lib/strict-json.ts) on its own: what JSON.parse accepts, minus what only an attacker
 // sends. SECURITY.md promises 400 for each refusal below; test/body.test.ts checks the status on the wire.
 import { describe, expect, test } from "bun:test";
-import { JsonRejected, MAX_JSON_DEPTH, parseStrictJson } from "../src/http/json.ts";
+import { JsonRejected, MAX_JSON_DEPTH, parseStrictJson } from "../src/lib/strict-json.ts";
 
 function rejection(text: string): string {
   try {

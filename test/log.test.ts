@@ -1,6 +1,6 @@
-// The JSON log line: built by hand for speed (src/log.ts), so checked against what JSON.stringify would write.
+// The JSON log line: built by hand for speed (src/lib/log.ts), so checked against what JSON.stringify would write.
 import { describe, expect, test } from "bun:test";
-import { createLogger } from "../src/log.ts";
+import { createLogger } from "../src/lib/log.ts";
 
 function capture(level: "debug" | "info" = "debug") {
   const lines: string[] = [];

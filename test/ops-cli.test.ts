@@ -1,19 +1,19 @@
 // The operator commands as they run at the host: backup, restore, migrate, doctor, audit.
-// `bun src/cli.ts ...` spawned in a temp directory with an explicit environment, checked by exit code,
+// `bun src/main.ts ...` spawned in a temp directory with an explicit environment, checked by exit code,
 // output and the files left behind. Every database is a real file; the fixture is copied, never touched.
 import { Database } from "bun:sqlite";
 import { beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, copyFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import packageJson from "../package.json" with { type: "json" };
-import { filesystemTypeOf } from "../src/commands/doctor.ts";
-import { CommandError } from "../src/commands/errors.ts";
-import { assertSchemaNotNewer } from "../src/commands/migrate.ts";
-import { acquireServeLock, serveLockHolder, serveLockPath } from "../src/commands/serve-lock.ts";
+import { filesystemTypeOf } from "../src/cli/commands/doctor-checks.ts";
+import { CommandError } from "../src/cli/errors.ts";
+import { assertSchemaNotNewer } from "../src/cli/dbfile.ts";
+import { acquireServeLock, serveLockHolder, serveLockPath } from "../src/db/serve-lock.ts";
 import { openDatabase } from "../src/db/index.ts";
 import { EMBEDDED_MIGRATIONS } from "../src/db/migrations.ts";
 import { recordEvent } from "../src/audit/service.ts";
-import { updateUser } from "../src/users/service.ts";
+import { updateUser } from "../src/accounts/service.ts";
 import { ROOT, tempDir } from "./helpers.ts";
 import { expectOneLineError, freePort, listeningUrl, login, runCli, startServe, stopServer, type Env } from "./support/processes.ts";
 
@@ -273,7 +273,7 @@ describe("serve lock", () => {
 
     // Another process holds it: refused, naming that process; SIGKILLed, it holds nothing and the file is taken over.
     const holder = Bun.spawn(
-      [process.execPath, "-e", `const { acquireServeLock } = await import(${JSON.stringify(join(ROOT, "src/commands/serve-lock.ts"))}); acquireServeLock(${JSON.stringify(db)}); console.log("held"); await Bun.sleep(60_000);`],
+      [process.execPath, "-e", `const { acquireServeLock } = await import(${JSON.stringify(join(ROOT, "src/db/serve-lock.ts"))}); acquireServeLock(${JSON.stringify(db)}); console.log("held"); await Bun.sleep(60_000);`],
       { stdout: "pipe", stderr: "inherit" },
     );
     try {

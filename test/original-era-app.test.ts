@@ -5,10 +5,10 @@ import { createHmac } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Elysia, t } from "elysia";
-import { ACCESS_TOKEN_TTL_SECONDS, CLOCK_SKEW_SECONDS, createTokenService } from "../src/auth/tokens.ts";
+import { ACCESS_TOKEN_TTL_SECONDS, CLOCK_SKEW_SECONDS, createTokenService } from "../src/tokens/tokens.ts";
 import { UNREADABLE_DATE } from "../src/db/dates.ts";
 import { errorHandling } from "../src/http/errors.ts";
-import { loadSettings, SettingsError } from "../src/settings.ts";
+import { loadSettings, SettingsError } from "../src/settings/index.ts";
 import { captureLog, createTestApp, requester, seedUser, signIn, tempDir, TEST_SECRET } from "./helpers.ts";
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);

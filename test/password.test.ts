@@ -9,8 +9,8 @@ import {
   PasswordWorkQueuedError,
   spendVerifyTime,
   verifyPasswordHash,
-} from "../src/auth/password.ts";
-import { parseSettings } from "../src/settings.ts";
+} from "../src/passwords/hashing.ts";
+import { parseSettings } from "../src/settings/index.ts";
 import { createTestApp, PWDLIB_HASH, PWDLIB_PASSWORD, seedUser, TEST_SECRET } from "./helpers.ts";
 
 // This file spawns processes or hashes passwords: its own bound on a hung test (see test/setup.ts for why).

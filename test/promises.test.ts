@@ -3,7 +3,7 @@
 import { Database } from "bun:sqlite";
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
-import commonPasswordsText from "../src/auth/common-passwords.txt" with { type: "text" };
+import commonPasswordsText from "../src/passwords/common-passwords.txt" with { type: "text" };
 import { createTestApp, seedUser, signIn, tempDir } from "./helpers.ts";
 import { freePort, runCli, startServe, stopServer, waitUntil } from "./support/processes.ts";
 

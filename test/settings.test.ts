@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { databaseChoice, loadSettings, loadSettingsWithOrigin, parseSettings, SettingsError } from "../src/settings.ts";
+import { databaseChoice, loadSettings, loadSettingsWithOrigin, parseSettings, SettingsError } from "../src/settings/index.ts";
 import { tempDir } from "./helpers.ts";
 
 const GOOD_SECRET = "0123456789abcdef0123456789abcdef";

@@ -1,9 +1,10 @@
 // The login throttle with an injected clock (exact windows, no waiting), and the sign-in route's use of it and
 // of the hashing bound, in-process. test/security/login.test.ts checks the same promises through the binary.
 import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { hashingGate } from "../src/auth/password.ts";
-import { LoginThrottle } from "../src/auth/throttle.ts";
-import { clientAddress, clientNetwork } from "../src/http/client-address.ts";
+import { hashingGate } from "../src/passwords/hashing.ts";
+import { LoginThrottle } from "../src/sign-in/throttle.ts";
+import { clientAddress } from "../src/http/client-address.ts";
+import { clientNetwork } from "../src/lib/ip.ts";
 import { createTestApp, seedUser, signIn } from "./helpers.ts";
 
 // This file spawns processes or hashes passwords: its own bound on a hung test (see test/setup.ts for why).

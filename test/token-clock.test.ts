@@ -2,7 +2,7 @@
 // verified-token cache), the 8-hour lifetime, clock skew for iat, the token version and the header.
 import { describe, expect, test } from "bun:test";
 import { createHmac } from "node:crypto";
-import { ACCESS_TOKEN_TTL_SECONDS, CLOCK_SKEW_SECONDS, createTokenService, MAX_TOKEN_LENGTH } from "../src/auth/tokens.ts";
+import { ACCESS_TOKEN_TTL_SECONDS, CLOCK_SKEW_SECONDS, createTokenService, MAX_TOKEN_LENGTH } from "../src/tokens/tokens.ts";
 import { TEST_SECRET } from "./helpers.ts";
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");

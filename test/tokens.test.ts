@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { createHmac } from "node:crypto";
-import { ACCESS_TOKEN_TTL_SECONDS, bearerTokenFrom, createTokenService } from "../src/auth/tokens.ts";
+import { ACCESS_TOKEN_TTL_SECONDS, bearerTokenFrom, createTokenService } from "../src/tokens/tokens.ts";
 import { TEST_SECRET } from "./helpers.ts";
 
 const b64 = (value: unknown) => Buffer.from(typeof value === "string" ? value : JSON.stringify(value)).toString("base64url");

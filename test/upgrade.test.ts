@@ -5,8 +5,8 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { createHmac } from "node:crypto";
 import { copyFileSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { createApp } from "../src/app.ts";
-import { createTokenService } from "../src/auth/tokens.ts";
+import { createApp } from "../src/http/app.ts";
+import { createTokenService } from "../src/tokens/tokens.ts";
 import { openDatabase, type Db } from "../src/db/index.ts";
 import { EMBEDDED_MIGRATIONS } from "../src/db/migrations.ts";
 import {

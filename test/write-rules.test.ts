@@ -8,19 +8,12 @@
 // in every run and on every machine; the pending call then meets it in its own transaction.
 import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
-import {
-  ActorForbiddenError,
-  ActorRevokedError,
-  createUser,
-  getUser,
-  normalizeStoredEmails,
-  PasswordRaceError,
-  revokeTokens,
-  setPassword,
-  updateUser,
-  type ActingUser,
-} from "../src/users/service.ts";
-import { hashingGate, verifyPasswordHash } from "../src/auth/password.ts";
+import { ActorForbiddenError, ActorRevokedError, PasswordRaceError } from "../src/accounts/errors.ts";
+import { createUser, revokeTokens, setPassword, updateUser } from "../src/accounts/service.ts";
+import { getUser } from "../src/accounts/lookup.ts";
+import { normalizeStoredEmails } from "../src/accounts/stored-emails.ts";
+import type { ActingUser } from "../src/accounts/write.ts";
+import { hashingGate, verifyPasswordHash } from "../src/passwords/hashing.ts";
 import { createTestApp, seedUser, signIn, testDb } from "./helpers.ts";
 
 /** Each test hashes a few passwords (64 MiB argon2id): its own bound on a hung test, not a speed limit (test/setup.ts). */

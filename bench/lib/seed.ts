@@ -3,9 +3,9 @@
 import { Database } from "bun:sqlite";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { ARGON2_MEMORY_KIB, ARGON2_TIME_COST } from "../../src/auth/password.ts";
+import { ARGON2_MEMORY_KIB, ARGON2_TIME_COST } from "../../src/passwords/hashing.ts";
 import { openDatabase } from "../../src/db/index.ts";
-import { createUser } from "../../src/users/service.ts";
+import { createUser } from "../../src/accounts/service.ts";
 import { ADMIN, AGENT_PASSWORD, CACHE_DIR } from "./plan.ts";
 import { log, ROOT, run } from "./processes.ts";
 import { serverEnv } from "./servers.ts";

@@ -2,8 +2,9 @@
 import { and, count, desc, eq, inArray, lt, sql, type SQL } from "drizzle-orm";
 import type { Db, Executor } from "../db/index.ts";
 import { toIsoUtc } from "../db/dates.ts";
-import { auditEvents, users, type AuditEvent, type AuditEventType, type NewAuditEvent } from "../db/schema.ts";
-import { isWellFormedEmail } from "../users/email.ts";
+import { auditEvents, users, type AuditEvent, type NewAuditEvent } from "../db/schema.ts";
+import type { AuditEventType } from "../db/vocabulary.ts";
+import { isWellFormedEmail } from "../emails/normalize.ts";
 
 export type AuditRecord = Omit<NewAuditEvent, "id" | "createdAt">;
 

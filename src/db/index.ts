@@ -59,7 +59,7 @@ export function openDatabase(path: string, options: { onMigrated?: (outcome: Mig
   return drizzle({ client, schema }) as Db;
 }
 
-/** moxie's queries on a connection opened elsewhere, as it is (a reading command's: see openAsItIs in src/cli.ts). */
+/** moxie's queries on a connection opened elsewhere, as it is (a reading command's: see openAsItIs in src/cli/bootstrap.ts). */
 export function databaseOn(client: Database): Db {
   return drizzle({ client, schema }) as Db;
 }

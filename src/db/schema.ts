@@ -1,9 +1,7 @@
 // The database tables, as drizzle declares them; drizzle-kit generates drizzle/ from this file.
 import { sql } from "drizzle-orm";
 import { check, index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
-
-export const ROLES = ["admin", "agent"] as const;
-export type Role = (typeof ROLES)[number];
+import { AUDIT_ACTORS, AUDIT_EVENT_TYPES, ROLES } from "./vocabulary.ts";
 
 /** UTC instant as ISO 8601 text with milliseconds, e.g. 2026-11-25T15:14:25.123Z. Sorts as it reads. */
 export const utcNow = sql`(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`;
@@ -43,27 +41,6 @@ export const databaseGeneration = sqliteTable("database_generation", {
 
 export type User = typeof users.$inferSelect;
 export type NewUser = typeof users.$inferInsert;
-
-export const AUDIT_EVENT_TYPES = [
-  "login.succeeded",
-  "login.failed",
-  "logout",
-  "password.changed",
-  "password.reset",
-  /** A wrong current password at PUT /auth/password (or a refused one: see `count`). */
-  "password.change_failed",
-  "user.created",
-  "user.updated",
-  "user.deactivated",
-  "user.activated",
-  /** An admin cleared the account's sign-in throttle. */
-  "user.unlocked",
-] as const;
-export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
-
-/** Who did it: a signed-in user, an operator at the host (`moxie ...`), or nobody yet (a login attempt). */
-export const AUDIT_ACTORS = ["user", "cli", "anonymous"] as const;
-export type AuditActor = (typeof AUDIT_ACTORS)[number];
 
 /** Append-only record of account events; rows are never updated, only pruned by age when configured. */
 export const auditEvents = sqliteTable(

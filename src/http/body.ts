@@ -1,6 +1,6 @@
 // Request bodies: JSON only, at most the configured size, read strictly. Replaces Elysia's own parsers.
 import { Elysia } from "elysia";
-import { JsonRejected, parseStrictJson } from "./json.ts";
+import { JsonRejected, parseStrictJson } from "../lib/strict-json.ts";
 
 /**
  * A body refused for its size or form (413/400/415). Elysia wraps anything thrown while parsing into its

@@ -4,18 +4,18 @@
 // docs/docs.css and docs/init.js are moxie's own: contrast, sizes and names Swagger UI lacks, and the token.
 import { Elysia } from "elysia";
 import packageJson from "../../package.json" with { type: "json" };
-import { AuditEventListModel, AuditEventModel } from "../audit/routes.ts";
-import { LoginModel, TokenModel } from "../auth/routes.ts";
+import { AuditEventListModel, AuditEventModel } from "./models/audit.ts";
+import { LoginModel, TokenModel } from "./models/auth.ts";
 import {
   AccountChangesModel,
-  ChangeOwnPasswordModel,
-  ErrorModel,
   NewAccountModel,
   PublicUserModel,
   RoleModel,
   SetPasswordModel,
   UserListModel,
-} from "../users/model.ts";
+} from "./models/accounts.ts";
+import { ChangeOwnPasswordModel } from "./models/auth.ts";
+import { ErrorModel } from "./models/common.ts";
 import { buildOpenApiDocument, type RouteLike } from "./openapi.ts";
 import { etagOf, sendStaticFile, type StaticFile } from "./static-file.ts";
 import viewerScriptPath from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "file" };

@@ -1,22 +1,9 @@
-// Off-host copies in S3-compatible storage through Bun's own client (Bun.S3Client): where they go (s3:// URLs),
-// how they are named, every request bounded in time, and every failure turned into one sentence without a secret.
+// Off-host copies in S3-compatible storage through Bun's own client (Bun.S3Client): every request bounded in time,
+// and every failure turned into one sentence without a secret. Where copies go and their names: locations.ts.
 import { createHash } from "node:crypto";
 import { closeSync, fsyncSync, openSync, writeSync } from "node:fs";
-import type { S3Settings } from "../settings.ts";
-import { parseBucket, parseS3Prefix } from "../settings.ts";
-
-/** A bucket and a key in it: an object's key, or a prefix ("" or ending in "/"). */
-export interface S3Location {
-  bucket: string;
-  key: string;
-}
-
-/** An object in a listing. */
-export interface StoredObject {
-  key: string;
-  size: number;
-  lastModified: Date;
-}
+import { noteAbandonedRequest } from "./abandoned.ts";
+import { describeEndpoint, s3Url, type S3Settings, type StoredObject } from "./locations.ts";
 
 /** Why a request to the storage failed, for the exit code and the sentence. */
 export type OffsiteFailure = "credentials" | "settings" | "bucket" | "denied" | "missing" | "network" | "timeout" | "other";
@@ -32,13 +19,6 @@ export class OffsiteError extends Error {
   }
 }
 
-let abandoned = 0;
-
-/** How many requests this process gave up waiting for (they may still hold a socket open). */
-export function abandonedS3Requests(): number {
-  return abandoned;
-}
-
 /** Each request other than a copy's transfer: a list, a HEAD, a delete, a checksum file. */
 export const REQUEST_TIMEOUT_MS = 30_000;
 /** A transfer gets this much plus SLOWEST_TRANSFER_BYTES_PER_S for its size (a stalled link ends, a slow one does not). */
@@ -47,68 +27,11 @@ export const SLOWEST_TRANSFER_BYTES_PER_S = 256 * 1024;
 /** Multipart upload above this size (Bun's minimum part); a part is invisible until the upload completes. */
 export const PART_SIZE_BYTES = 5 * 1024 * 1024;
 
-/** The name moxie gives a copy (as the local `moxie backup` does), with the -2, -3 of a second copy in one second. */
-export const BACKUP_NAME = /^moxie-backup-(\d{8}T\d{6}Z)(?:-(\d+))?\.db$/;
-/** The checksum beside each copy: `<sha256 hex>  <name>\n`, as `sha256sum` writes and checks it. */
-export const CHECKSUM_SUFFIX = ".sha256";
-
-export function isS3Url(raw: string | undefined): raw is string {
-  return raw !== undefined && /^s3:\/\//i.test(raw);
-}
-
-/** `s3://BUCKET/KEY` (or `s3://BUCKET/PREFIX/`, or `s3://BUCKET`): throws with a sentence for anything else. */
-export function parseS3Url(raw: string): S3Location {
-  const match = /^s3:\/\/([^/]*)(?:\/(.*))?$/is.exec(raw);
-  if (!match) throw new Error(`'${raw}' is not an s3:// URL (s3://BUCKET/PREFIX/)`);
-  const bucket = parseBucket(match[1]!);
-  const key = match[2] ?? "";
-  if (/[\u0000-\u001f\u007f]/.test(key) || key.startsWith("/") || key.includes("//")) {
-    throw new Error(`'${raw}' has a key S3 storage would not show as written (a control character, or '//')`);
-  }
-  return { bucket, key };
-}
-
-/** The location as a URL, e.g. s3://moxie-backups/moxie/moxie-backup-20261130T023000Z.db. */
-export function s3Url(location: S3Location): string {
-  return `s3://${location.bucket}/${location.key}`;
-}
-
-/** A prefix location from a URL that must name one: `s3://BUCKET` or `s3://BUCKET/PREFIX/`. */
-export function prefixLocation(raw: string): S3Location {
-  const location = parseS3Url(raw);
-  if (location.key !== "" && !location.key.endsWith("/")) {
-    throw new Error(`${raw} names an object; name a prefix ending in '/' (s3://${location.bucket}/${location.key}/), under which moxie names each copy moxie-backup-<UTC time>.db`);
-  }
-  return { bucket: location.bucket, key: location.key === "" ? "" : parseS3Prefix(location.key) };
-}
-
-/** The configured off-host location, `s3://$S3_BUCKET/$S3_PREFIX`, or undefined when S3_BUCKET is not set. */
-export function configuredLocation(s3: S3Settings): S3Location | undefined {
-  return s3.bucket === undefined ? undefined : { bucket: s3.bucket, key: s3.prefix };
-}
-
-/** "https://… (S3_ENDPOINT)" or "AWS S3 (region …)": where requests go, without anything secret. */
-export function describeEndpoint(s3: S3Settings): string {
-  if (s3.endpoint !== undefined) return s3.endpoint;
-  return `AWS S3 (region ${s3.region ?? "us-east-1"})`;
-}
-
 /** sha256 of a file, read in chunks. */
 export async function sha256OfFile(path: string): Promise<string> {
   const hash = createHash("sha256");
   for await (const chunk of Bun.file(path).stream()) hash.update(chunk);
   return hash.digest("hex");
-}
-
-/** The text of a checksum file for `name`. */
-export function checksumText(sha256: string, name: string): string {
-  return `${sha256}  ${name}\n`;
-}
-
-/** The hex digest in a checksum file (sha256sum's format; a bare digest too), or undefined. */
-export function readChecksumText(text: string): string | undefined {
-  const match = /^\s*([0-9a-f]{64})\b/i.exec(text);
-  return match ? match[1]!.toLowerCase() : undefined;
 }
 
 /** The objects, credentials and bounds for one bucket. */
@@ -236,7 +159,7 @@ export class OffsiteStore {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        abandoned++;
+        noteAbandonedRequest();
         reject(new OffsiteError(`cannot ${what}: ${this.endpoint} did not answer within ${Math.round(ms / 1000)} s`, "timeout"));
       }, ms);
     });
@@ -295,37 +218,4 @@ export class OffsiteStore {
 
 function transferTimeout(bytes: number): number {
   return TRANSFER_BASE_TIMEOUT_MS + Math.ceil((bytes / SLOWEST_TRANSFER_BYTES_PER_S) * 1000);
-}
-
-/**
- * When a copy was taken: the UTC time in the name moxie gave it (its own clock, at the copy), else the time
- * the storage (or the filesystem) gives. A storage whose clock differs from the host's cannot reorder moxie's.
- */
-export function copyTime(object: StoredObject): Date {
-  const match = BACKUP_NAME.exec(baseName(object.key));
-  if (!match) return object.lastModified;
-  const [, date, time] = /^(\d{8})T(\d{6})Z$/.exec(match[1]!)!;
-  return new Date(`${date!.slice(0, 4)}-${date!.slice(4, 6)}-${date!.slice(6)}T${time!.slice(0, 2)}:${time!.slice(2, 4)}:${time!.slice(4)}Z`);
-}
-
-/** Newest first by copyTime; the later name first on a tie. */
-export function newestFirst(objects: StoredObject[]): StoredObject[] {
-  return [...objects].sort((a, b) => copyTime(b).getTime() - copyTime(a).getTime() || compareNames(b.key, a.key));
-}
-
-/** The copies moxie named (moxie-backup-<UTC>[-N].db), newest first by the time in the name, then N. */
-export function moxieCopiesNewestFirst(objects: StoredObject[]): StoredObject[] {
-  return objects.filter((object) => BACKUP_NAME.test(baseName(object.key))).sort((a, b) => compareNames(b.key, a.key));
-}
-
-/** Orders moxie's names by their time and then their -N (a plain name is -1); other names as text. */
-export function compareNames(a: string, b: string): number {
-  const ma = BACKUP_NAME.exec(baseName(a));
-  const mb = BACKUP_NAME.exec(baseName(b));
-  if (ma && mb) return ma[1]! === mb[1]! ? Number(ma[2] ?? 1) - Number(mb[2] ?? 1) : ma[1]! < mb[1]! ? -1 : 1;
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-export function baseName(key: string): string {
-  return key.slice(key.lastIndexOf("/") + 1);
 }

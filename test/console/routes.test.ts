@@ -1,8 +1,8 @@
 // The console's three files, in-process: the page, its script and its stylesheet, with their own CSP,
 // while the API keeps its own; CONSOLE=false removes them.
 import { describe, expect, test } from "bun:test";
-import { API_CONTENT_SECURITY_POLICY } from "../../src/http/security-headers.ts";
-import { CONSOLE_CONTENT_SECURITY_POLICY } from "../../src/console/routes.ts";
+import { API_CONTENT_SECURITY_POLICY } from "../../src/http/headers.ts";
+import { CONSOLE_CONTENT_SECURITY_POLICY } from "../../src/http/routes/console.ts";
 import { createTestApp, seedUser, signIn } from "../helpers.ts";
 
 const EXPECTED_CONSOLE_CSP =

@@ -3,8 +3,8 @@
 import { describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { openDatabase } from "../../src/db/index.ts";
-import { normalizeStoredEmails } from "../../src/users/service.ts";
-import { emailCollisions } from "../../src/users/email.ts";
+import { normalizeStoredEmails } from "../../src/accounts/stored-emails.ts";
+import { emailCollisions } from "../../src/emails/normalize.ts";
 import { tempDir } from "../helpers.ts";
 import { runCli } from "../support/processes.ts";
 import { join } from "node:path";

@@ -1,6 +1,6 @@
 // GET /health through the compiled binary carries the edge's contract like every other route: CORS for the
 // configured origins (the original's frontend may call it cross-origin), X-Request-Id, the security headers.
-// It is answered ahead of Elysia for speed (src/health.ts), so these are checked on the real server, not app.handle.
+// It is answered ahead of Elysia for speed (src/http/routes/health.ts), so these are checked on the real server, not app.handle.
 import { beforeAll, describe, expect, test } from "bun:test";
 import { ALLOWED_ORIGINS, createSuite, securityHeaderProblems, type Instance } from "./harness.ts";
 

@@ -12,7 +12,7 @@ export type Env = Record<string, string>;
  * The source CLI. `--no-env-file` stops Bun itself from loading ./.env, as the compiled binary (built with
  * --no-compile-autoload-dotenv) does not either: any .env effect seen is moxie's own reader.
  */
-export const SOURCE_CLI = [process.execPath, "--no-env-file", join(ROOT, "src/cli.ts")];
+export const SOURCE_CLI = [process.execPath, "--no-env-file", join(ROOT, "src/main.ts")];
 const RUN_TIMEOUT_MS = 20_000;
 
 /**
