@@ -73,6 +73,8 @@ function editsOf(mutation: Mutation): Array<{ find: string; replace: string }> {
 }
 
 function applies(mutation: Mutation): boolean {
+  // A file that moved or went is a stale entry like a changed text, reported as such, not a crash.
+  if (!existsSync(join(ROOT, mutation.file))) return false;
   const text = readFileSync(join(ROOT, mutation.file), "utf8");
   return editsOf(mutation).every(({ find }) => occurrences(text, find) === 1);
 }

@@ -5,7 +5,7 @@ export const accounts: Mutation[] = [
   {
     id: "last-admin-rule-off",
     breaks: "the last active admin cannot be deactivated or demoted",
-    file: "src/users/service.ts",
+    file: "src/accounts/service.ts",
     find: "  if (activeAdmins <= 1) {",
     replace: "  if (activeAdmins < 1) {",
     tests: [T.accounts, T.cliAccounts],
@@ -13,7 +13,7 @@ export const accounts: Mutation[] = [
   {
     id: "self-rule-off",
     breaks: "an admin cannot deactivate or demote themselves",
-    file: "src/users/service.ts",
+    file: "src/accounts/service.ts",
     find: '  if (actor !== "cli" && actor.id === user.id) {',
     replace: "  if (false) {",
     tests: [T.accounts],
@@ -21,7 +21,7 @@ export const accounts: Mutation[] = [
   {
     id: "writeas-inactive-actor",
     breaks: "writes re-check the actor where the change is written: an account deactivated meanwhile changes nothing",
-    file: "src/users/service.ts",
+    file: "src/accounts/write.ts",
     find: '  if (!row || !row.isActive) throw new ActorRevokedError("Account inactive or not found");',
     replace: '  if (!row) throw new ActorRevokedError("Account inactive or not found");',
     tests: [T.writes],
@@ -29,7 +29,7 @@ export const accounts: Mutation[] = [
   {
     id: "writeas-role-unchecked",
     breaks: "writes re-check the actor where the change is written: an admin demoted meanwhile changes nothing",
-    file: "src/users/service.ts",
+    file: "src/accounts/write.ts",
     find: '  if (need === "admin" && row.role !== "admin") throw new ActorForbiddenError("Admin access required");',
     replace: '  if (false) throw new ActorForbiddenError("Admin access required");',
     tests: [T.writes],
@@ -37,7 +37,7 @@ export const accounts: Mutation[] = [
   {
     id: "writeas-version-unchecked",
     breaks: "writes re-check the actor where the change is written: a session signed out meanwhile changes nothing",
-    file: "src/users/service.ts",
+    file: "src/accounts/write.ts",
     find: '  if (row.tokenVersion !== actor.tokenVersion) throw new ActorRevokedError("Invalid or expired token");\n',
     replace: "",
     tests: [T.writes],
@@ -45,7 +45,7 @@ export const accounts: Mutation[] = [
   {
     id: "password-cas-skipped",
     breaks: "a password set while the account's password or sessions changed meanwhile writes nothing (409)",
-    file: "src/users/service.ts",
+    file: "src/accounts/service.ts",
     find: "    .where(and(eq(users.id, id), eq(users.tokenVersion, expected)))",
     replace: "    .where(eq(users.id, id))",
     tests: [T.writes],
@@ -53,7 +53,7 @@ export const accounts: Mutation[] = [
   {
     id: "own-password-via-admin-route",
     breaks: "an admin's own password is changed only with the current one (PUT /auth/password); the admin route answers 403",
-    file: "src/users/service.ts",
+    file: "src/accounts/service.ts",
     find: '  if (actor !== "cli" && actor.id === id) {\n    throw new ActorForbiddenError',
     replace: '  if (false) {\n    throw new ActorForbiddenError',
     tests: [T.writes, [T.races, "admin route for one's own password"]],
@@ -61,7 +61,7 @@ export const accounts: Mutation[] = [
   {
     id: "account-queue-skips-actor-check",
     breaks: "a queued password operation whose account was signed out meanwhile is answered 401 before any hashing",
-    file: "src/users/service.ts",
+    file: "src/accounts/write.ts",
     find: "    assertActorMay(db, actor, need);\n    return fn();",
     replace: "    return fn();",
     tests: [[T.races, "attacker's queued changes"]],
@@ -69,7 +69,7 @@ export const accounts: Mutation[] = [
   {
     id: "repeat-activation-recorded",
     breaks: "deactivating an inactive account (or activating an active one) records nothing",
-    file: "src/users/service.ts",
+    file: "src/accounts/service.ts",
     find: "    if (user.isActive === active) return { user, changed: false };",
     replace: "    if (false) return { user, changed: false };",
     tests: [T.accounts, [T.firstUse, "repeated"]],
@@ -78,7 +78,7 @@ export const accounts: Mutation[] = [
   {
     id: "demote-unguarded",
     breaks: "the last active admin cannot be demoted, and an admin cannot demote themselves",
-    file: "src/users/service.ts",
+    file: "src/accounts/service.ts",
     find: '    if (changes.role === "agent" && user.role === "admin" && user.isActive) {',
     replace: "    if (false) {",
     tests: [T.accounts],
@@ -86,7 +86,7 @@ export const accounts: Mutation[] = [
   {
     id: "deactivate-unguarded",
     breaks: "the last active admin cannot be deactivated, and an admin cannot deactivate themselves (API and CLI)",
-    file: "src/users/service.ts",
+    file: "src/accounts/service.ts",
     find: '    if (!active && user.role === "admin") guardAdminRemoval(tx, actor, user, "deactivate");',
     replace: "    void guardAdminRemoval;",
     tests: [T.accounts, T.cliAccounts],

@@ -29,7 +29,7 @@ export const audit: Mutation[] = [
   {
     id: "audit-success-unrecorded",
     breaks: "successful sign-ins are in the audit trail",
-    file: "src/users/service.ts",
+    file: "src/sign-in/service.ts",
     find: '    recordEvent(tx, { type: "login.succeeded"',
     replace: '    if (false) recordEvent(tx, { type: "login.succeeded"',
     tests: [T.operations],
@@ -45,7 +45,7 @@ export const audit: Mutation[] = [
   {
     id: "typed-text-stored",
     breaks: "what is typed as an email is kept only when it is an address; otherwise a fixed marker",
-    file: "src/auth/routes.ts",
+    file: "src/sign-in/service.ts",
     find: "email: email ?? NOT_AN_EMAIL, ip };",
     replace: "email: email ?? body.email, ip };",
     tests: [T.writes, [T.races, "typed as an email"]],
@@ -87,7 +87,7 @@ export const audit: Mutation[] = [
   {
     id: "refusal-row-full-address",
     breaks: "1 000 refused sign-ins from 1 000 addresses of one /64 are one counted audit row, under the /64",
-    file: "src/auth/routes.ts",
+    file: "src/sign-in/service.ts",
     find: "{ ...event, ip: event.ip && throttle.clientOf(event.ip) }",
     replace: "event",
     tests: [[T.login, "one client is one client in IPv6"]],

@@ -5,7 +5,7 @@ export const backup: Mutation[] = [
   {
     id: "integrity-always-ok",
     breaks: "backup, restore and doctor check integrity",
-    file: "src/commands/dbfile.ts",
+    file: "src/cli/dbfile.ts",
     find: '  if (!(findings.length === 1 && findings[0] === "ok")) return findings;',
     replace: "  if (!(findings.length === 1 && findings[0] === \"ok\")) return [];",
     tests: [T.damaged, T.opsCli],
@@ -13,7 +13,7 @@ export const backup: Mutation[] = [
   {
     id: "backup-copy-unchecked",
     breaks: "backup: a copy checked with integrity_check",
-    file: "src/commands/backup.ts",
+    file: "src/cli/commands/copies.ts",
     find: "  syncFile(target);\n  checkCopy(target);",
     replace: "  syncFile(target);",
     tests: [T.damaged, T.opsCli],
@@ -21,7 +21,7 @@ export const backup: Mutation[] = [
   {
     id: "restore-source-unchecked",
     breaks: "restore checks the backup before anything is moved",
-    file: "src/commands/backup.ts",
+    file: "src/cli/commands/restore-from-file.ts",
     find: "      if (problems.length > 0) throw new CommandError(`${source} fails the integrity check: ${problems[0]}`);\n",
     replace: "",
     tests: [T.damaged, T.opsCli],
@@ -29,7 +29,7 @@ export const backup: Mutation[] = [
   {
     id: "restore-staging-unchecked",
     breaks: "restore checks the copy it swaps in",
-    file: "src/commands/backup.ts",
+    file: "src/cli/commands/restore-from-file.ts",
     find: "    syncFile(staging);\n    checkCopy(staging);",
     replace: "    syncFile(staging);",
     tests: [T.damaged, T.opsCli],
@@ -39,7 +39,7 @@ export const backup: Mutation[] = [
   {
     id: "doctor-integrity-unreported",
     breaks: "doctor reports a failed integrity check as a problem (exit 1)",
-    file: "src/commands/doctor.ts",
+    file: "src/cli/commands/doctor-database.ts",
     find: "    if (damage.length > 0) findings.push(problem(`the database fails quick_check",
     replace: "    if (false) findings.push(problem(`the database fails quick_check",
     tests: [T.damaged],
@@ -47,7 +47,7 @@ export const backup: Mutation[] = [
   {
     id: "restore-newer-schema-accepted",
     breaks: "a database written by a newer moxie is refused",
-    file: "src/commands/backup.ts",
+    file: "src/cli/commands/restore-from-file.ts",
     find: "      if (state.unknown.length > 0) throw new CommandError(`refusing ${source}",
     replace: "      if (false) throw new CommandError(`refusing ${source}",
     tests: [T.opsCli],
@@ -55,7 +55,7 @@ export const backup: Mutation[] = [
   {
     id: "readonly-check-skipped",
     breaks: "backup, restore and doctor refuse a damaged database, also one this user can only read",
-    file: "src/commands/dbfile.ts",
+    file: "src/cli/dbfile.ts",
     find: "  if (!readOnlyConnections.has(client)) return [];",
     replace: "  return [];",
     tests: [T.damaged],
@@ -63,7 +63,7 @@ export const backup: Mutation[] = [
   {
     id: "empty-database-file-accepted",
     breaks: "an empty file at the database path is refused by commands that never create a database",
-    file: "src/commands/dbfile.ts",
+    file: "src/cli/dbfile.ts",
     find: '  if (statSync(path).size > 0) return "present";',
     replace: '  return "present";',
     tests: [T.operator],
@@ -72,7 +72,7 @@ export const backup: Mutation[] = [
   {
     id: "restore-as-root-keeps-root-owner",
     breaks: "root restoring for the service user leaves the database owned by that user",
-    file: "src/commands/backup.ts",
+    file: "src/cli/commands/restore-from-file.ts",
     find: "    if (process.getuid?.() === 0 && owner.uid !== 0) chownSync(staging, owner.uid, owner.gid);",
     replace: "    void owner;",
     tests: [T.operator],
@@ -81,7 +81,7 @@ export const backup: Mutation[] = [
   {
     id: "doctor-listen-not-tried",
     breaks: "doctor tries HOST and PORT as serve would and reports what would stop it",
-    file: "src/commands/doctor.ts",
+    file: "src/cli/commands/doctor.ts",
     find: "    checkCanListen(settings.host, settings.port);\n",
     replace: "",
     tests: [T.operator],
@@ -90,7 +90,7 @@ export const backup: Mutation[] = [
   {
     id: "restore-ignores-running-server",
     breaks: "restore refuses while a server holds the database",
-    file: "src/commands/backup.ts",
+    file: "src/cli/commands/restore-from-file.ts",
     find: "  if (holder !== null) throw new CommandError(stopFirst(holder));",
     replace: "",
     tests: [T.opsCli],
@@ -101,7 +101,7 @@ export const backup: Mutation[] = [
   {
     id: "restore-junk-exit-1",
     breaks: "restore of a file that is not a SQLite database is bad input (exit 2), like a missing path or a directory",
-    file: "src/commands/backup.ts",
+    file: "src/cli/commands/restore-from-file.ts",
     find: "  if (hasSqliteHeader(source) === false) throw new UsageError(",
     replace: "  if (false) throw new UsageError(",
     tests: [[T.firstUse, "restore of a file"]],
@@ -109,7 +109,7 @@ export const backup: Mutation[] = [
   {
     id: "restore-keeps-generation",
     breaks: "restore signs everyone out: no token from before a restore works after it, on this machine or a new one",
-    file: "src/commands/backup.ts",
+    file: "src/cli/commands/restore-from-file.ts",
     find: "    beginRestoredGeneration(db.$client);\n",
     replace: "",
     tests: [T.opsCli, [T.restore, "1\\.|2\\."], [T.races, "restore signs everyone out"]],

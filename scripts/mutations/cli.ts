@@ -14,7 +14,7 @@ export const cli: Mutation[] = [
   {
     id: "serve-lock-ignores-live-holder",
     breaks: "a second server on the same database is an error; restore refuses while a server runs",
-    file: "src/commands/serve-lock.ts",
+    file: "src/db/serve-lock.ts",
     find: "    if (!locked) {",
     replace: "    if (false) {",
     tests: [T.opsCli, T.cli, [T.serveLock, "while a server runs"]],
@@ -23,7 +23,7 @@ export const cli: Mutation[] = [
   {
     id: "serve-lock-let-go-at-once",
     breaks: "the serve lock is held for the life of the server: a second server on the same database is an error",
-    file: "src/commands/serve-lock.ts",
+    file: "src/db/serve-lock.ts",
     find: "    let released = false;\n    return () => {",
     replace: "    closeSync(fd);\n    let released = false;\n    return () => {",
     tests: [T.opsCli, T.cli, [T.serveLock, "while a server runs"]],
@@ -46,7 +46,7 @@ export const cli: Mutation[] = [
   {
     id: "serve-lock-holder-unseen",
     breaks: "restore refuses while a server runs, naming its pid; doctor says the server is running",
-    file: "src/commands/serve-lock.ts",
+    file: "src/db/serve-lock.ts",
     find: "    if (tryLock(fd, LOCK_SH)) {",
     replace: "    if (true) {",
     tests: [T.opsCli, [T.serveLock, "while a server runs"]],
@@ -55,7 +55,7 @@ export const cli: Mutation[] = [
   {
     id: "dotenv-unreadable-skipped",
     breaks: "a ./.env that is there but cannot be read stops moxie instead of being skipped",
-    file: "src/settings.ts",
+    file: "src/settings/env-file.ts",
     find: '  }\n  return readEnvFile(path, "./.env");',
     replace: '  }\n  try {\n    return readEnvFile(path, "./.env");\n  } catch {\n    return {};\n  }',
     tests: [T.settings],
@@ -63,7 +63,7 @@ export const cli: Mutation[] = [
   {
     id: "dotenv-names-case-sensitive",
     breaks: "names in a settings file are read in any case, as the Python original read its .env",
-    file: "src/settings.ts",
+    file: "src/settings/env-file.ts",
     find: "    else otherCase[key!.toUpperCase()] = unquote(rawValue);",
     replace: "    else otherCase[key!] = unquote(rawValue);",
     tests: [T.settings],
@@ -71,7 +71,7 @@ export const cli: Mutation[] = [
   {
     id: "dotenv-link-skipped",
     breaks: "a ./.env that is a link to a missing file stops moxie instead of being skipped",
-    file: "src/settings.ts",
+    file: "src/settings/env-file.ts",
     find: "    lstatSync(path);\n",
     replace: '    if (!existsSync(path)) throw Object.assign(new Error("gone"), { code: "ENOENT" });\n',
     tests: [T.settings],
@@ -79,7 +79,7 @@ export const cli: Mutation[] = [
   {
     id: "shutdown-grace-never-cuts",
     breaks: "SHUTDOWN_GRACE_SECONDS: in-flight requests get that long after SIGTERM, then the server stops",
-    file: "src/commands/serve.ts",
+    file: "src/cli/commands/serve.ts",
     find: "const forced = setTimeout(() => server.stop(true), settings.shutdownGraceSeconds * 1000);",
     replace: "const forced = setTimeout(() => {}, settings.shutdownGraceSeconds * 1000);",
     tests: [T.lifecycle],
@@ -88,7 +88,7 @@ export const cli: Mutation[] = [
   {
     id: "serve-lock-release-removes-others",
     breaks: "the lock file is removed only by its owner",
-    file: "src/commands/serve-lock.ts",
+    file: "src/db/serve-lock.ts",
     find: "        if (isStillAt(fd, path)) unlinkSync(path);",
     replace: "        unlinkSync(path);",
     tests: [T.opsCli],
@@ -105,7 +105,7 @@ export const cli: Mutation[] = [
   {
     id: "doctor-dry-run-on-file",
     breaks: "doctor only reads: the migration it tries is tried on a private copy, never on the file",
-    file: "src/commands/doctor.ts",
+    file: "src/cli/commands/doctor-database.ts",
     find: "        withPrivateCopy(client, (copy) => migrateClient(copy, dbPath, { dryRun: true }));",
     replace: "        migrateClient(client, dbPath, { dryRun: true });",
     tests: [[T.readOnly, "byte for byte|still serves"]],
@@ -113,7 +113,7 @@ export const cli: Mutation[] = [
   {
     id: "cli-errors-not-moxies",
     breaks: "every CLI error line is moxie's own: moxie: <sentence>",
-    file: "src/cli.ts",
+    file: "src/cli/main.ts",
     find: "  console.error(`moxie: ${message}`);",
     replace: "  console.error(`Error: ${message}`);",
     tests: [T.cli],
@@ -122,7 +122,7 @@ export const cli: Mutation[] = [
   {
     id: "log-pipe-error-unhandled",
     breaks: "a log line stdout cannot take is dropped; requests and shutdown go on (exit 0)",
-    file: "src/log.ts",
+    file: "src/lib/log.ts",
     find: '  process.stdout.on("error", (error) => stdoutBroke(error));\n',
     replace: "",
     tests: [[T.logPipe, "reader has gone"]],
@@ -130,7 +130,7 @@ export const cli: Mutation[] = [
   {
     id: "log-drops-uncounted",
     breaks: "a log line that cannot be written is counted, and the total said on stderr at exit",
-    file: "src/log.ts",
+    file: "src/lib/log.ts",
     find: "  droppedLines += lines;\n  if (error !== undefined) stdoutBroke(error);",
     replace: "  if (error !== undefined) stdoutBroke(error);",
     tests: [[T.logPipe, "reader has gone"]],
@@ -148,7 +148,7 @@ export const cli: Mutation[] = [
   {
     id: "host-default-all-interfaces",
     breaks: "moxie listens on 127.0.0.1 unless HOST says otherwise",
-    file: "src/settings.ts",
+    file: "src/settings/index.ts",
     find: '  const host = take("HOST", parseHost, "127.0.0.1");',
     replace: '  const host = take("HOST", parseHost, "0.0.0.0");',
     tests: [T.settings],

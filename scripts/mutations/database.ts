@@ -42,7 +42,7 @@ export const database: Mutation[] = [
   {
     id: "failed-login-audit-blocks",
     breaks: "a wrong-password sign-in during another connection's lock does not hold up the server",
-    file: "src/auth/routes.ts",
+    file: "src/sign-in/service.ts",
     find: "  const record = (event: AuditRecord) => writeWithRetry(db, () => recordEvent(db, event));",
     replace: "  const record = async (event: AuditRecord) => recordEvent(db, event);",
     tests: [T.writes],
@@ -51,7 +51,7 @@ export const database: Mutation[] = [
   {
     id: "refusal-audit-blocks",
     breaks: "a refused sign-in during another connection's lock does not hold up the server",
-    file: "src/auth/routes.ts",
+    file: "src/sign-in/service.ts",
     find: "  const countRefusal = (event: AuditRecord) =>\n    writeWithRetry(db, () => recordRefusal(",
     replace: "  const countRefusal = async (event: AuditRecord) =>\n    (() => recordRefusal(",
     also: [{ find: "}, refusalWindowMs));", replace: "}, refusalWindowMs))();" }],
@@ -110,7 +110,7 @@ export const database: Mutation[] = [
   {
     id: "ready-ignores-free-space",
     breaks: "/ready answers 503 'database disk is full' on a full filesystem",
-    file: "src/health.ts",
+    file: "src/health/readiness.ts",
     find: '  if (freeBytes(dirname(path)) < READY_MIN_FREE_BYTES) return "database disk is full";\n',
     replace: "",
     tests: [[T.fullDisk, "real full filesystem"]],
@@ -127,7 +127,7 @@ export const database: Mutation[] = [
   {
     id: "ready-ignores-lock",
     breaks: "/ready reports a database locked by another connection",
-    file: "src/health.ts",
+    file: "src/health/readiness.ts",
     find: '    return "database is locked or read-only";',
     replace: "    return null;",
     tests: [T.operations, T.writes],

@@ -5,7 +5,7 @@ export const emails: Mutation[] = [
   {
     id: "normalized-email-unaudited",
     breaks: "each stored email moxie rewrites to its one spelling is recorded in the audit trail",
-    file: "src/users/service.ts",
+    file: "src/accounts/stored-emails.ts",
     find: '        recordEvent(tx, {\n          type: "user.updated",\n          actor: "cli",',
     replace: '        if (Math.random() > 2) recordEvent(tx, {\n          type: "user.updated",\n          actor: "cli",',
     tests: [T.emails],
@@ -13,7 +13,7 @@ export const emails: Mutation[] = [
   {
     id: "email-punycode-domain-kept",
     breaks: "an internationalized domain is one address in punycode or as typed",
-    file: "src/users/email.ts",
+    file: "src/emails/normalize.ts",
     find: "  const normalized = unicodeDomain(caselessKey(trimmed));",
     replace: "  const normalized = caselessKey(trimmed);",
     tests: [T.writes],
@@ -21,7 +21,7 @@ export const emails: Mutation[] = [
   {
     id: "legacy-email-not-found-at-sign-in",
     breaks: "an account whose stored email is no address (the original checked nothing) still signs in as stored",
-    file: "src/auth/routes.ts",
+    file: "src/sign-in/service.ts",
     find: "    return findUserByEmail(db, typed)?.email;",
     replace: "    return undefined;",
     tests: [[T.originalEra, "without any check"]],
@@ -29,7 +29,7 @@ export const emails: Mutation[] = [
   {
     id: "email-hidden-characters-allowed",
     breaks: "an email with a space, control or invisible character inside is 422 naming email",
-    file: "src/users/email.ts",
+    file: "src/emails/normalize.ts",
     find: "  if (INVISIBLE_OR_SPACE.test(trimmed)) {",
     replace: "  if (false) {",
     tests: [T.writes, [T.races, "one address"]],
@@ -37,7 +37,7 @@ export const emails: Mutation[] = [
   {
     id: "email-default-ignorables-allowed",
     breaks: "an email with an invisible character inside (combining grapheme joiner, variation selector, Hangul filler) is 422",
-    file: "src/users/email.ts",
+    file: "src/emails/normalize.ts",
     find: 'const INVISIBLE = "\\\\p{Cc}\\\\p{Cf}\\\\p{DI}\\\\u2800";',
     replace: 'const INVISIBLE = "\\\\p{Cc}\\\\p{Cf}\\\\u2800";',
     tests: [T.writes, T.emails, [T.races, "one address"]],
@@ -45,7 +45,7 @@ export const emails: Mutation[] = [
   {
     id: "email-braille-blank-allowed",
     breaks: "an email with a braille blank (U+2800) inside is refused as invisible, and doctor sees such twins",
-    file: "src/users/email.ts",
+    file: "src/emails/normalize.ts",
     find: 'const INVISIBLE = "\\\\p{Cc}\\\\p{Cf}\\\\p{DI}\\\\u2800";',
     replace: 'const INVISIBLE = "\\\\p{Cc}\\\\p{Cf}\\\\p{DI}";',
     tests: [T.writes, T.emails, [T.races, "one address"]],
@@ -53,7 +53,7 @@ export const emails: Mutation[] = [
   {
     id: "stored-email-key-keeps-ignorables",
     breaks: "stored twins spelled with an invisible character are found by doctor (and lone ones normalized at start)",
-    file: "src/users/email.ts",
+    file: "src/emails/normalize.ts",
     find: '  return unicodeDomain(caselessKey(email.trim().replace(INVISIBLE_ANYWHERE, "")).replace(INVISIBLE_ANYWHERE, ""));',
     replace: '  return unicodeDomain(caselessKey(email.trim().replace(/[\\p{Cc}\\p{Cf}]/gu, "")));',
     tests: [T.emails],
@@ -61,7 +61,7 @@ export const emails: Mutation[] = [
   {
     id: "email-shape-unchecked",
     breaks: "a new account's email must have an address's shape (P@ssw0rd.2024, <script>@x.y are 422)",
-    file: "src/users/email.ts",
+    file: "src/emails/normalize.ts",
     find: "  if (!isWellFormedEmail(normalized)) throw",
     replace: "  if (false) throw",
     tests: [T.writes, [T.races, "no address either"]],
@@ -69,7 +69,7 @@ export const emails: Mutation[] = [
   {
     id: "email-shape-locks-out-stored",
     breaks: "emails stored before the address-shape rule still sign in",
-    file: "src/users/email.ts",
+    file: "src/emails/normalize.ts",
     find: "!LOOSELY_WELL_FORMED.test(normalized)",
     replace: "!WELL_FORMED.test(normalized)",
     tests: [T.writes],
@@ -77,7 +77,7 @@ export const emails: Mutation[] = [
   {
     id: "email-nfkc-skipped",
     breaks: "emails are stored NFKC and case-folded: look-alike spellings are one address",
-    file: "src/users/case-folding.ts",
+    file: "src/emails/case-folding.ts",
     find: '  return foldCase(foldCase(text.normalize("NFD")).normalize("NFKD")).normalize("NFKC");',
     replace: '  return foldCase(text).normalize("NFC");',
     tests: [T.writes, T.emailKeys, [T.races, "one address"]],
@@ -85,7 +85,7 @@ export const emails: Mutation[] = [
   {
     id: "email-lower-cased-not-folded",
     breaks: "capitals are one address under full case folding: ΟΔΟΣ is οδοσ (409), and stored twins are named by doctor",
-    file: "src/users/case-folding.ts",
+    file: "src/emails/case-folding.ts",
     find: '  return foldCase(foldCase(text.normalize("NFD")).normalize("NFKD")).normalize("NFKC");',
     replace: '  return text.normalize("NFKC").toLowerCase();',
     tests: [T.emailKeys, T.emails, [T.signInEmails, "7."]],
@@ -93,7 +93,7 @@ export const emails: Mutation[] = [
   {
     id: "email-simple-folding",
     breaks: "full (not simple) case folding: STRASSE and straße are one address",
-    file: "src/users/case-folding.ts",
+    file: "src/emails/case-folding.ts",
     find: '    table.set(parseInt(from, 16), String.fromCodePoint(...to.split(" ").map((hex) => parseInt(hex, 16))));',
     replace: '    if (!to.includes(" ")) table.set(parseInt(from, 16), String.fromCodePoint(parseInt(to, 16)));',
     tests: [T.emailKeys, T.emails, [T.signInEmails, "7."]],
@@ -101,7 +101,7 @@ export const emails: Mutation[] = [
   {
     id: "email-folding-ascii-shortcut-everywhere",
     breaks: "case folding uses Unicode's table beyond ASCII (toLowerCase() is not folding)",
-    file: "src/users/case-folding.ts",
+    file: "src/emails/case-folding.ts",
     find: "  if (ASCII_ONLY.test(text)) return text.toLowerCase();",
     replace: "  return text.toLowerCase();",
     tests: [T.emailKeys, T.emails],
@@ -109,7 +109,7 @@ export const emails: Mutation[] = [
   {
     id: "lookup-key-invisible-allowed",
     breaks: "an invisible character in a punycode domain is 422 at sign-in whether or not the account exists",
-    file: "src/users/email.ts",
+    file: "src/emails/normalize.ts",
     find: "  if (INVISIBLE_INSIDE.test(trimmed)) {\n    throw new InvalidEmailError(`${field} must not contain control",
     replace: "  if (false) {\n    throw new InvalidEmailError(`${field} must not contain control",
     tests: [T.emailKeys, [T.signInEmails, "6."]],
@@ -117,7 +117,7 @@ export const emails: Mutation[] = [
   {
     id: "sign-in-odd-email-422-when-unknown",
     breaks: "an unknown email gets the same status, body and headers as a wrong password (also one that is no address)",
-    file: "src/auth/routes.ts",
+    file: "src/sign-in/service.ts",
     find: "    return findUserByEmail(db, typed)?.email;",
     replace: '    const stored = findUserByEmail(db, typed)?.email;\n    if (stored === undefined && error.kind === "hidden") throw error;\n    return stored;',
     tests: [[T.signInEmails, "5."], [T.originalEra, "without any check"]],
@@ -125,7 +125,7 @@ export const emails: Mutation[] = [
   {
     id: "serve-emails-unsaid",
     breaks: "serve says in its log which stored emails it rewrote, from what to what",
-    file: "src/cli.ts",
+    file: "src/cli/commands/serve.ts",
     find: "  if (running.emails.length > 0) {",
     replace: "  if (false) {",
     tests: [[T.readOnly, "serve logs"]],

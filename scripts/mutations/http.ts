@@ -5,7 +5,7 @@ export const http: Mutation[] = [
   {
     id: "json-range-unchecked",
     breaks: "out-of-range numbers are 400",
-    file: "src/http/json.ts",
+    file: "src/lib/strict-json.ts",
     find: '    if (!Number.isFinite(number)) fail("number out of range");\n',
     replace: "",
     tests: [T.json, T.body],
@@ -13,7 +13,7 @@ export const http: Mutation[] = [
   {
     id: "json-depth-32-to-320",
     breaks: "nesting deeper than 32 is 400",
-    file: "src/http/json.ts",
+    file: "src/lib/strict-json.ts",
     find: '    if (depth > MAX_JSON_DEPTH) fail("nested too deeply");',
     replace: '    if (depth > MAX_JSON_DEPTH * 10) fail("nested too deeply");',
     tests: [T.json, T.body],
@@ -21,7 +21,7 @@ export const http: Mutation[] = [
   {
     id: "json-duplicates-allowed",
     breaks: "duplicate keys are 400",
-    file: "src/http/json.ts",
+    file: "src/lib/strict-json.ts",
     find: '        if (seen.has(key)) fail("duplicate key");\n',
     replace: "",
     tests: [T.json, T.body],
@@ -29,7 +29,7 @@ export const http: Mutation[] = [
   {
     id: "json-proto-allowed",
     breaks: "__proto__/constructor/prototype keys are 400",
-    file: "src/http/json.ts",
+    file: "src/lib/strict-json.ts",
     find: '        if (FORBIDDEN_KEYS.has(key)) fail("forbidden key");\n',
     replace: "",
     tests: [T.json, T.body],
@@ -37,7 +37,7 @@ export const http: Mutation[] = [
   {
     id: "json-trailing-allowed",
     breaks: "strict parsing",
-    file: "src/http/json.ts",
+    file: "src/lib/strict-json.ts",
     find: '  if (at !== text.length) fail("trailing characters");\n',
     replace: "",
     tests: [T.json, T.body],
@@ -45,7 +45,7 @@ export const http: Mutation[] = [
   {
     id: "json-control-chars-allowed",
     breaks: "strict parsing",
-    file: "src/http/json.ts",
+    file: "src/lib/strict-json.ts",
     find: '      else if (c < 0x20) fail("control character in string");\n',
     replace: "",
     tests: [T.json, T.body],
@@ -101,7 +101,7 @@ export const http: Mutation[] = [
   {
     id: "header-nosniff-dropped",
     breaks: "every response carries X-Content-Type-Options: nosniff",
-    file: "src/http/security-headers.ts",
+    file: "src/http/headers.ts",
     find: '  "x-content-type-options": "nosniff",\n',
     replace: "",
     tests: [T.consoleRoutes, [T.requests, "security headers"]],
@@ -109,7 +109,7 @@ export const http: Mutation[] = [
   {
     id: "header-frame-options-dropped",
     breaks: "every response carries X-Frame-Options: DENY",
-    file: "src/http/security-headers.ts",
+    file: "src/http/headers.ts",
     find: '  "x-frame-options": "DENY",\n',
     replace: "",
     tests: [T.consoleRoutes, [T.requests, "security headers"]],
@@ -117,7 +117,7 @@ export const http: Mutation[] = [
   {
     id: "header-referrer-policy-dropped",
     breaks: "every response carries Referrer-Policy: no-referrer",
-    file: "src/http/security-headers.ts",
+    file: "src/http/headers.ts",
     find: '  "referrer-policy": "no-referrer",\n',
     replace: "",
     tests: [T.consoleRoutes, [T.requests, "security headers"]],
@@ -125,7 +125,7 @@ export const http: Mutation[] = [
   {
     id: "header-cache-control-weak",
     breaks: "every response carries Cache-Control: no-store",
-    file: "src/http/security-headers.ts",
+    file: "src/http/headers.ts",
     find: '  "cache-control": "no-store",',
     replace: '  "cache-control": "no-cache",',
     tests: [T.consoleRoutes, [T.requests, "security headers"]],
@@ -133,7 +133,7 @@ export const http: Mutation[] = [
   {
     id: "api-csp-loosened",
     breaks: "JSON carries Content-Security-Policy: default-src 'none'; frame-ancestors 'none'",
-    file: "src/http/security-headers.ts",
+    file: "src/http/headers.ts",
     find: "export const API_CONTENT_SECURITY_POLICY = \"default-src 'none'; frame-ancestors 'none'\";",
     replace: "export const API_CONTENT_SECURITY_POLICY = \"default-src 'self'\";",
     tests: [T.consoleRoutes, [T.requests, "security headers"]],
@@ -141,7 +141,7 @@ export const http: Mutation[] = [
   {
     id: "cors-wildcard-accepted",
     breaks: "CORS_ORIGINS: `*` and `null` are refused at start",
-    file: "src/settings.ts",
+    file: "src/settings/values.ts",
     find: '    if (entry.includes("*") || entry.toLowerCase() === "null") throw',
     replace: "    if (false) throw",
     tests: [T.settings],
@@ -157,7 +157,7 @@ export const http: Mutation[] = [
   {
     id: "cors-partial-origin-accepted",
     breaks: "CORS_ORIGINS: partial origins (a path, no scheme) are refused at start",
-    file: "src/settings.ts",
+    file: "src/settings/values.ts",
     find: '    if ((url.protocol !== "http:" && url.protocol !== "https:") || url.origin !== candidate.toLowerCase()) {',
     replace: '    if (url.protocol !== "http:" && url.protocol !== "https:") {',
     tests: [T.settings],
@@ -165,7 +165,7 @@ export const http: Mutation[] = [
   {
     id: "validation-echoes-value",
     breaks: "validation names the field, never the value",
-    file: "src/http/errors.ts",
+    file: "src/http/validation.ts",
     find: "    if (typeof first.value !== \"string\") return `${field} must be a string`;",
     replace: "    if (typeof first.value !== \"string\") return `${field} must be a string, not ${JSON.stringify(first.value)}`;",
     tests: [T.http],
@@ -173,7 +173,7 @@ export const http: Mutation[] = [
   {
     id: "validation-length-echoes-value",
     breaks: "validation names the field, never the value",
-    file: "src/http/errors.ts",
+    file: "src/http/validation.ts",
     find: "      return `${field} must be ${schema.minLength} to ${schema.maxLength} characters`;",
     replace: "      return `${field} must be ${schema.minLength} to ${schema.maxLength} characters, not ${String(first.value)}`;",
     tests: [T.http],

@@ -5,7 +5,7 @@ export const offsite: Mutation[] = [
   {
     id: "offsite-checksum-unchecked",
     breaks: "restore s3://: a copy whose sha256 is not the one stored beside it never replaces the database",
-    file: "src/commands/offsite.ts",
+    file: "src/cli/commands/offsite-restore.ts",
     find: "    if (got.sha256 !== expected) {",
     replace: "    if (false) {",
     tests: [[T.offsite, "changed after upload"]],
@@ -13,7 +13,7 @@ export const offsite: Mutation[] = [
   {
     id: "offsite-checksum-left-on-failure",
     breaks: "a failed upload leaves nothing under the copy's names (its checksum is taken away again)",
-    file: "src/commands/offsite.ts",
+    file: "src/cli/commands/offsite-backup.ts",
     find: "      await store.delete(checksumKey, CLEANUP_TIMEOUT_MS).catch(() => {});\n      throw offsiteCommandError(",
     replace: "      throw offsiteCommandError(",
     tests: [[T.offsite, "fails a part"]],
@@ -21,7 +21,7 @@ export const offsite: Mutation[] = [
   {
     id: "offsite-upload-failure-ignored",
     breaks: "a failed upload exits 1 with one line saying why (the upload's own failure, not a later symptom)",
-    file: "src/commands/offsite.ts",
+    file: "src/cli/commands/offsite-backup.ts",
     find: "      await store.upload(key, copy, size);",
     replace: "      await store.upload(key, copy, size).catch(() => {});",
     tests: [[T.offsite, "dies in the middle|fails a part"]],
@@ -29,7 +29,7 @@ export const offsite: Mutation[] = [
   {
     id: "offsite-keep-any-name",
     breaks: "--keep N deletes only copies moxie named under the prefix; other objects are left alone",
-    file: "src/offsite/store.ts",
+    file: "src/offsite/locations.ts",
     find: "  return objects.filter((object) => BACKUP_NAME.test(baseName(object.key))).sort(",
     replace: "  return objects.filter(() => true).sort(",
     tests: [[T.offsite, "--keep N keeps"]],
@@ -37,7 +37,7 @@ export const offsite: Mutation[] = [
   {
     id: "offsite-keep-one-short",
     breaks: "--keep N keeps the newest N",
-    file: "src/commands/offsite.ts",
+    file: "src/cli/commands/offsite-backup.ts",
     find: "  const doomed = copies.slice(keep);",
     replace: "  const doomed = copies.slice(keep - 1);",
     tests: [[T.offsite, "--keep N keeps"]],
@@ -45,7 +45,7 @@ export const offsite: Mutation[] = [
   {
     id: "offsite-keep-drops-new-copy",
     breaks: "--keep N always keeps the copy just made (a copy dated ahead cannot push it out)",
-    file: "src/commands/offsite.ts",
+    file: "src/cli/commands/offsite-backup.ts",
     find: "  const copies = [...named.filter((object) => object.key === made), ...named.filter((object) => object.key !== made)];",
     replace: "  const copies = named;",
     tests: [[T.offsite, "--keep N keeps"]],
@@ -53,7 +53,7 @@ export const offsite: Mutation[] = [
   {
     id: "offsite-stale-unnoticed",
     breaks: "doctor says when the newest off-host copy is older than two days",
-    file: "src/commands/offsite.ts",
+    file: "src/cli/commands/doctor-offsite.ts",
     find: "  if (age > OFFSITE_STALE_MS) {",
     replace: "  if (age > 2 * OFFSITE_STALE_MS) {",
     tests: [[T.offsite, "older than two days"]],
@@ -61,7 +61,7 @@ export const offsite: Mutation[] = [
   {
     id: "offsite-doctor-unbounded",
     breaks: "doctor does not hang when the storage does not answer (bounded, said plainly)",
-    file: "src/commands/offsite.ts",
+    file: "src/cli/commands/doctor-offsite.ts",
     find: "    objects = await store.list(location.key, DOCTOR_TIMEOUT_MS);",
     replace: "    objects = await store.list(location.key, 600_000);",
     tests: [[T.offsite, "never answers"]],
@@ -77,7 +77,7 @@ export const offsite: Mutation[] = [
   {
     id: "offsite-secret-printed",
     breaks: "the S3 credentials are never printed: doctor says \"set\"",
-    file: "src/commands/doctor.ts",
+    file: "src/cli/commands/doctor.ts",
     find: '`set${viaAws(settings.s3.names.secretAccessKey)}`',
     replace: "`set ${settings.s3.secretAccessKey}`",
     tests: [[T.offsite, "older than two days"]],

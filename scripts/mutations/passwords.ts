@@ -5,7 +5,7 @@ export const passwords: Mutation[] = [
   {
     id: "dummy-hash-empty",
     breaks: "an unknown email verifies against a real dummy hash of the same cost",
-    file: "src/auth/password.ts",
+    file: "src/passwords/hashing.ts",
     find: "await verifyPasswordHash(await dummyHash, password, options);",
     replace: 'await verifyPasswordHash("", password, options);',
     tests: [T.password, T.auth],
@@ -13,7 +13,7 @@ export const passwords: Mutation[] = [
   {
     id: "dummy-hash-cheap",
     breaks: "an unknown email verifies against a real dummy hash of the same cost",
-    file: "src/auth/password.ts",
+    file: "src/passwords/hashing.ts",
     find: 'dummyHash ??= Bun.password.hash(crypto.randomUUID(), {\n    algorithm: "argon2id",\n    memoryCost: ARGON2_MEMORY_KIB,',
     replace: 'dummyHash ??= Bun.password.hash(crypto.randomUUID(), {\n    algorithm: "argon2id",\n    memoryCost: 1024,',
     tests: [T.password, T.auth],
@@ -21,7 +21,7 @@ export const passwords: Mutation[] = [
   {
     id: "dummy-verify-skipped",
     breaks: "an unknown email verifies against a real dummy hash of the same cost",
-    file: "src/auth/password.ts",
+    file: "src/passwords/hashing.ts",
     find: "  await verifyPasswordHash(await dummyHash, password, options);\n  return false;",
     replace: "  await dummyHash;\n  return false;",
     tests: [T.password, T.auth],
@@ -29,7 +29,7 @@ export const passwords: Mutation[] = [
   {
     id: "dummy-verify-not-awaited",
     breaks: "an unknown email costs as much as a wrong password",
-    file: "src/auth/password.ts",
+    file: "src/passwords/hashing.ts",
     find: "  await verifyPasswordHash(await dummyHash, password, options);\n  return false;",
     replace: "  void verifyPasswordHash(await dummyHash, password, options);\n  return false;",
     tests: [T.password, T.auth],
@@ -37,7 +37,7 @@ export const passwords: Mutation[] = [
   {
     id: "argon2-cost-lowered",
     breaks: "passwords are argon2id, 64 MiB, 2 passes",
-    file: "src/auth/password.ts",
+    file: "src/passwords/hashing.ts",
     find: "export const ARGON2_MEMORY_KIB = 65_536;",
     replace: "export const ARGON2_MEMORY_KIB = 19_456;",
     tests: [T.password],
@@ -45,7 +45,7 @@ export const passwords: Mutation[] = [
   {
     id: "nfc-skipped",
     breaks: "passwords are NFC-normalized",
-    file: "src/auth/password.ts",
+    file: "src/passwords/hashing.ts",
     find: '  return password.normalize("NFC");',
     replace: "  return password;",
     tests: [T.password, T.accounts],
@@ -53,7 +53,7 @@ export const passwords: Mutation[] = [
   {
     id: "malformed-hash-matches",
     breaks: "a damaged stored hash matches nothing",
-    file: "src/auth/password.ts",
+    file: "src/passwords/hashing.ts",
     find: "      return false; // a malformed stored hash matches nothing",
     replace: "      return true;",
     tests: [T.password],
@@ -61,7 +61,7 @@ export const passwords: Mutation[] = [
   {
     id: "gate-never-refuses",
     breaks: "beyond the short queue, login answers 503 with Retry-After",
-    file: "src/auth/password.ts",
+    file: "src/passwords/hashing.ts",
     find: 'if (who === "anonymous" && this.full()) throw',
     replace: 'if (false && who === "anonymous" && this.full()) throw',
     tests: [T.password, T.throttle],
@@ -71,7 +71,7 @@ export const passwords: Mutation[] = [
   {
     id: "gate-queue-off-by-one",
     breaks: "a short, bounded queue",
-    file: "src/auth/password.ts",
+    file: "src/passwords/hashing.ts",
     find: "return this.running >= this.concurrency && this.waiting >= this.maxQueue;",
     replace: "return this.running >= this.concurrency && this.waiting > this.maxQueue;",
     tests: [T.password, T.throttle],
@@ -81,7 +81,7 @@ export const passwords: Mutation[] = [
   {
     id: "gate-concurrency-unbounded",
     breaks: "at most one argon2 operation per core runs at once",
-    file: "src/auth/password.ts",
+    file: "src/passwords/hashing.ts",
     find: "    if (this.running >= this.concurrency) {\n      if (forAccount",
     replace: "    if (this.running >= this.concurrency * 2) {\n      if (forAccount",
     tests: [T.password, T.throttle],
@@ -91,7 +91,7 @@ export const passwords: Mutation[] = [
   {
     id: "gate-slot-leaks",
     breaks: "the gate frees its slot when work ends",
-    file: "src/auth/password.ts",
+    file: "src/passwords/hashing.ts",
     find: "    else this.running--;",
     replace: "    else if (false) this.running--;",
     tests: [T.password, T.throttle],
@@ -119,7 +119,7 @@ export const passwords: Mutation[] = [
   {
     id: "password-length-in-utf16-units",
     breaks: "password lengths are characters (code points) after NFC",
-    file: "src/auth/password-policy.ts",
+    file: "src/passwords/policy.ts",
     find: "  const length = characterCount(normalized);",
     replace: "  const length = normalized.length;",
     tests: [T.accounts],
@@ -127,7 +127,7 @@ export const passwords: Mutation[] = [
   {
     id: "account-operations-unbounded",
     breaks: "each signed-in account has at most 8 password operations under way; one more is 429",
-    file: "src/auth/password.ts",
+    file: "src/passwords/hashing.ts",
     find: "      if (1 + waiting.length >= this.perAccount) throw new PasswordWorkQueuedError(this.perAccount);",
     replace: "",
     tests: [T.password, T.accounts],
@@ -136,7 +136,7 @@ export const passwords: Mutation[] = [
   {
     id: "account-operations-concurrent",
     breaks: "an account's password operations are hashed one at a time: one account holds at most one place in the queue",
-    file: "src/auth/password.ts",
+    file: "src/passwords/hashing.ts",
     find: "      await new Promise<void>((resolve) => waiting.push(resolve));",
     replace: "      waiting.push(() => {});",
     tests: [T.password, [T.races, "holds one place in the hashing queue"]],
@@ -145,7 +145,7 @@ export const passwords: Mutation[] = [
   {
     id: "account-operations-refused-at-once",
     breaks: "an account's password operations wait their turn: four concurrent creates by one admin all succeed",
-    file: "src/auth/password.ts",
+    file: "src/passwords/hashing.ts",
     find: "    public perAccount = ACCOUNT_OPERATIONS_MAX,",
     replace: "    public perAccount = 1,",
     tests: [T.accounts, [T.races, "four concurrent POST"]],
@@ -154,7 +154,7 @@ export const passwords: Mutation[] = [
   {
     id: "account-share-whole-queue",
     breaks: "signed-in work may hold at most half of the hashing queue",
-    file: "src/auth/password.ts",
+    file: "src/passwords/hashing.ts",
     find: "    return Math.max(1, Math.floor(this.maxQueue / 2));",
     replace: "    return Math.max(1, this.maxQueue);",
     tests: [T.password],
@@ -163,7 +163,7 @@ export const passwords: Mutation[] = [
   {
     id: "argon2-passes-lowered",
     breaks: "passwords are argon2id, 64 MiB, 2 passes",
-    file: "src/auth/password.ts",
+    file: "src/passwords/hashing.ts",
     find: "export const ARGON2_TIME_COST = 2;",
     replace: "export const ARGON2_TIME_COST = 1;",
     tests: [T.password],
@@ -187,7 +187,7 @@ export const passwords: Mutation[] = [
   {
     id: "password-min-7",
     breaks: "new passwords must be 8-128 characters",
-    file: "src/auth/password-policy.ts",
+    file: "src/passwords/policy.ts",
     find: "  if (length < PASSWORD_MIN_LENGTH || length > PASSWORD_MAX_LENGTH) {",
     replace: "  if (length < PASSWORD_MIN_LENGTH - 1 || length > PASSWORD_MAX_LENGTH) {",
     tests: [T.accounts],
@@ -195,7 +195,7 @@ export const passwords: Mutation[] = [
   {
     id: "password-max-129",
     breaks: "new passwords must be 8-128 characters",
-    file: "src/auth/password-policy.ts",
+    file: "src/passwords/policy.ts",
     find: "  if (length < PASSWORD_MIN_LENGTH || length > PASSWORD_MAX_LENGTH) {",
     replace: "  if (length < PASSWORD_MIN_LENGTH || length > PASSWORD_MAX_LENGTH + 1) {",
     tests: [T.accounts],
@@ -203,7 +203,7 @@ export const passwords: Mutation[] = [
   {
     id: "unknown-email-no-challenge",
     breaks: "an unknown email gets the same status, body and headers as a wrong password",
-    file: "src/auth/routes.ts",
+    file: "src/http/guard.ts",
     find: "          Object.assign(set.headers, BEARER_CHALLENGE);\n          return status(401, { detail });",
     replace: "          if (user) Object.assign(set.headers, BEARER_CHALLENGE);\n          return status(401, { detail });",
     tests: [T.auth],
@@ -211,7 +211,7 @@ export const passwords: Mutation[] = [
   {
     id: "gate-account-line-first",
     breaks: "the hashing queue serves sign-ins and signed-in work in turn, so no agent can starve sign-in",
-    file: "src/auth/password.ts",
+    file: "src/passwords/hashing.ts",
     find: "    this.accountTurn = !this.accountTurn;",
     replace: "    this.accountTurn = true;",
     tests: [T.password],
@@ -220,7 +220,7 @@ export const passwords: Mutation[] = [
   {
     id: "gate-sign-in-line-first",
     breaks: "the hashing queue serves sign-ins and signed-in work in turn: a login flood cannot starve a password change",
-    file: "src/auth/password.ts",
+    file: "src/passwords/hashing.ts",
     find: "    this.accountTurn = !this.accountTurn;",
     replace: "    this.accountTurn = false;",
     tests: [T.password],

@@ -13,7 +13,7 @@ export const throttle: Mutation[] = [
   {
     id: "success-clears-address",
     breaks: "a success clears the pair, not the address (one good account does not launder spraying)",
-    file: "src/auth/throttle.ts",
+    file: "src/sign-in/throttle.ts",
     find: "        this.failures.delete(keys[0]![0]);\n",
     replace: "        this.failures.delete(keys[0]![0]);\n        this.failures.delete(keys[1]![0]);\n",
     tests: [T.throttle],
@@ -21,7 +21,7 @@ export const throttle: Mutation[] = [
   {
     id: "success-keeps-pair",
     breaks: "a success clears the pair",
-    file: "src/auth/throttle.ts",
+    file: "src/sign-in/throttle.ts",
     find: "        this.failures.delete(keys[0]![0]);\n",
     replace: "",
     tests: [T.throttle],
@@ -29,7 +29,7 @@ export const throttle: Mutation[] = [
   {
     id: "throttle-off-by-one",
     breaks: "5 failed logins per (email, address) answer 429",
-    file: "src/auth/throttle.ts",
+    file: "src/sign-in/throttle.ts",
     find: "    if (times.length < max) return 0;",
     replace: "    if (times.length <= max) return 0;",
     tests: [T.throttle, T.auth],
@@ -37,7 +37,7 @@ export const throttle: Mutation[] = [
   {
     id: "throttle-address-ignored",
     breaks: "30 failures per address across all emails answer 429",
-    file: "src/auth/throttle.ts",
+    file: "src/sign-in/throttle.ts",
     find: "      [addressKey(client), this.limits.maxFailuresPerAddress, 0],",
     replace: "      [addressKey(client), Infinity, 0],",
     tests: [T.throttle],
@@ -45,7 +45,7 @@ export const throttle: Mutation[] = [
   {
     id: "throttle-window-longer",
     breaks: "the throttle window (LOGIN_WINDOW_SECONDS)",
-    file: "src/auth/throttle.ts",
+    file: "src/sign-in/throttle.ts",
     find: "    const cutoff = this.now() - this.limits.windowMs;",
     replace: "    const cutoff = this.now() - 2 * this.limits.windowMs;",
     tests: [T.throttle],
@@ -53,7 +53,7 @@ export const throttle: Mutation[] = [
   {
     id: "failure-not-counted",
     breaks: "failed logins are counted",
-    file: "src/auth/throttle.ts",
+    file: "src/sign-in/throttle.ts",
     find: "    for (const [key] of keys) this.push(key, at);\n",
     replace: "",
     tests: [T.throttle, T.auth],
@@ -77,7 +77,7 @@ export const throttle: Mutation[] = [
   {
     id: "proxy-address-not-canonical",
     breaks: "TRUSTED_PROXY in any spelling of the proxy's address is the proxy",
-    file: "src/settings.ts",
+    file: "src/settings/values.ts",
     find: "  return canonicalAddress(bare);",
     replace: "  return bare;",
     tests: [T.settings, T.login],
@@ -102,7 +102,7 @@ export const throttle: Mutation[] = [
   {
     id: "account-cap-ignored",
     breaks: "LOGIN_MAX_FAILURES_PER_ACCOUNT failures for one account across addresses answer 429",
-    file: "src/auth/throttle.ts",
+    file: "src/sign-in/throttle.ts",
     find: "      [accountKey(email), this.limits.maxFailuresPerAccount, clearedAt],",
     replace: "      [accountKey(email), Infinity, clearedAt],",
     tests: [T.throttle, [T.races, "LOGIN_MAX_FAILURES_PER_ACCOUNT"]],
@@ -120,7 +120,7 @@ export const throttle: Mutation[] = [
   {
     id: "cleared-at-ignored",
     breaks: "an unlock, a password set or an activation clears the account's sign-in throttle",
-    file: "src/auth/throttle.ts",
+    file: "src/sign-in/throttle.ts",
     find: "    const times = this.recent(key).filter((time) => time > since);",
     replace: "    const times = this.recent(key);",
     tests: [T.throttle, [T.races, "unlock"]],
@@ -128,7 +128,7 @@ export const throttle: Mutation[] = [
   {
     id: "unlock-event-ignored",
     breaks: "POST /admin/users/{id}/unlock (and moxie unlock) clears the account's sign-in throttle",
-    file: "src/users/service.ts",
+    file: "src/accounts/lookup.ts",
     find: 'const THROTTLE_CLEARING_EVENTS: AuditEventType[] = ["user.unlocked", "user.activated"];',
     replace: 'const THROTTLE_CLEARING_EVENTS: AuditEventType[] = ["user.activated"];',
     tests: [T.throttle, [T.races, "unlock"]],
@@ -136,7 +136,7 @@ export const throttle: Mutation[] = [
   {
     id: "ipv6-client-full-address",
     breaks: "an IPv6 client is counted by its /64: rotating addresses inside it does not escape the per-address limit",
-    file: "src/auth/throttle.ts",
+    file: "src/sign-in/throttle.ts",
     find: "    const client = this.clientOf(address);",
     replace: "    const client = address;",
     tests: [T.throttle, [T.login, "one client is one client in IPv6"]],
@@ -144,7 +144,7 @@ export const throttle: Mutation[] = [
   {
     id: "ipv6-pair-full-address",
     breaks: "the (email, client) pair is one /64 too: rotating addresses does not buy one email fresh guesses",
-    file: "src/auth/throttle.ts",
+    file: "src/sign-in/throttle.ts",
     find: "      [pairKey(email, client), this.limits.maxFailuresPerPair, clearedAt],",
     replace: "      [pairKey(email, address), this.limits.maxFailuresPerPair, clearedAt],",
     tests: [T.throttle],
@@ -152,7 +152,7 @@ export const throttle: Mutation[] = [
   {
     id: "ipv4-mapped-counted-as-ipv6-network",
     breaks: "an IPv4-mapped IPv6 address is its IPv4 address (not one /64 with every other IPv4 client)",
-    file: "src/http/client-address.ts",
+    file: "src/lib/ip.ts",
     find: "  const canonical = canonicalAddress(address);\n  if (isIP(canonical) !== 6",
     replace: "  const canonical = address;\n  if (isIP(canonical) !== 6",
     tests: [T.throttle],
@@ -160,7 +160,7 @@ export const throttle: Mutation[] = [
   {
     id: "ipv6-prefix-setting-ignored",
     breaks: "LOGIN_IPV6_PREFIX sets the network an IPv6 client is counted by",
-    file: "src/app.ts",
+    file: "src/http/app.ts",
     find: "    ipv6PrefixLength: settings.loginIpv6PrefixLength,\n",
     replace: "",
     tests: [[T.login, "LOGIN_IPV6_PREFIX=48"]],
@@ -203,7 +203,7 @@ export const throttle: Mutation[] = [
   {
     id: "activation-keeps-throttle",
     breaks: "activating an account clears its sign-in throttle",
-    file: "src/users/service.ts",
+    file: "src/accounts/lookup.ts",
     find: 'const THROTTLE_CLEARING_EVENTS: AuditEventType[] = ["user.unlocked", "user.activated"];',
     replace: 'const THROTTLE_CLEARING_EVENTS: AuditEventType[] = ["user.unlocked"];',
     tests: [T.throttle, [T.races, "unlock the agent"]],
@@ -211,7 +211,7 @@ export const throttle: Mutation[] = [
   {
     id: "password-set-keeps-throttle",
     breaks: "setting an account's password clears its sign-in throttle",
-    file: "src/users/service.ts",
+    file: "src/accounts/lookup.ts",
     find: "...[user.passwordChangedAt, unlocked].map(",
     replace: "...[unlocked].map(",
     tests: [T.throttle, [T.races, "unlock the agent"]],
@@ -244,7 +244,7 @@ export const throttle: Mutation[] = [
   {
     id: "success-counted-as-failure",
     breaks: "a success gives its place back in the per-address and per-account counters",
-    file: "src/auth/throttle.ts",
+    file: "src/sign-in/throttle.ts",
     find: "      succeeded: () => {\n        giveBack();\n",
     replace: "      succeeded: () => {\n",
     tests: [T.throttle, [T.login, "launder"]],

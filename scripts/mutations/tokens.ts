@@ -5,7 +5,7 @@ export const tokens: Mutation[] = [
   {
     id: "token-any-alg",
     breaks: "HS256 only",
-    file: "src/auth/tokens.ts",
+    file: "src/tokens/tokens.ts",
     find: 'if (!header || header.alg !== "HS256" || "crit" in header) return null;',
     replace: 'if (!header || "crit" in header) return null;',
     tests: [T.tokens, T.tokenClock],
@@ -13,7 +13,7 @@ export const tokens: Mutation[] = [
   {
     id: "token-crit-ignored",
     breaks: "unknown crit refused",
-    file: "src/auth/tokens.ts",
+    file: "src/tokens/tokens.ts",
     find: 'if (!header || header.alg !== "HS256" || "crit" in header) return null;',
     replace: 'if (!header || header.alg !== "HS256") return null;',
     tests: [T.tokens, T.tokenClock],
@@ -21,7 +21,7 @@ export const tokens: Mutation[] = [
   {
     id: "token-typ-ignored",
     breaks: "HS256 JWTs only",
-    file: "src/auth/tokens.ts",
+    file: "src/tokens/tokens.ts",
     find: '    if (header.typ !== undefined && header.typ !== "JWT") return null;\n',
     replace: "",
     tests: [T.tokens, T.tokenClock],
@@ -29,7 +29,7 @@ export const tokens: Mutation[] = [
   {
     id: "token-exp-ignored",
     breaks: "exp required and enforced",
-    file: "src/auth/tokens.ts",
+    file: "src/tokens/tokens.ts",
     find: "    if (expiresAt <= nowSeconds) return null;\n",
     replace: "",
     tests: [T.tokens, T.tokenClock],
@@ -37,7 +37,7 @@ export const tokens: Mutation[] = [
   {
     id: "token-cached-never-expires",
     breaks: "exp enforced on every use",
-    file: "src/auth/tokens.ts",
+    file: "src/tokens/tokens.ts",
     find: "      if (known.expiresAt > now() / 1000) return known;",
     replace: "      return known;",
     tests: [T.tokens, T.tokenClock],
@@ -45,7 +45,7 @@ export const tokens: Mutation[] = [
   {
     id: "token-lifetime-unbounded",
     breaks: "exp − iat at most 8 hours",
-    file: "src/auth/tokens.ts",
+    file: "src/tokens/tokens.ts",
     find: "if (expiresAt - issuedAt > ACCESS_TOKEN_TTL_SECONDS || expiresAt <= issuedAt) return null;",
     replace: "if (expiresAt <= issuedAt) return null;",
     tests: [T.tokens, T.tokenClock],
@@ -53,7 +53,7 @@ export const tokens: Mutation[] = [
   {
     id: "token-iat-future",
     breaks: "iat not in the future",
-    file: "src/auth/tokens.ts",
+    file: "src/tokens/tokens.ts",
     find: "    if (issuedAt > nowSeconds + CLOCK_SKEW_SECONDS) return null;\n",
     replace: "",
     tests: [T.tokens, T.tokenClock],
@@ -61,7 +61,7 @@ export const tokens: Mutation[] = [
   {
     id: "token-size-unbounded",
     breaks: "tokens over 4 KB refused",
-    file: "src/auth/tokens.ts",
+    file: "src/tokens/tokens.ts",
     find: "    if (token.length > MAX_TOKEN_LENGTH) return null;\n",
     replace: "",
     tests: [T.tokens, T.tokenClock],
@@ -69,7 +69,7 @@ export const tokens: Mutation[] = [
   {
     id: "token-negative-version",
     breaks: "a token's version is the account's (revocation by token version)",
-    file: "src/auth/tokens.ts",
+    file: "src/tokens/tokens.ts",
     find: "    if (!Number.isSafeInteger(ver) || (ver as number) < 0) return null;",
     replace: "    if (!Number.isSafeInteger(ver)) return null;",
     tests: [T.tokens, T.tokenClock],
@@ -77,7 +77,7 @@ export const tokens: Mutation[] = [
   {
     id: "token-sub-any",
     breaks: "sub required (a positive decimal id)",
-    file: "src/auth/tokens.ts",
+    file: "src/tokens/tokens.ts",
     find: '    if (typeof sub !== "string" || !POSITIVE_INTEGER.test(sub)) return null;',
     replace: '    if (typeof sub !== "string") return null;',
     tests: [T.tokens, T.tokenClock],
@@ -85,7 +85,7 @@ export const tokens: Mutation[] = [
   {
     id: "signature-compare-early-exit",
     breaks: "constant-time signature compare",
-    file: "src/auth/tokens.ts",
+    file: "src/tokens/tokens.ts",
     find: "  for (let i = 0; i < a.length; i++) difference |= a[i]! ^ b[i]!;",
     replace: "  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;",
     tests: [T.tokens, T.tokenClock],
@@ -94,7 +94,7 @@ export const tokens: Mutation[] = [
   {
     id: "bearer-anywhere",
     breaks: "a token only from Authorization: Bearer",
-    file: "src/auth/tokens.ts",
+    file: "src/tokens/tokens.ts",
     find: "  const match = /^bearer ([^\\s,]+)$/i.exec(authorization);",
     replace: "  const match = /bearer ([^\\s,]+)/i.exec(authorization);",
     tests: [T.tokens, T.auth],
@@ -102,7 +102,7 @@ export const tokens: Mutation[] = [
   {
     id: "token-version-unchecked",
     breaks: "a password change or logout revokes earlier tokens",
-    file: "src/auth/guard.ts",
+    file: "src/http/guard.ts",
     find: '        if (user.tokenVersion !== claims.tokenVersion) throw refuse("Invalid or expired token");\n',
     replace: "",
     tests: [T.auth, T.accounts],
@@ -110,7 +110,7 @@ export const tokens: Mutation[] = [
   {
     id: "inactive-admitted",
     breaks: "deactivation signs the account out at once",
-    file: "src/auth/guard.ts",
+    file: "src/http/guard.ts",
     find: "        if (!user || !user.isActive) throw refuse",
     replace: "        if (!user) throw refuse",
     tests: [T.auth, T.accounts],
@@ -118,7 +118,7 @@ export const tokens: Mutation[] = [
   {
     id: "admin-guard-open",
     breaks: "admin routes need the admin role, read from the database",
-    file: "src/auth/guard.ts",
+    file: "src/http/guard.ts",
     find: 'if (authenticated.get(request)?.role !== "admin") throw status(403',
     replace: 'if (authenticated.get(request) === undefined) throw status(403',
     tests: [T.auth, T.accounts],
@@ -126,7 +126,7 @@ export const tokens: Mutation[] = [
   {
     id: "token-nbf-ignored",
     breaks: "a token whose nbf is in the future is refused",
-    file: "src/auth/tokens.ts",
+    file: "src/tokens/tokens.ts",
     find: "    if (nbf !== undefined && (!Number.isSafeInteger(nbf) || (nbf as number) > nowSeconds + CLOCK_SKEW_SECONDS)) return null;\n",
     replace: "",
     tests: [T.tokens, T.tokenClock],
@@ -134,7 +134,7 @@ export const tokens: Mutation[] = [
   {
     id: "token-signature-decoded",
     breaks: "only the canonical spelling of a signature verifies (the encoded strings are compared)",
-    file: "src/auth/tokens.ts",
+    file: "src/tokens/tokens.ts",
     find: 'if (!constantTimeEqual(Buffer.from(signaturePart, "latin1"), Buffer.from(expected, "latin1"))) return null;',
     replace: 'if (!constantTimeEqual(Buffer.from(signaturePart, "base64url"), Buffer.from(expected, "base64url"))) return null;',
     tests: [T.tokens, T.tokenClock],
@@ -142,7 +142,7 @@ export const tokens: Mutation[] = [
   {
     id: "token-header-duplicates",
     breaks: "a token header with a key twice ({\"alg\":\"none\",\"alg\":\"HS256\"}) is refused",
-    file: "src/auth/tokens.ts",
+    file: "src/tokens/tokens.ts",
     find: '    const value: unknown = parseStrictJson(Buffer.from(segment, "base64url").toString("utf8"));',
     replace: '    const value: unknown = JSON.parse(Buffer.from(segment, "base64url").toString("utf8"));',
     tests: [T.tokens, T.tokenClock],
@@ -150,7 +150,7 @@ export const tokens: Mutation[] = [
   {
     id: "original-token-any-exp",
     breaks: "a token the Python original signed ({sub, exp}) is held to exp at most 8 hours from now",
-    file: "src/auth/tokens.ts",
+    file: "src/tokens/tokens.ts",
     find: "    const iat = original ? (exp as number) - ACCESS_TOKEN_TTL_SECONDS : payload.iat;",
     replace: "    const iat = original ? Math.floor(now() / 1000) : payload.iat;",
     also: [
@@ -164,7 +164,7 @@ export const tokens: Mutation[] = [
   {
     id: "original-shape-any-claims",
     breaks: "only a token of exactly {sub, exp} (the original's) may go without iat",
-    file: "src/auth/tokens.ts",
+    file: "src/tokens/tokens.ts",
     find: "    const original = payload.iat === undefined && Object.keys(payload).length === 2 && Number.isSafeInteger(exp);",
     replace: "    const original = payload.iat === undefined && Number.isSafeInteger(exp);",
     tests: [T.tokens, T.originalApp],
@@ -172,7 +172,7 @@ export const tokens: Mutation[] = [
   {
     id: "token-generation-unchecked",
     breaks: "a token from before a restore never acts as the account that gets its id and version after it",
-    file: "src/auth/guard.ts",
+    file: "src/http/guard.ts",
     find: "        if (claims.generation === null ? generation.restored : claims.generation !== generation.id) {",
     replace: "        if (claims.generation === null ? generation.restored : false) {",
     tests: [T.auth, [T.restore, "1\\.|2\\."]],
@@ -180,7 +180,7 @@ export const tokens: Mutation[] = [
   {
     id: "tokens-without-generation-after-restore",
     breaks: "tokens without a generation (the original's, moxie's older ones) stop working after any restore",
-    file: "src/auth/guard.ts",
+    file: "src/http/guard.ts",
     find: "        if (claims.generation === null ? generation.restored : claims.generation !== generation.id) {",
     replace: "        if (claims.generation === null ? false : claims.generation !== generation.id) {",
     tests: [T.auth, [T.restore, "1\\."], [T.originalEra, "first restore"]],
@@ -188,7 +188,7 @@ export const tokens: Mutation[] = [
   {
     id: "tokens-without-generation-refused",
     breaks: "the original's tokens keep working after the switch while the database has never been restored",
-    file: "src/auth/guard.ts",
+    file: "src/http/guard.ts",
     find: "        if (claims.generation === null ? generation.restored : claims.generation !== generation.id) {",
     replace: "        if (claims.generation === null ? true : claims.generation !== generation.id) {",
     tests: [T.auth, T.originalApp, [T.originalEra, "sub and exp only"]],
@@ -196,7 +196,7 @@ export const tokens: Mutation[] = [
   {
     id: "token-unknown-claims-accepted",
     breaks: "a token carrying a claim moxie does not check (a later version's session id) is refused",
-    file: "src/auth/tokens.ts",
+    file: "src/tokens/tokens.ts",
     find: "    for (const claim of Object.keys(payload)) if (!KNOWN_CLAIMS.has(claim)) return null;\n",
     replace: "",
     tests: [T.tokens],
@@ -204,7 +204,7 @@ export const tokens: Mutation[] = [
   {
     id: "token-generation-shape-unchecked",
     breaks: "a token's generation is 32 lowercase hex digits or the token is refused",
-    file: "src/auth/tokens.ts",
+    file: "src/tokens/tokens.ts",
     find: '    if (gen !== undefined && (typeof gen !== "string" || !GENERATION_PATTERN.test(gen))) return null;\n',
     replace: "",
     tests: [T.tokens],
@@ -212,7 +212,7 @@ export const tokens: Mutation[] = [
   {
     id: "logout-keeps-tokens",
     breaks: "POST /auth/logout revokes every earlier token of the account",
-    file: "src/users/service.ts",
+    file: "src/accounts/service.ts",
     find: "    tx.update(users).set({ tokenVersion: sql`${users.tokenVersion} + 1` }).where(eq(users.id, actor.id)).run();\n    audit({ type: \"logout\"",
     replace: "    audit({ type: \"logout\"",
     tests: [T.accounts],
@@ -220,7 +220,7 @@ export const tokens: Mutation[] = [
   {
     id: "deactivation-keeps-tokens",
     breaks: "deactivation revokes every earlier token of the account (reactivating does not bring them back)",
-    file: "src/users/service.ts",
+    file: "src/accounts/service.ts",
     find: "    const revoke = active ? {} : { tokenVersion: sql`${users.tokenVersion} + 1` };",
     replace: "    const revoke = {};",
     tests: [T.auth, T.accounts],
@@ -228,7 +228,7 @@ export const tokens: Mutation[] = [
   {
     id: "password-set-keeps-tokens",
     breaks: "a password change (by anyone) revokes every earlier token of the account",
-    file: "src/users/service.ts",
+    file: "src/accounts/service.ts",
     find: "    .set({ passwordHash, tokenVersion: sql`${users.tokenVersion} + 1`, passwordChangedAt: utcNow })",
     replace: "    .set({ passwordHash, passwordChangedAt: utcNow })",
     tests: [T.accounts, T.writes],
@@ -236,7 +236,7 @@ export const tokens: Mutation[] = [
   {
     id: "secret-min-length-lowered",
     breaks: "a SECRET_KEY shorter than 32 characters stops moxie at start",
-    file: "src/settings.ts",
+    file: "src/tokens/secret.ts",
     find: "export const MIN_SECRET_KEY_LENGTH = 32;",
     replace: "export const MIN_SECRET_KEY_LENGTH = 16;",
     tests: [T.settings],
@@ -244,7 +244,7 @@ export const tokens: Mutation[] = [
   {
     id: "generated-secret-128-bits",
     breaks: "unset, a 256-bit key is generated once beside the database",
-    file: "src/auth/secret.ts",
+    file: "src/tokens/secret.ts",
     find: "crypto.getRandomValues(new Uint8Array(32))",
     replace: "crypto.getRandomValues(new Uint8Array(16))",
     tests: [T.cli],
@@ -252,7 +252,7 @@ export const tokens: Mutation[] = [
   {
     id: "token-ttl-longer",
     breaks: "tokens last 8 hours",
-    file: "src/auth/tokens.ts",
+    file: "src/tokens/tokens.ts",
     find: "export const ACCESS_TOKEN_TTL_SECONDS = 8 * 60 * 60;",
     replace: "export const ACCESS_TOKEN_TTL_SECONDS = 9 * 60 * 60;",
     tests: [T.auth, T.tokens, T.tokenClock],
@@ -260,7 +260,7 @@ export const tokens: Mutation[] = [
   {
     id: "public-secret-accepted",
     breaks: "the Python original's SECRET_KEY change-me-in-production stops moxie at start",
-    file: "src/settings.ts",
+    file: "src/settings/values.ts",
     find: "  if (KNOWN_PUBLIC_SECRETS.has(raw)) {",
     replace: "  if (false) {",
     tests: [T.settings, T.originalApp],
@@ -269,7 +269,7 @@ export const tokens: Mutation[] = [
   {
     id: "auth-after-validation",
     breaks: "authentication is decided before the body is validated (an anonymous bad body learns 401, not the schema)",
-    file: "src/auth/guard.ts",
+    file: "src/http/guard.ts",
     find: "      transform({ request, set, status }) {",
     replace: "      beforeHandle({ request, set, status }) {",
     tests: [T.auth],
@@ -277,7 +277,7 @@ export const tokens: Mutation[] = [
   {
     id: "guard-401-no-challenge",
     breaks: "401 not signed in carries WWW-Authenticate: Bearer",
-    file: "src/auth/guard.ts",
+    file: "src/http/guard.ts",
     find: "          Object.assign(set.headers, BEARER_CHALLENGE);\n          return status(401, { detail });",
     replace: "          return status(401, { detail });",
     tests: [T.auth],
