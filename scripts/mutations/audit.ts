@@ -5,17 +5,17 @@ export const audit: Mutation[] = [
   {
     id: "audit-failed-login-unrecorded",
     breaks: "sign-in failures are in the audit trail",
-    file: "src/auth/routes.ts",
-    find: "          await failed(reason);\n",
+    file: "src/sign-in/service.ts",
+    find: "      await record({ ...event, reason });\n",
     replace: "",
     tests: [T.operations, T.throttle],
   },
   {
     id: "audit-throttled-unrecorded",
     breaks: "throttled sign-ins are in the audit trail",
-    file: "src/auth/routes.ts",
-    find: '          await countRefusal({ ...event, reason: "throttled" });\n          set.headers["retry-after"] = String(attempt.retryAfterSeconds);\n          return status(429, { detail: "Too many login attempts" });',
-    replace: '          set.headers["retry-after"] = String(attempt.retryAfterSeconds);\n          return status(429, { detail: "Too many login attempts" });',
+    file: "src/sign-in/service.ts",
+    find: "user ? throttleClearedAt(db, user) : 0);\n    if (place.refused) {\n      await countRefusal({ ...event, reason: \"throttled\" });\n",
+    replace: "user ? throttleClearedAt(db, user) : 0);\n    if (place.refused) {\n",
     tests: [T.operations, T.throttle],
   },
   {

@@ -5,9 +5,9 @@ export const cli: Mutation[] = [
   {
     id: "serve-takes-no-lock",
     breaks: "a second server on the same database is an error",
-    file: "src/cli.ts",
-    find: "        release = acquireServeLock(settings.databasePath);\n      } catch",
-    replace: "        release = () => {};\n      } catch",
+    file: "src/cli/commands/serve.ts",
+    find: "      release = acquireServeLock(settings.databasePath);\n    } catch",
+    replace: "      release = () => {};\n    } catch",
     tests: [T.cli],
     filter: "same database",
   },
@@ -32,14 +32,11 @@ export const cli: Mutation[] = [
   {
     id: "serve-lock-after-bootstrap",
     breaks: "a second serve is refused before it opens the database: it never migrates or rewrites the file the first one serves",
-    file: "src/cli.ts",
-    find: "        release = acquireServeLock(settings.databasePath);\n      } catch",
-    replace: "        release = () => {};\n      } catch",
+    file: "src/cli/commands/serve.ts",
+    find: "      release = acquireServeLock(settings.databasePath);\n    } catch",
+    replace: "      release = () => {};\n    } catch",
     also: [
-      {
-        find: "        await serveLocked(bootstrap({ create: true, listening: true, overrides, announce: false }));",
-        replace: "        const running = bootstrap({ create: true, listening: true, overrides, announce: false });\n        release = acquireServeLock(settings.databasePath);\n        await serveLocked(running);",
-      },
+      { find: "      await serveLocked(bootstrap(context, { create: true, listening: true, overrides, announce: false }));", replace: "      const running = bootstrap(context, { create: true, listening: true, overrides, announce: false });\n      release = acquireServeLock(settings.databasePath);\n      await serveLocked(running);" },
     ],
     tests: [[T.serveLock, "before it touches the database"]],
   },
@@ -97,9 +94,9 @@ export const cli: Mutation[] = [
   {
     id: "read-command-migrates",
     breaks: "users and audit never write: they read the schema that is there or say to run moxie migrate",
-    file: "src/cli.ts",
-    find: "    if (readOnly) return { settings, db: openAsItIs(",
-    replace: "    if (false) return { settings, db: openAsItIs(",
+    file: "src/cli/bootstrap.ts",
+    find: "  if (readOnly) return { settings, db: openAsItIs(",
+    replace: "  if (false) return { settings, db: openAsItIs(",
     tests: [[T.readOnly, "byte for byte|still serves"]],
   },
   {
@@ -138,9 +135,9 @@ export const cli: Mutation[] = [
   {
     id: "umask-open",
     breaks: "files moxie creates (database, -wal, -shm, key, backups) are owner-only",
-    file: "src/cli.ts",
-    find: "  process.umask(0o077);",
-    replace: "  process.umask(0o022);",
+    file: "src/main.ts",
+    find: "process.umask(0o077);",
+    replace: "process.umask(0o022);",
     tests: [T.cli, T.opsCli, [T.securityCli, "owner-only"]],
     acceptable:
       "defence in depth: every file moxie creates also gets an explicit owner-only mode (the directory 0700; the database, key, backups and serve lock 0600; SQLite gives -wal and -shm the database file's mode), and the tests check the modes, which stay owner-only",

@@ -69,9 +69,9 @@ export const offsite: Mutation[] = [
   {
     id: "offsite-abandoned-request-holds-exit",
     breaks: "a command that gave up on the storage ends (Bun's S3 client cannot cancel the request)",
-    file: "src/cli.ts",
-    find: "  if (abandonedS3Requests() > 0) process.exit(code);",
-    replace: "  if (abandonedS3Requests() < 0) process.exit(code);",
+    file: "src/main.ts",
+    find: "if (abandonedS3Requests() > 0) process.exit(code);",
+    replace: "if (abandonedS3Requests() < 0) process.exit(code);",
     tests: [[T.offsite, "never answers"]],
   },
   {

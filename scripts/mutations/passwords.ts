@@ -101,8 +101,8 @@ export const passwords: Mutation[] = [
   {
     id: "saturated-precheck-removed",
     breaks: "a full queue is answered 503 before any database work",
-    file: "src/auth/routes.ts",
-    find: "        if (hashingGate.saturated) return busy();\n",
+    file: "src/sign-in/service.ts",
+    find: "    if (hashingGate.saturated) return busy();\n",
     replace: "",
     tests: [T.throttle, T.auth],
     acceptable:
@@ -111,9 +111,9 @@ export const passwords: Mutation[] = [
   {
     id: "sign-in-length-is-new-password-rule",
     breaks: "a password longer than the 8-128 rule, set before it, still signs in",
-    file: "src/auth/routes.ts",
-    find: "        if (characterCount(password) > SIGN_IN_PASSWORD_MAX_LENGTH) {",
-    replace: "        if (characterCount(password) > 128) {",
+    file: "src/sign-in/service.ts",
+    find: "    if (characterCount(password) > SIGN_IN_PASSWORD_MAX_LENGTH) {",
+    replace: "    if (characterCount(password) > 128) {",
     tests: [T.auth],
   },
   {
@@ -171,17 +171,17 @@ export const passwords: Mutation[] = [
   {
     id: "common-password-allowed",
     breaks: "new passwords are not among the 5 000 most common passwords",
-    file: "src/auth/password-policy.ts",
-    find: "  if (COMMON_PASSWORDS.has(normalized.toLowerCase())) return",
+    file: "src/passwords/policy.ts",
+    find: "  if (commonPasswordSet().has(normalized.toLowerCase())) return",
     replace: "  if (false) return",
     tests: [T.promises],
   },
   {
     id: "common-password-case-sensitive",
     breaks: "new passwords are not among the 5 000 most common passwords, in any case",
-    file: "src/auth/password-policy.ts",
-    find: "  if (COMMON_PASSWORDS.has(normalized.toLowerCase())) return",
-    replace: "  if (COMMON_PASSWORDS.has(normalized)) return",
+    file: "src/passwords/policy.ts",
+    find: "  if (commonPasswordSet().has(normalized.toLowerCase())) return",
+    replace: "  if (commonPasswordSet().has(normalized)) return",
     tests: [T.promises],
   },
   {
@@ -203,9 +203,9 @@ export const passwords: Mutation[] = [
   {
     id: "unknown-email-no-challenge",
     breaks: "an unknown email gets the same status, body and headers as a wrong password",
-    file: "src/http/guard.ts",
-    find: "          Object.assign(set.headers, BEARER_CHALLENGE);\n          return status(401, { detail });",
-    replace: "          if (user) Object.assign(set.headers, BEARER_CHALLENGE);\n          return status(401, { detail });",
+    file: "src/sign-in/service.ts",
+    find: "    if (!user || !matches) return refuse(user ? \"wrong_password\" : \"unknown_email\", \"wrong\");",
+    replace: "    if (!user || !matches) return refuse(user ? \"wrong_password\" : \"unknown_email\", user ? \"wrong\" : \"inactive\");",
     tests: [T.auth],
   },
   {
