@@ -19,7 +19,8 @@ import { print as printLine, type Command } from "../command.ts";
 import { humanSize, settingsFor, type Where } from "../dbfile.ts";
 import { UsageError } from "../errors.ts";
 import { printTable } from "../table.ts";
-import { countCopies, failed, formatTime, isDirectory, openStore, usage } from "./offsite-support.ts";
+import { isDirectory } from "./copies.ts";
+import { countCopies, failed, formatTime, openStore, usage } from "./offsite-support.ts";
 
 type Print = (line: string) => void;
 

@@ -8,7 +8,8 @@ import { OffsiteError, type OffsiteStore } from "../../offsite/store.ts";
 import { humanSize, settingsFor, type Where } from "../dbfile.ts";
 import { CommandError, UsageError } from "../errors.ts";
 import { localCopies } from "./backups.ts";
-import { failed, formatTime, isDirectory, offsiteCommandError, openStore, usage } from "./offsite-support.ts";
+import { isDirectory } from "./copies.ts";
+import { failed, formatTime, offsiteCommandError, openStore, usage } from "./offsite-support.ts";
 import { restoreFrom } from "./restore-from-file.ts";
 
 type Print = (line: string) => void;

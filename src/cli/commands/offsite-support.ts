@@ -1,6 +1,5 @@
 // What the off-host commands share: the store for a bucket, storage failures turned into the command's one line (exit
 // 2 for settings, 1 otherwise), and how copies and times are shown.
-import { statSync } from "node:fs";
 import type { S3Settings } from "../../offsite/locations.ts";
 import { OffsiteError, OffsiteStore } from "../../offsite/store.ts";
 import { CommandError, UsageError } from "../errors.ts";
@@ -38,14 +37,6 @@ export function usage<T>(parse: () => T): T {
     return parse();
   } catch (error) {
     throw new UsageError((error as Error).message);
-  }
-}
-
-export function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
   }
 }
 
