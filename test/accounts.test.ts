@@ -6,6 +6,7 @@ import { ACCOUNT_OPERATIONS_MAX, hashingGate } from "../src/passwords/hashing.ts
 import { users, type User } from "../src/db/schema.ts";
 import { AdminLockoutError } from "../src/accounts/errors.ts";
 import { setActive, updateUser } from "../src/accounts/service.ts";
+import { refreshSearchKeys, searchFold } from "../src/accounts/search.ts";
 import {
   createTestApp,
   expectNoLeak,
@@ -309,6 +310,137 @@ describe("GET /admin/users", () => {
       expect(response.headers.get("x-total-count")).toBeNull();
     });
   }
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// ?q= across scripts: case and accents ignored, on accounts moxie wrote and on rows the Python original wrote
+// (no search key), before and after a start gives them theirs, and after a name changes behind moxie's back.
+
+describe("GET /admin/users?q= ignores case and accents in every script", () => {
+  const ctx = createTestApp();
+  const request = leakChecked(ctx);
+  let adminToken: string;
+  const ids = new Map<string, number>();
+
+  /** Made through the API, as an admin does: each row's search key is written with it. */
+  const created = [
+    { name: "Sofía Núñez", email: "sofia.n@x.es" },
+    { name: "Nguyễn Văn An", email: "an@x.vn" },
+    { name: "Jens Straße", email: "jens@x.de" },
+    { name: "Οδυσσέας Ελύτης", email: "odysseas@x.gr" },
+  ];
+  /** Inserted with SQL as the Python original inserts them: no search key at all. */
+  const original = [
+    { name: "Åsa Öberg", email: "a.o@x.se" },
+    { name: "Zoë Saldaña", email: "zs@x.com" },
+    { name: "Søren Kierkegård", email: "sk@x.dk" },
+    { name: "Łukasz Żółć", email: "lz@x.pl" },
+    { name: "Đặng Thu Thảo", email: "dtt@x.vn" },
+    { name: "İlkay Işık", email: "ii@x.tr" },
+    { name: "김민준", email: "kim@x.kr" },
+    { name: "東京 太郎", email: "taro@x.jp" },
+    { name: "Sophia Lee", email: "sophia@x.com" },
+    { name: "Ana Müller", email: "josé.müller@x.de" },
+  ];
+
+  beforeAll(async () => {
+    const admin = await seedUser(ctx.db, { role: "admin", name: "The Admin", email: "boss@x.org" });
+    adminToken = await signIn(ctx.request, admin);
+    for (const account of created) {
+      const response = await request("POST", "/admin/users", { token: adminToken, body: { ...account, password: "a long passphrase" } });
+      expect(response.status).toBe(201);
+      ids.set(account.name, response.json.id);
+    }
+    const insert = ctx.db.$client.query(
+      "INSERT INTO users (name, email, password_hash, role, is_active, created_at) VALUES (?, ?, ?, 'agent', 1, '2026-01-05 09:00:00.000000')",
+    );
+    for (const account of original) ids.set(account.name, Number(insert.run(account.name, account.email, PWDLIB_HASH).lastInsertRowid));
+  });
+
+  async function found(q: string): Promise<string[]> {
+    const response = await request("GET", `/admin/users?q=${encodeURIComponent(q)}`, { token: adminToken });
+    expect({ q, status: response.status }).toEqual({ q, status: 200 });
+    const names = (response.json as Array<{ name: string }>).map((user) => user.name);
+    expect({ q, total: response.headers.get("x-total-count") }).toEqual({ q, total: String(names.length) });
+    for (const user of response.json as unknown[]) expectPublicUser(user);
+    return names.sort();
+  }
+
+  /** Each query and exactly the names it must find (nothing else). */
+  const CASES: Array<[string, string[]]> = [
+    // The issue's examples.
+    ["åsa", ["Åsa Öberg"]],
+    ["ZOË", ["Zoë Saldaña"]],
+    ["SOFÍA", ["Sofía Núñez"]],
+    ["nguyen", ["Nguyễn Văn An"]],
+    // Greek: accents (tonos) and the final sigma, typed in capitals or in small letters with ς at the end.
+    ["ΟΔΥΣΣΕΑΣ", ["Οδυσσέας Ελύτης"]],
+    ["ελυτης", ["Οδυσσέας Ελύτης"]],
+    ["οδυσσεας", ["Οδυσσέας Ελύτης"]],
+    // German: ß is ss, umlauts are their letter.
+    ["STRASSE", ["Jens Straße"]],
+    ["straße", ["Jens Straße"]],
+    ["muller", ["Ana Müller"]],
+    // Letters with a stroke, Turkish İ and ı, Vietnamese Đ.
+    ["soren", ["Søren Kierkegård"]],
+    ["LUKASZ ZOLC", ["Łukasz Żółć"]],
+    ["dang thu thao", ["Đặng Thu Thảo"]],
+    ["ilkay isik", ["İlkay Işık"]],
+    // Hangul and CJK match themselves.
+    ["민준", ["김민준"]],
+    ["東京", ["東京 太郎"]],
+    // The email too, accents and all.
+    ["JOSE.MULLER@", ["Ana Müller"]],
+    // Accents typed where the name has none.
+    ["sóphía", ["Sophia Lee"]],
+    // Negative: nothing that only looks or sounds alike.
+    ["sofia", ["Sofía Núñez"]],
+    ["mueller", []],
+    ["oeberg", []],
+    ["no such person", []],
+  ];
+
+  test("the issue's examples, Greek, German, strokes, Turkish, Hangul and CJK find exactly their accounts, before any start", async () => {
+    // The original's rows have no key yet: they are found all the same.
+    const unkeyed = ctx.db.$client.query("SELECT count(*) AS n FROM users WHERE search_key IS NULL").get() as { n: number };
+    expect(unkeyed.n).toBe(original.length);
+    for (const [q, names] of CASES) expect({ q, found: await found(q) }).toEqual({ q, found: [...names].sort() });
+  });
+
+  test("a start gives the original's rows their keys; the answers stay the same", async () => {
+    expect(refreshSearchKeys(ctx.db)).toBe(original.length);
+    const rows = ctx.db.$client.query("SELECT name, email, search_key, search_key_of FROM users").all() as Array<Record<string, string>>;
+    for (const row of rows) {
+      expect(row.search_key).toBe(`${searchFold(row.name!)}\n${searchFold(row.email!)}`);
+      expect(row.search_key_of).toBe(`${row.name}\n${row.email}`);
+    }
+    expect(refreshSearchKeys(ctx.db)).toBe(0);
+    for (const [q, names] of CASES) expect({ q, found: await found(q) }).toEqual({ q, found: [...names].sort() });
+  });
+
+  test("a name changed behind moxie's back (SQL, another program) is found by its new spelling, not its old one", async () => {
+    ctx.db.$client.query("UPDATE users SET name = 'Åsa Lindqvist' WHERE id = ?").run(ids.get("Åsa Öberg")!);
+    expect(await found("oberg")).toEqual([]);
+    expect(await found("LINDQVIST")).toEqual(["Åsa Lindqvist"]);
+  });
+
+  test("a name edited through the API is found by its new spelling at once, not its old one", async () => {
+    const id = ids.get("Sophia Lee")!;
+    expect((await request("PATCH", `/admin/users/${id}`, { token: adminToken, body: { name: "Sophia Ångström" } })).status).toBe(200);
+    expect(await found("lee")).toEqual([]);
+    expect(await found("angstrom")).toEqual(["Sophia Ångström"]);
+    expect(ctx.db.$client.query("SELECT search_key FROM users WHERE id = ?").get(id)).toEqual({ search_key: "sophia angstrom\nsophia@x.com" });
+  });
+
+  test("q combines with the other filters and pages; X-Total-Count counts every match", async () => {
+    const page = await request("GET", "/admin/users?q=%C3%85&limit=1", { token: adminToken });
+    // "Å" folds to "a": every name or email with an a.
+    expect(Number(page.headers.get("x-total-count"))).toBeGreaterThan(1);
+    expect(page.json).toHaveLength(1);
+    const inactive = await request("GET", "/admin/users?q=nguyen&is_active=false", { token: adminToken });
+    expect(inactive.json).toEqual([]);
+    expect(inactive.headers.get("x-total-count")).toBe("0");
+  });
 });
 
 // ---------------------------------------------------------------------------------------------------------
@@ -644,7 +776,8 @@ describe("admin: one account", () => {
       const response = await request("PATCH", `/admin/users/${target.id}`, { token: adminToken, body: { name: "  Renamed  " } });
       expect(response.status).toBe(200);
       expectPublicUser(response.json, { id: target.id, name: "Renamed", email: "patch.me@x.co", role: "agent", is_active: true });
-      expect(rowOf(ctx, target.id)).toEqual({ ...before, name: "Renamed" });
+      // Its search key follows, in the same write.
+      expect(rowOf(ctx, target.id)).toEqual({ ...before, name: "Renamed", searchKey: "renamed\npatch.me@x.co", searchKeyOf: "Renamed\npatch.me@x.co" });
     });
 
     test("changes the email, stored trimmed and lower-cased; sign-in uses the new one", async () => {

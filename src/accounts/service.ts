@@ -18,6 +18,7 @@ import {
   WrongPasswordError,
 } from "./errors.ts";
 import { findUserById, getUser } from "./lookup.ts";
+import { searchColumns } from "./search.ts";
 import { asOnePasswordOperation, hashingFor, writeAs, type Actor, type ActingUser } from "./write.ts";
 
 export interface NewAccount {
@@ -39,8 +40,9 @@ export async function createUser(db: Db, input: NewAccount, actor: Actor = "cli"
   const email = normalizeNewEmail(input.email);
   const passwordHash = await asOnePasswordOperation(db, actor, "admin", () => hashPassword(input.password, { for: hashingFor(actor) }));
   return writeAs(db, actor, "admin", (tx, audit) => {
+    const name = input.name.trim();
     const created = withUniqueEmail(email, () =>
-      tx.insert(users).values({ name: input.name.trim(), email, passwordHash, role: input.role ?? "agent" }).returning().get(),
+      tx.insert(users).values({ name, email, passwordHash, role: input.role ?? "agent", ...searchColumns(name, email) }).returning().get(),
     );
     audit({ type: "user.created", userId: created.id });
     return created;
@@ -75,8 +77,10 @@ export function updateUser(db: Db, actor: Actor, id: number, changes: AccountCha
       if (user[field] !== to) changed[field] = { from: user[field], to };
     }
     if (Object.keys(changed).length === 0) return user;
+    // The search key follows the name and email in the same statement: it is never stale after moxie's own writes.
+    const search = searchColumns(wanted.name ?? user.name, wanted.email ?? user.email);
     const updated = withUniqueEmail(email ?? user.email, () =>
-      tx.update(users).set(wanted).where(eq(users.id, id)).returning().get()!,
+      tx.update(users).set({ ...wanted, ...search }).where(eq(users.id, id)).returning().get()!,
     );
     audit({ type: "user.updated", userId: id, changes: changed });
     return updated;

@@ -77,7 +77,15 @@ export const UserListQuery = t.Object({
   role: t.Optional(RoleModel),
   is_active: t.Optional(t.Boolean({ error: "is_active must be true or false", description: "Only active (true) or inactive (false) accounts." })),
   q: t.Optional(
-    t.String({ maxLength: 100, error: "q must be at most 100 characters", description: "Text found in the name or the email (ASCII letters in any case)." }),
+    t.String({
+      maxLength: 100,
+      error: "q must be at most 100 characters",
+      description:
+        "Text found anywhere in the name or the email, ignoring case and accents in every script: `åsa` finds " +
+        "Åsa Öberg, `SOFÍA` finds Sofía, `nguyen` finds Nguyễn, `strasse` finds Straße, `οδος` finds ΟΔΌΣ; ø, ł, đ " +
+        "and the dotless ı match o, l, d and i. Compatibility forms are folded too (fullwidth letters, ligatures); " +
+        "other letters (Hangul, CJK, æ, ð, þ) match only themselves, in either case. `%` and `_` are plain characters.",
+    }),
   ),
   ...pagingQuery(PAGE_LIMIT_MAX),
 });
