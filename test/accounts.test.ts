@@ -726,7 +726,7 @@ describe("admin: one account", () => {
       }
     });
 
-    test("id, password_hash, is_active, created_at, token_version in the body never reach the database", async () => {
+    test("id, password_hash, created_at, token_version (and their camelCase) in the body never reach the database", async () => {
       const password = "extra-fields-pass";
       const forgedHash = await Bun.password.hash("forged-password-1");
       const sneaky = {
@@ -736,7 +736,7 @@ describe("admin: one account", () => {
         id: 4242,
         password_hash: forgedHash,
         passwordHash: forgedHash,
-        is_active: false,
+        // Not the API's spelling: ignored like any unknown field (is_active is the field, tested below).
         isActive: false,
         created_at: "2000-01-01T00:00:00.000Z",
         createdAt: "2000-01-01T00:00:00.000Z",
@@ -762,6 +762,45 @@ describe("admin: one account", () => {
       expect(await Bun.password.verify(password, stored!.passwordHash)).toBe(true);
       expect(await Bun.password.verify("forged-password-1", stored!.passwordHash)).toBe(false);
       expectPublicUser(response.json, { is_active: true, email: "sneaky@x.co" });
+    });
+
+    test("is_active false creates an inactive account (201), which cannot sign in; the trail says it was created inactive", async () => {
+      const response = await request("POST", "/admin/users", {
+        token: adminToken,
+        body: { name: "Dormant", email: "dormant@x.co", password: "a long passphrase", is_active: false },
+      });
+      expect(response.status).toBe(201);
+      expectPublicUser(response.json, { email: "dormant@x.co", is_active: false });
+      expect(rowOf(ctx, response.json.id)).toMatchObject({ isActive: false, tokenVersion: 0 });
+      const login = await request("POST", "/auth/login", { body: { email: "dormant@x.co", password: "a long passphrase" } });
+      expectDetail(login, 401, "Account is inactive");
+      const trail = await request("GET", `/admin/audit?user_id=${response.json.id}&type=user.created`, { token: adminToken });
+      expect(trail.json.map((event: { type: string; changes: unknown }) => [event.type, event.changes])).toEqual([
+        ["user.created", { is_active: { from: null, to: false } }],
+      ]);
+      // Activated later, it signs in.
+      expect((await request("PATCH", `/admin/users/${response.json.id}/activate`, { token: adminToken })).json.is_active).toBe(true);
+      expect((await request("POST", "/auth/login", { body: { email: "dormant@x.co", password: "a long passphrase" } })).status).toBe(200);
+    });
+
+    test("is_active true, or left out, creates an active account whose trail says nothing more", async () => {
+      for (const [email, body] of [["awake@x.co", { is_active: true }], ["default@x.co", {}]] as const) {
+        const response = await request("POST", "/admin/users", { token: adminToken, body: { name: "Awake", email, password: "a long passphrase", ...body } });
+        expect({ email, status: response.status, active: response.json.is_active }).toEqual({ email, status: 201, active: true });
+        const trail = await request("GET", `/admin/audit?user_id=${response.json.id}`, { token: adminToken });
+        expect(trail.json.map((event: { type: string; changes: unknown }) => [event.type, event.changes])).toEqual([["user.created", null]]);
+      }
+    });
+
+    test("is_active that is not true or false → 422 naming it, nothing created", async () => {
+      for (const value of ["false", 0, null]) {
+        const response = await request("POST", "/admin/users", {
+          token: adminToken,
+          body: { name: "Typed", email: "typed@x.co", password: "a long passphrase", is_active: value },
+        });
+        expectDetail(response, 422, "is_active must be true or false");
+      }
+      expect(ctx.db.select().from(users).where(eq(users.email, "typed@x.co")).get()).toBeUndefined();
     });
   });
 
@@ -843,17 +882,19 @@ describe("admin: one account", () => {
       expect(rowOf(ctx, target.id)).toEqual(before);
     });
 
-    test("is_active, password_hash, id, created_at, token_version cannot be changed through PATCH", async () => {
+    test("password_hash, id, created_at, last_login_at, token_version cannot be changed through PATCH", async () => {
       const before = rowOf(ctx, target.id)!;
       const response = await request("PATCH", `/admin/users/${target.id}`, {
         token: adminToken,
         body: {
           name: "Still Active",
-          is_active: false,
           password_hash: PWDLIB_HASH,
+          passwordHash: PWDLIB_HASH,
           id: 777,
           created_at: "2000-01-01T00:00:00.000Z",
+          last_login_at: "2000-01-01T00:00:00.000Z",
           token_version: 50,
+          isActive: false,
         },
       });
       expect([200, 422]).toContain(response.status);
@@ -863,13 +904,48 @@ describe("admin: one account", () => {
         isActive: true,
         passwordHash: before.passwordHash,
         createdAt: before.createdAt,
+        lastLoginAt: before.lastLoginAt,
         tokenVersion: before.tokenVersion,
       });
       expect(rowOf(ctx, 777)).toBeUndefined();
-      // Only extras, nothing real to change: never a silent deactivation either.
-      const onlyExtras = await request("PATCH", `/admin/users/${target.id}`, { token: adminToken, body: { is_active: false } });
-      expect([200, 422]).toContain(onlyExtras.status);
-      expect(rowOf(ctx, target.id)?.isActive).toBe(true);
+    });
+
+    test("a password in a PATCH → 422 naming the route for it; nothing else in the body is written either", async () => {
+      const before = rowOf(ctx, target.id)!;
+      const response = await request("PATCH", `/admin/users/${target.id}`, {
+        token: adminToken,
+        body: { name: "Not Renamed", password: "a brand new passphrase" },
+      });
+      expectDetail(response, 422, "password cannot be changed here: use PUT /admin/users/{id}/password");
+      expect(response.text).not.toContain("a brand new passphrase");
+      expect(rowOf(ctx, target.id)).toEqual(before);
+    });
+
+    test("is_active false deactivates as /deactivate does (the token stops, the trail says so); true reactivates", async () => {
+      const user = await seedUser(ctx.db, { email: "patched.off@x.co" });
+      const token = await signIn(ctx.request, user);
+      const off = await request("PATCH", `/admin/users/${user.id}`, { token: adminToken, body: { is_active: false, name: "Patched Off" } });
+      expect(off.status).toBe(200);
+      expectPublicUser(off.json, { id: user.id, is_active: false, name: "Patched Off" });
+      expect((await request("GET", "/auth/me", { token })).status).toBe(401);
+      const again = await request("PATCH", `/admin/users/${user.id}`, { token: adminToken, body: { is_active: false } });
+      expect(again.json).toEqual(off.json);
+      const on = await request("PATCH", `/admin/users/${user.id}`, { token: adminToken, body: { is_active: true } });
+      expectPublicUser(on.json, { id: user.id, is_active: true });
+      // The old token stays revoked; a new sign-in works.
+      expect((await request("GET", "/auth/me", { token })).status).toBe(401);
+      await signIn(ctx.request, user);
+      const trail = await request("GET", `/admin/audit?user_id=${user.id}&limit=10`, { token: adminToken });
+      const types = trail.json.map((event: { type: string }) => event.type).filter((type: string) => type !== "login.succeeded");
+      // Newest first; the repeated deactivation recorded nothing.
+      expect(types).toEqual(["user.activated", "user.deactivated", "user.updated", "user.created"]);
+    });
+
+    test("is_active false on yourself through PATCH → 409, nothing written (not even the name sent with it)", async () => {
+      const before = rowOf(ctx, admin.id)!;
+      const response = await request("PATCH", `/admin/users/${admin.id}`, { token: adminToken, body: { is_active: false, name: "Gone Admin" } });
+      expectDetail(response, 409, "You cannot deactivate your own account; ask another admin");
+      expect(rowOf(ctx, admin.id)).toEqual(before);
     });
 
     test("an unknown id → 404 User not found", async () => {
