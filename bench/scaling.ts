@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { openDatabase, type Db } from "../src/db/index.ts";
 import { users } from "../src/db/schema.ts";
 import { findUserByEmail, listUsers } from "../src/accounts/lookup.ts";
+import { refreshSearchKeys } from "../src/accounts/search.ts";
 
 const SIZES = [1_000, 10_000, 100_000];
 const MEASURE_MS = 700; // per measurement
@@ -39,8 +40,8 @@ interface Measurement {
 }
 
 /** Runs `op` for MEASURE_MS (after a short warm-up), in batches so the clock is read rarely. */
-function measure(op: (i: number) => unknown, budgetMs = MEASURE_MS, maxOps = MAX_OPS): Measurement {
-  for (let i = 0; i < 50; i++) op(i);
+function measure(op: (i: number) => unknown, budgetMs = MEASURE_MS, maxOps = MAX_OPS, warmUp = 50): Measurement {
+  for (let i = 0; i < warmUp; i++) op(i);
   let ops = 0;
   let batch = 1;
   const start = performance.now();
@@ -76,8 +77,9 @@ function insertUsers(db: Db, count: number): void {
   const base = Date.UTC(2024, 0, 1);
   client.transaction(() => {
     for (let i = 1; i <= count; i++) {
-      // One account a minute, oldest first, as a team's real sign-up history would be ordered.
-      insert.run(`User ${i}`, `user${i}@scale.test`, HASH, i === 1 ? "admin" : "agent", new Date(base + i * 60_000).toISOString());
+      // One account a minute, oldest first, as a team's real sign-up history would be ordered. Every tenth name
+      // has accents (what search folds); inserted without search keys, as the Python original writes rows.
+      insert.run(i % 10 === 0 ? `Åsa Nguyễn ${i}` : `User ${i}`, `user${i}@scale.test`, HASH, i === 1 ? "admin" : "agent", new Date(base + i * 60_000).toISOString());
     }
   })();
   client.run("ANALYZE");
@@ -98,6 +100,16 @@ interface SizeResult {
   list: Measurement;
   listRows: number;
   countOnly: Measurement;
+  /** refreshSearchKeys() giving every row its key (after the migration, or the original's rows), ms, once. */
+  keysFilled: number;
+  /** refreshSearchKeys() when every key is current: what each start pays. */
+  keysCurrent: Measurement;
+  /** listUsers({ q }) matching a few rows / a tenth of them, every key current. */
+  searchFew: Measurement;
+  searchFewRows: number;
+  searchMany: Measurement;
+  /** listUsers({ q }) with no row keyed: folded in JS at each query (the worst case: a read-only command on a file the original filled). */
+  searchUnkeyed: Measurement;
   fileMb: number;
 }
 
@@ -134,11 +146,36 @@ for (const size of SIZES) {
   const countStatement = client.query("SELECT count(*) AS n FROM users");
   const countOnly = measure(() => countStatement.get(), 700, 100_000);
 
+  // Search: the rows were inserted without keys, as the original writes them.
+  const unkeyedFew = listUsers(db, { q: "NGUYEN 4" }).total;
+  const searchUnkeyed = measure(() => listUsers(db, { q: "NGUYEN 4" }), 1500, 200, 2);
+  const fillStart = performance.now();
+  refreshSearchKeys(db);
+  const keysFilled = performance.now() - fillStart;
+  const keysCurrent = measure(() => refreshSearchKeys(db), 700, 10_000);
+  let searchFewRows = 0;
+  const searchFew = measure(() => {
+    const page = listUsers(db, { q: "NGUYEN 4" });
+    searchFewRows = page.total;
+    if (page.total !== unkeyedFew || page.total === 0) throw new Error(`search found ${page.total}, unkeyed ${unkeyedFew}`);
+  }, 1500, 10_000);
+  const searchMany = measure(() => {
+    if (listUsers(db, { q: "åsa" }).total !== Math.floor(size / 10)) throw new Error("search for åsa missed rows");
+  }, 1500, 10_000);
+
   const fileMb = Bun.file(path).size / 1048576;
-  sizeResults.push({ users: size, byIdRaw, byIdGuard, byEmailRaw, byEmailService, list, listRows, countOnly, fileMb });
+  sizeResults.push({
+    users: size, byIdRaw, byIdGuard, byEmailRaw, byEmailService, list, listRows, countOnly,
+    keysFilled, keysCurrent, searchFew, searchFewRows, searchMany, searchUnkeyed, fileMb,
+  });
   log(
     `  by id ${f0(byIdRaw.opsPerSecond)}/s (guard ${f0(byIdGuard.opsPerSecond)}/s), by email ${f0(byEmailRaw.opsPerSecond)}/s ` +
       `(service ${f0(byEmailService.opsPerSecond)}/s), listUsers ${f2(list.microsPerOp / 1000)} ms`,
+  );
+  log(
+    `  search: keys filled in ${f2(keysFilled)} ms, current-key check ${f2(keysCurrent.microsPerOp / 1000)} ms; q=NGUYEN 4 ` +
+      `(${searchFewRows} rows) ${f2(searchFew.microsPerOp / 1000)} ms, q=åsa ${f2(searchMany.microsPerOp / 1000)} ms, ` +
+      `unkeyed ${f2(searchUnkeyed.microsPerOp / 1000)} ms`,
   );
   client.close();
   largestDb = path;
@@ -259,6 +296,20 @@ const scalingTable = [
     ].join(" | "),
   ).map((row) => `| ${row} |`),
 ].join("\n");
+const searchTable = [
+  "| users | keys filled once (refreshSearchKeys, all missing) ms | start's check, all current, ms | `q=NGUYEN 4`: matches, ms/op | `q=åsa` (a tenth match; 1000-row page + count) ms/op | `q=NGUYEN 4`, no row keyed, ms/op |",
+  "| ---: | ---: | ---: | ---: | ---: | ---: |",
+  ...sizeResults.map((r) =>
+    [
+      f0(r.users),
+      f2(r.keysFilled),
+      f2(r.keysCurrent.microsPerOp / 1000),
+      `${r.searchFewRows}, ${f2(r.searchFew.microsPerOp / 1000)}`,
+      f2(r.searchMany.microsPerOp / 1000),
+      f2(r.searchUnkeyed.microsPerOp / 1000),
+    ].join(" | "),
+  ).map((row) => `| ${row} |`),
+].join("\n");
 const settingsTable = [
   "| setting | value | measurement | result |",
   "| --- | --- | --- | ---: |",
@@ -277,6 +328,12 @@ const markdown = [
     "defaults: 1000 rows ordered by created_at, id, plus the count for X-Total-Count.",
   "",
   scalingTable,
+  "",
+  "Search by name and email (src/accounts/search.ts): every tenth name is `Åsa Nguyễn <n>`. The rows were inserted " +
+    "without search keys, as the Python original writes them; refreshSearchKeys() (run at start) gives them theirs. " +
+    "A substring search reads every row (no b-tree index serves `instr`), so it grows with the table.",
+  "",
+  searchTable,
   "",
   settingsTable,
   "",

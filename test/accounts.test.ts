@@ -6,6 +6,7 @@ import { ACCOUNT_OPERATIONS_MAX, hashingGate } from "../src/passwords/hashing.ts
 import { users, type User } from "../src/db/schema.ts";
 import { AdminLockoutError } from "../src/accounts/errors.ts";
 import { setActive, updateUser } from "../src/accounts/service.ts";
+import { refreshSearchKeys, searchFold } from "../src/accounts/search.ts";
 import {
   createTestApp,
   expectNoLeak,
@@ -312,6 +313,137 @@ describe("GET /admin/users", () => {
 });
 
 // ---------------------------------------------------------------------------------------------------------
+// ?q= across scripts: case and accents ignored, on accounts moxie wrote and on rows the Python original wrote
+// (no search key), before and after a start gives them theirs, and after a name changes behind moxie's back.
+
+describe("GET /admin/users?q= ignores case and accents in every script", () => {
+  const ctx = createTestApp();
+  const request = leakChecked(ctx);
+  let adminToken: string;
+  const ids = new Map<string, number>();
+
+  /** Made through the API, as an admin does: each row's search key is written with it. */
+  const created = [
+    { name: "Sofía Núñez", email: "sofia.n@x.es" },
+    { name: "Nguyễn Văn An", email: "an@x.vn" },
+    { name: "Jens Straße", email: "jens@x.de" },
+    { name: "Οδυσσέας Ελύτης", email: "odysseas@x.gr" },
+  ];
+  /** Inserted with SQL as the Python original inserts them: no search key at all. */
+  const original = [
+    { name: "Åsa Öberg", email: "a.o@x.se" },
+    { name: "Zoë Saldaña", email: "zs@x.com" },
+    { name: "Søren Kierkegård", email: "sk@x.dk" },
+    { name: "Łukasz Żółć", email: "lz@x.pl" },
+    { name: "Đặng Thu Thảo", email: "dtt@x.vn" },
+    { name: "İlkay Işık", email: "ii@x.tr" },
+    { name: "김민준", email: "kim@x.kr" },
+    { name: "東京 太郎", email: "taro@x.jp" },
+    { name: "Sophia Lee", email: "sophia@x.com" },
+    { name: "Ana Müller", email: "josé.müller@x.de" },
+  ];
+
+  beforeAll(async () => {
+    const admin = await seedUser(ctx.db, { role: "admin", name: "The Admin", email: "boss@x.org" });
+    adminToken = await signIn(ctx.request, admin);
+    for (const account of created) {
+      const response = await request("POST", "/admin/users", { token: adminToken, body: { ...account, password: "a long passphrase" } });
+      expect(response.status).toBe(201);
+      ids.set(account.name, response.json.id);
+    }
+    const insert = ctx.db.$client.query(
+      "INSERT INTO users (name, email, password_hash, role, is_active, created_at) VALUES (?, ?, ?, 'agent', 1, '2026-01-05 09:00:00.000000')",
+    );
+    for (const account of original) ids.set(account.name, Number(insert.run(account.name, account.email, PWDLIB_HASH).lastInsertRowid));
+  });
+
+  async function found(q: string): Promise<string[]> {
+    const response = await request("GET", `/admin/users?q=${encodeURIComponent(q)}`, { token: adminToken });
+    expect({ q, status: response.status }).toEqual({ q, status: 200 });
+    const names = (response.json as Array<{ name: string }>).map((user) => user.name);
+    expect({ q, total: response.headers.get("x-total-count") }).toEqual({ q, total: String(names.length) });
+    for (const user of response.json as unknown[]) expectPublicUser(user);
+    return names.sort();
+  }
+
+  /** Each query and exactly the names it must find (nothing else). */
+  const CASES: Array<[string, string[]]> = [
+    // The issue's examples.
+    ["åsa", ["Åsa Öberg"]],
+    ["ZOË", ["Zoë Saldaña"]],
+    ["SOFÍA", ["Sofía Núñez"]],
+    ["nguyen", ["Nguyễn Văn An"]],
+    // Greek: accents (tonos) and the final sigma, typed in capitals or in small letters with ς at the end.
+    ["ΟΔΥΣΣΕΑΣ", ["Οδυσσέας Ελύτης"]],
+    ["ελυτης", ["Οδυσσέας Ελύτης"]],
+    ["οδυσσεας", ["Οδυσσέας Ελύτης"]],
+    // German: ß is ss, umlauts are their letter.
+    ["STRASSE", ["Jens Straße"]],
+    ["straße", ["Jens Straße"]],
+    ["muller", ["Ana Müller"]],
+    // Letters with a stroke, Turkish İ and ı, Vietnamese Đ.
+    ["soren", ["Søren Kierkegård"]],
+    ["LUKASZ ZOLC", ["Łukasz Żółć"]],
+    ["dang thu thao", ["Đặng Thu Thảo"]],
+    ["ilkay isik", ["İlkay Işık"]],
+    // Hangul and CJK match themselves.
+    ["민준", ["김민준"]],
+    ["東京", ["東京 太郎"]],
+    // The email too, accents and all.
+    ["JOSE.MULLER@", ["Ana Müller"]],
+    // Accents typed where the name has none.
+    ["sóphía", ["Sophia Lee"]],
+    // Negative: nothing that only looks or sounds alike.
+    ["sofia", ["Sofía Núñez"]],
+    ["mueller", []],
+    ["oeberg", []],
+    ["no such person", []],
+  ];
+
+  test("the issue's examples, Greek, German, strokes, Turkish, Hangul and CJK find exactly their accounts, before any start", async () => {
+    // The original's rows have no key yet: they are found all the same.
+    const unkeyed = ctx.db.$client.query("SELECT count(*) AS n FROM users WHERE search_key IS NULL").get() as { n: number };
+    expect(unkeyed.n).toBe(original.length);
+    for (const [q, names] of CASES) expect({ q, found: await found(q) }).toEqual({ q, found: [...names].sort() });
+  });
+
+  test("a start gives the original's rows their keys; the answers stay the same", async () => {
+    expect(refreshSearchKeys(ctx.db)).toBe(original.length);
+    const rows = ctx.db.$client.query("SELECT name, email, search_key, search_key_of FROM users").all() as Array<Record<string, string>>;
+    for (const row of rows) {
+      expect(row.search_key).toBe(`${searchFold(row.name!)}\n${searchFold(row.email!)}`);
+      expect(row.search_key_of).toBe(`${row.name}\n${row.email}`);
+    }
+    expect(refreshSearchKeys(ctx.db)).toBe(0);
+    for (const [q, names] of CASES) expect({ q, found: await found(q) }).toEqual({ q, found: [...names].sort() });
+  });
+
+  test("a name changed behind moxie's back (SQL, another program) is found by its new spelling, not its old one", async () => {
+    ctx.db.$client.query("UPDATE users SET name = 'Åsa Lindqvist' WHERE id = ?").run(ids.get("Åsa Öberg")!);
+    expect(await found("oberg")).toEqual([]);
+    expect(await found("LINDQVIST")).toEqual(["Åsa Lindqvist"]);
+  });
+
+  test("a name edited through the API is found by its new spelling at once, not its old one", async () => {
+    const id = ids.get("Sophia Lee")!;
+    expect((await request("PATCH", `/admin/users/${id}`, { token: adminToken, body: { name: "Sophia Ångström" } })).status).toBe(200);
+    expect(await found("lee")).toEqual([]);
+    expect(await found("angstrom")).toEqual(["Sophia Ångström"]);
+    expect(ctx.db.$client.query("SELECT search_key FROM users WHERE id = ?").get(id)).toEqual({ search_key: "sophia angstrom\nsophia@x.com" });
+  });
+
+  test("q combines with the other filters and pages; X-Total-Count counts every match", async () => {
+    const page = await request("GET", "/admin/users?q=%C3%85&limit=1", { token: adminToken });
+    // "Å" folds to "a": every name or email with an a.
+    expect(Number(page.headers.get("x-total-count"))).toBeGreaterThan(1);
+    expect(page.json).toHaveLength(1);
+    const inactive = await request("GET", "/admin/users?q=nguyen&is_active=false", { token: adminToken });
+    expect(inactive.json).toEqual([]);
+    expect(inactive.headers.get("x-total-count")).toBe("0");
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
 // One account: read, create, change, activate, password. One admin, a few agents, reused.
 
 describe("admin: one account", () => {
@@ -594,7 +726,7 @@ describe("admin: one account", () => {
       }
     });
 
-    test("id, password_hash, is_active, created_at, token_version in the body never reach the database", async () => {
+    test("id, password_hash, created_at, token_version (and their camelCase) in the body never reach the database", async () => {
       const password = "extra-fields-pass";
       const forgedHash = await Bun.password.hash("forged-password-1");
       const sneaky = {
@@ -604,7 +736,7 @@ describe("admin: one account", () => {
         id: 4242,
         password_hash: forgedHash,
         passwordHash: forgedHash,
-        is_active: false,
+        // Not the API's spelling: ignored like any unknown field (is_active is the field, tested below).
         isActive: false,
         created_at: "2000-01-01T00:00:00.000Z",
         createdAt: "2000-01-01T00:00:00.000Z",
@@ -631,6 +763,45 @@ describe("admin: one account", () => {
       expect(await Bun.password.verify("forged-password-1", stored!.passwordHash)).toBe(false);
       expectPublicUser(response.json, { is_active: true, email: "sneaky@x.co" });
     });
+
+    test("is_active false creates an inactive account (201), which cannot sign in; the trail says it was created inactive", async () => {
+      const response = await request("POST", "/admin/users", {
+        token: adminToken,
+        body: { name: "Dormant", email: "dormant@x.co", password: "a long passphrase", is_active: false },
+      });
+      expect(response.status).toBe(201);
+      expectPublicUser(response.json, { email: "dormant@x.co", is_active: false });
+      expect(rowOf(ctx, response.json.id)).toMatchObject({ isActive: false, tokenVersion: 0 });
+      const login = await request("POST", "/auth/login", { body: { email: "dormant@x.co", password: "a long passphrase" } });
+      expectDetail(login, 401, "Account is inactive");
+      const trail = await request("GET", `/admin/audit?user_id=${response.json.id}&type=user.created`, { token: adminToken });
+      expect(trail.json.map((event: { type: string; changes: unknown }) => [event.type, event.changes])).toEqual([
+        ["user.created", { is_active: { from: null, to: false } }],
+      ]);
+      // Activated later, it signs in.
+      expect((await request("PATCH", `/admin/users/${response.json.id}/activate`, { token: adminToken })).json.is_active).toBe(true);
+      expect((await request("POST", "/auth/login", { body: { email: "dormant@x.co", password: "a long passphrase" } })).status).toBe(200);
+    });
+
+    test("is_active true, or left out, creates an active account whose trail says nothing more", async () => {
+      for (const [email, body] of [["awake@x.co", { is_active: true }], ["default@x.co", {}]] as const) {
+        const response = await request("POST", "/admin/users", { token: adminToken, body: { name: "Awake", email, password: "a long passphrase", ...body } });
+        expect({ email, status: response.status, active: response.json.is_active }).toEqual({ email, status: 201, active: true });
+        const trail = await request("GET", `/admin/audit?user_id=${response.json.id}`, { token: adminToken });
+        expect(trail.json.map((event: { type: string; changes: unknown }) => [event.type, event.changes])).toEqual([["user.created", null]]);
+      }
+    });
+
+    test("is_active that is not true or false → 422 naming it, nothing created", async () => {
+      for (const value of ["false", 0, null]) {
+        const response = await request("POST", "/admin/users", {
+          token: adminToken,
+          body: { name: "Typed", email: "typed@x.co", password: "a long passphrase", is_active: value },
+        });
+        expectDetail(response, 422, "is_active must be true or false");
+      }
+      expect(ctx.db.select().from(users).where(eq(users.email, "typed@x.co")).get()).toBeUndefined();
+    });
   });
 
   describe("PATCH /admin/users/{id}", () => {
@@ -644,7 +815,8 @@ describe("admin: one account", () => {
       const response = await request("PATCH", `/admin/users/${target.id}`, { token: adminToken, body: { name: "  Renamed  " } });
       expect(response.status).toBe(200);
       expectPublicUser(response.json, { id: target.id, name: "Renamed", email: "patch.me@x.co", role: "agent", is_active: true });
-      expect(rowOf(ctx, target.id)).toEqual({ ...before, name: "Renamed" });
+      // Its search key follows, in the same write.
+      expect(rowOf(ctx, target.id)).toEqual({ ...before, name: "Renamed", searchKey: "renamed\npatch.me@x.co", searchKeyOf: "Renamed\npatch.me@x.co" });
     });
 
     test("changes the email, stored trimmed and lower-cased; sign-in uses the new one", async () => {
@@ -710,17 +882,19 @@ describe("admin: one account", () => {
       expect(rowOf(ctx, target.id)).toEqual(before);
     });
 
-    test("is_active, password_hash, id, created_at, token_version cannot be changed through PATCH", async () => {
+    test("password_hash, id, created_at, last_login_at, token_version cannot be changed through PATCH", async () => {
       const before = rowOf(ctx, target.id)!;
       const response = await request("PATCH", `/admin/users/${target.id}`, {
         token: adminToken,
         body: {
           name: "Still Active",
-          is_active: false,
           password_hash: PWDLIB_HASH,
+          passwordHash: PWDLIB_HASH,
           id: 777,
           created_at: "2000-01-01T00:00:00.000Z",
+          last_login_at: "2000-01-01T00:00:00.000Z",
           token_version: 50,
+          isActive: false,
         },
       });
       expect([200, 422]).toContain(response.status);
@@ -730,13 +904,48 @@ describe("admin: one account", () => {
         isActive: true,
         passwordHash: before.passwordHash,
         createdAt: before.createdAt,
+        lastLoginAt: before.lastLoginAt,
         tokenVersion: before.tokenVersion,
       });
       expect(rowOf(ctx, 777)).toBeUndefined();
-      // Only extras, nothing real to change: never a silent deactivation either.
-      const onlyExtras = await request("PATCH", `/admin/users/${target.id}`, { token: adminToken, body: { is_active: false } });
-      expect([200, 422]).toContain(onlyExtras.status);
-      expect(rowOf(ctx, target.id)?.isActive).toBe(true);
+    });
+
+    test("a password in a PATCH → 422 naming the route for it; nothing else in the body is written either", async () => {
+      const before = rowOf(ctx, target.id)!;
+      const response = await request("PATCH", `/admin/users/${target.id}`, {
+        token: adminToken,
+        body: { name: "Not Renamed", password: "a brand new passphrase" },
+      });
+      expectDetail(response, 422, "password cannot be changed here: use PUT /admin/users/{id}/password");
+      expect(response.text).not.toContain("a brand new passphrase");
+      expect(rowOf(ctx, target.id)).toEqual(before);
+    });
+
+    test("is_active false deactivates as /deactivate does (the token stops, the trail says so); true reactivates", async () => {
+      const user = await seedUser(ctx.db, { email: "patched.off@x.co" });
+      const token = await signIn(ctx.request, user);
+      const off = await request("PATCH", `/admin/users/${user.id}`, { token: adminToken, body: { is_active: false, name: "Patched Off" } });
+      expect(off.status).toBe(200);
+      expectPublicUser(off.json, { id: user.id, is_active: false, name: "Patched Off" });
+      expect((await request("GET", "/auth/me", { token })).status).toBe(401);
+      const again = await request("PATCH", `/admin/users/${user.id}`, { token: adminToken, body: { is_active: false } });
+      expect(again.json).toEqual(off.json);
+      const on = await request("PATCH", `/admin/users/${user.id}`, { token: adminToken, body: { is_active: true } });
+      expectPublicUser(on.json, { id: user.id, is_active: true });
+      // The old token stays revoked; a new sign-in works.
+      expect((await request("GET", "/auth/me", { token })).status).toBe(401);
+      await signIn(ctx.request, user);
+      const trail = await request("GET", `/admin/audit?user_id=${user.id}&limit=10`, { token: adminToken });
+      const types = trail.json.map((event: { type: string }) => event.type).filter((type: string) => type !== "login.succeeded");
+      // Newest first; the repeated deactivation recorded nothing.
+      expect(types).toEqual(["user.activated", "user.deactivated", "user.updated", "user.created"]);
+    });
+
+    test("is_active false on yourself through PATCH → 409, nothing written (not even the name sent with it)", async () => {
+      const before = rowOf(ctx, admin.id)!;
+      const response = await request("PATCH", `/admin/users/${admin.id}`, { token: adminToken, body: { is_active: false, name: "Gone Admin" } });
+      expectDetail(response, 409, "You cannot deactivate your own account; ask another admin");
+      expect(rowOf(ctx, admin.id)).toEqual(before);
     });
 
     test("an unknown id → 404 User not found", async () => {

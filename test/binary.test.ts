@@ -1,10 +1,11 @@
 // End to end on what ships: the compiled ./moxie, built with the package.json "build" flags, copied alone into
 // an empty directory and run there, with no repository, node_modules or drizzle/ folder beside it.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { Database } from "bun:sqlite";
+import { copyFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import packageJson from "../package.json" with { type: "json" };
-import { expectNoLeak } from "./helpers.ts";
+import { expectNoLeak, PWDLIB_HASH, ROOT } from "./helpers.ts";
 import { binaryAloneIn, compiledBinary } from "./support/binary.ts";
 import {
   freePort,
@@ -165,5 +166,77 @@ describe("compiled moxie binary", () => {
     expect(result.stderr).toContain("SECRET_KEY");
     expect(result.stderr).not.toMatch(STACK_FRAME);
     expect(readdirSync(dir)).toEqual(["moxie"]);
+  });
+});
+
+describe("moxie users --search, on the compiled binary", () => {
+  test("migrate gives the original's rows their search keys; rows it inserts later are found at once, read-only; case and accents never matter", async () => {
+    const { dir } = await installDir();
+    const dbPath = join(dir, "moxie.db");
+    copyFileSync(join(ROOT, "test/fixtures/original-era.sqlite"), dbPath);
+    const env = { DATABASE_URL: "sqlite:///moxie.db" };
+    const keys = () =>
+      readExistingDb(dbPath, (db) => db.query("SELECT name, search_key FROM users ORDER BY id").all() as Array<{ name: string; search_key: string | null }>);
+
+    // The original's file, adopted and migrated: every account it holds gets its key in the same run.
+    const migrated = await run(dir, ["migrate"], env);
+    expect({ code: migrated.code, stderr: migrated.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(keys()).toEqual([
+      { name: "Office Admin", search_key: "office admin\nadmin@example.com" },
+      { name: "Ana Agent", search_key: "ana agent\nana@example.com" },
+      { name: "Ivan Inactive", search_key: "ivan inactive\nivan@example.com" },
+    ]);
+
+    // The original, still serving from the file, adds accounts the way it does: no search key.
+    const original = new Database(dbPath);
+    const insert = original.query(
+      "INSERT INTO users (name, email, password_hash, role, is_active, created_at) VALUES (?, ?, ?, 'agent', 1, '2026-12-01 09:00:00.000000')",
+    );
+    for (const [name, email] of <Array<[string, string]>>[
+      ["Åsa Öberg", "asa@example.se"],
+      ["Zoë Saldaña", "zoe@example.com"],
+      ["Sofía Núñez", "sofia@example.es"],
+      ["Nguyễn Văn An", "an@example.vn"],
+      ["Οδυσσέας Ελύτης", "odysseas@example.gr"],
+      ["Jens Straße", "jens@example.de"],
+      ["Sophia Lee", "sophia@example.com"],
+    ]) insert.run(name, email, PWDLIB_HASH);
+    original.close();
+    const before = readFileSync(dbPath);
+
+    const search = async (text: string, ...more: string[]) => {
+      const result = await run(dir, ["users", "--search", text, ...more], env);
+      expect({ text, code: result.code, stderr: result.stderr }).toEqual({ text, code: 0, stderr: "" });
+      return result.stdout;
+    };
+    const names = async (text: string) => (JSON.parse(await search(text, "--json")) as Array<{ name: string }>).map((user) => user.name);
+    expect(await names("åsa")).toEqual(["Åsa Öberg"]);
+    expect(await names("ZOË")).toEqual(["Zoë Saldaña"]);
+    expect(await names("SOFÍA")).toEqual(["Sofía Núñez"]);
+    expect(await names("nguyen")).toEqual(["Nguyễn Văn An"]);
+    expect(await names("ΟΔΥΣΣΕΑΣ")).toEqual(["Οδυσσέας Ελύτης"]);
+    expect(await names("strasse")).toEqual(["Jens Straße"]);
+    expect(await names("mueller")).toEqual([]);
+    // The table, and -q as its short form.
+    const table = (await run(dir, ["users", "-q", "INACTIVE"], env)).stdout.trimEnd().split("\n");
+    expect(table).toEqual([expect.stringMatching(/^ID {2,}EMAIL {2,}NAME {2,}ROLE {2,}ACTIVE$/), expect.stringMatching(/^3 +ivan@example\.com +Ivan Inactive +agent +no$/), "1 account found"]);
+    expect((await search("no such person")).trimEnd().split("\n").at(-1)).toBe("0 accounts found");
+    // Searching only read: the file is byte for byte as the original left it, keys still missing.
+    expect(readFileSync(dbPath).equals(before)).toBe(true);
+    expect(keys().filter((row) => row.search_key === null)).toHaveLength(7);
+
+    // The next command that writes gives them their keys; the answers stay the same.
+    expect((await run(dir, ["migrate"], env)).code).toBe(0);
+    expect(keys().filter((row) => row.search_key === null)).toEqual([]);
+    expect(keys().find((row) => row.name === "Nguyễn Văn An")!.search_key).toBe("nguyen van an\nan@example.vn");
+    expect(await names("nguyen")).toEqual(["Nguyễn Văn An"]);
+
+    for (const args of [["users", "--search", "  "], ["users", "-q"]]) {
+      const refused = await run(dir, args, env);
+      // Bad input, exit 2, said on stderr's first line (a missing value is followed by the usage).
+      expect({ args, code: refused.code }).toEqual({ args, code: 2 });
+      expect(refused.stderr).toMatch(/^moxie: --search needs (TEXT to look for in names and emails|a value)\n/);
+      expect(refused.stdout).toBe("");
+    }
   });
 });

@@ -101,6 +101,26 @@ describe("moxie users", () => {
   });
 });
 
+describe("moxie users, past the API's page", () => {
+  test("lists every account, 1 001 of them, not the first 1 000", async () => {
+    const dir = tempDir();
+    const path = join(dir, "many.db");
+    const db = openDatabase(path);
+    const insert = db.$client.query("INSERT INTO users (name, email, password_hash, created_at) VALUES (?, ?, 'x', ?)");
+    db.$client.transaction(() => {
+      for (let i = 1; i <= 1001; i++) insert.run(`Agent ${i}`, `agent${i}@many.test`, new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString());
+    })();
+    db.$client.close();
+    const env = { DATABASE_URL: `sqlite:///${path}` };
+    const table = await runCli(["users"], { cwd: dir, env });
+    const lines = table.stdout.trimEnd().split("\n");
+    expect(lines.at(-1)).toBe("1001 accounts");
+    expect(lines.at(-2)).toMatch(/^1001 +agent1001@many\.test +Agent 1001 /);
+    const json = await runCli(["users", "--json", "--search", "AGENT 100"], { cwd: dir, env });
+    expect((JSON.parse(json.stdout) as Array<{ name: string }>).map((user) => user.name)).toEqual(["Agent 100", "Agent 1000", "Agent 1001"]);
+  });
+});
+
 describe("moxie set-password", () => {
   test("--password: exit 0, the new password verifies and the old does not, older tokens are revoked; never printed", async () => {
     const before = row(dbPath, AGENT.email);

@@ -4,7 +4,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { t } from "elysia";
 import packageJson from "../package.json" with { type: "json" };
-import { buildOpenApiDocument, toJsonSchema } from "../src/http/openapi.ts";
+import { buildOpenApiDocument, derivedOperationId, toJsonSchema } from "../src/http/openapi.ts";
 import { createTestApp, expectNoLeak, seedUser, signIn, type TestContext, type TestResponse } from "./helpers.ts";
 import { checkSchema } from "./support/json-schema.ts";
 
@@ -171,8 +171,31 @@ describe("GET /openapi.json", () => {
     }
   });
 
+  test("every operationId is a name the route chose, a client's function name: camelCase, never a bare method or the path spelt out", () => {
+    for (const { name, operation } of operations(doc)) {
+      const id = operation.operationId!;
+      expect({ name, id, camelCase: /^[a-z]+[A-Z][A-Za-z]+$/.test(id) }).toEqual({ name, id, camelCase: true });
+      expect({ name, id, bareMethod: METHODS.includes(id.toLowerCase()) }).toEqual({ name, id, bareMethod: false });
+    }
+    // Left to the builder, GET /admin/users would be getAdminUsers and GET / just `get`: each route names its own.
+    const unnamed = ctx.app.routes
+      .filter((route) => servedRoutes(ctx).some((served) => served.method === route.method && served.path === route.path))
+      .filter((route) => typeof (route.hooks as { detail?: { operationId?: unknown } }).detail?.operationId !== "string")
+      .map((route) => `${route.method} ${route.path} (would be ${derivedOperationId(route.method, route.path)})`);
+    expect(unnamed).toEqual([]);
+    const byRoute = Object.fromEntries(operations(doc).map(({ name, operation }) => [name, operation.operationId]));
+    expect(byRoute).toMatchObject({
+      "GET /": "getServiceIndex",
+      "GET /admin/users": "listUsers",
+      "POST /admin/users": "createUser",
+      "GET /admin/users/{id}": "getUser",
+      "PATCH /admin/users/{id}": "updateUser",
+      "POST /auth/login": "signIn",
+    });
+  });
+
   test("shared shapes are named components, and the operations refer to them", () => {
-    for (const name of ["User", "UserList", "Error", "Token", "AuditEvent", "AuditEventList", "Role", "Login", "NewUser", "UserChanges"]) {
+    for (const name of ["User", "UserList", "ErrorResponse", "Token", "AuditEvent", "AuditEventList", "Role", "Login", "NewUser", "UserChanges"]) {
       expect({ name, present: doc.components.schemas[name] !== undefined }).toEqual({ name, present: true });
     }
     const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -185,13 +208,22 @@ describe("GET /openapi.json", () => {
     expect(doc.components.schemas.UserList.items).toEqual(ref("User"));
     expect(doc.components.schemas.AuditEventList.items).toEqual(ref("AuditEvent"));
     expect(doc.components.schemas.User.properties.role).toEqual(ref("Role"));
-    // Every error answer is the one Error shape.
+    // Every error answer is the one ErrorResponse shape.
     for (const { name, operation } of operations(doc)) {
       for (const [status, response] of Object.entries(operation.responses)) {
         if (Number(status) < 400 || (name === "GET /ready" && status === "503")) continue;
-        expect({ name, status, schema: json(response) }).toEqual({ name, status, schema: ref("Error") });
+        expect({ name, status, schema: json(response) }).toEqual({ name, status, schema: ref("ErrorResponse") });
       }
     }
+  });
+
+  test("no schema is named like a built-in a generated client would shadow (Error, Response, Date, Record, ...)", () => {
+    // Generators write `export type <Name> = ...` for each schema: `Error` would hide the language's own.
+    const typeScriptOnly = ["Record", "Partial", "Required", "Readonly", "Pick", "Omit", "Exclude", "Extract", "NonNullable", "ReturnType", "Awaited", "Uppercase", "Lowercase", "Capitalize"];
+    const shadowing = Object.keys(doc.components.schemas).filter((name) => name in globalThis || typeScriptOnly.includes(name));
+    expect(shadowing).toEqual([]);
+    // The check sees the globals it means to (it is not vacuous).
+    expect(["Error", "Response", "Request", "Date", "Headers"].every((name) => name in globalThis)).toBe(true);
   });
 
   test("what the server sends as integers is an integer; ids, expires_in, counts", () => {
@@ -270,8 +302,26 @@ describe("GET /openapi.json", () => {
     expect(busy.sort()).toEqual(["GET /ready", ...writes].sort());
   });
 
+  test("X-Request-Id, sent with every answer, is declared on every response as one reusable header", () => {
+    const component = doc.components.headers["X-Request-Id"];
+    expect(component).toMatchObject({ description: expect.stringContaining("log"), schema: { type: "string" } });
+    let responses = 0;
+    for (const { name, operation } of operations(doc)) {
+      for (const [status, response] of Object.entries(operation.responses)) {
+        responses++;
+        expect({ name, status, header: response.headers?.["X-Request-Id"] }).toEqual({
+          name,
+          status,
+          header: { $ref: "#/components/headers/X-Request-Id" },
+        });
+      }
+    }
+    expect(responses).toBeGreaterThan(100);
+  });
+
   test("declared headers: X-Total-Count on lists, WWW-Authenticate on every 401, Retry-After on 429 and the busy 503", () => {
-    const headers = (response: Response | undefined) => Object.keys(response?.headers ?? {}).sort();
+    // X-Request-Id is on every response (the test above); these are the headers that say something about one answer.
+    const headers = (response: Response | undefined) => Object.keys(response?.headers ?? {}).filter((name) => name !== "X-Request-Id").sort();
     expect(headers(doc.paths["/admin/users"]!.get!.responses["200"])).toEqual(["X-Total-Count"]);
     expect(headers(doc.paths["/admin/audit"]!.get!.responses["200"])).toEqual(["X-Total-Count"]);
     for (const { name, operation } of operations(doc)) {
@@ -383,6 +433,19 @@ describe("TypeBox schemas as the document shows them", () => {
     const changes = toJsonSchema(t.Nullable(t.Record(t.String(), t.Object({ from: t.Unknown(), to: t.Unknown() })))) as any;
     expect(changes.type).toEqual(["object", "null"]);
     expect(Object.values(changes.patternProperties)).toEqual([{ type: "object", required: ["from", "to"], properties: { from: {}, to: {} } }]);
+  });
+
+  test("two routes with one operationId are refused, not listed twice", () => {
+    const route = (method: string, path: string) => ({ method, path, hooks: { detail: { operationId: "sameName" } } });
+    const build = () =>
+      buildOpenApiDocument([route("GET", "/a"), route("GET", "/b")], {
+        info: { title: "x", version: "1" },
+        tags: [],
+        schemas: {},
+        securitySchemes: {},
+        exclude: () => false,
+      });
+    expect(build).toThrow("operationId sameName is used by GET /a and GET /b");
   });
 
   test("two names for one shape are refused, not silently merged", () => {

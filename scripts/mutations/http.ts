@@ -194,4 +194,28 @@ export const http: Mutation[] = [
     replace: "          origin: () => true,",
     tests: [T.http, [T.corsLeak, "other origins"]],
   },
+  {
+    id: "openapi-request-id-undeclared",
+    breaks: "the OpenAPI document declares X-Request-Id, sent with every answer, on every response",
+    file: "src/http/openapi.ts",
+    find: "    response.headers = { ...(response.headers as JsonObject | undefined), [EVERY_ANSWER_HEADER]: headerRef(EVERY_ANSWER_HEADER) };",
+    replace: "    void response;",
+    tests: [T.openapi],
+  },
+  {
+    id: "openapi-error-schema-named-error",
+    breaks: "no schema of the OpenAPI document is named like a built-in (ErrorResponse, not Error)",
+    file: "src/http/openapi.ts",
+    find: 'export const ERROR_SCHEMA_NAME = "ErrorResponse";',
+    replace: 'export const ERROR_SCHEMA_NAME = "Error";',
+    tests: [T.openapi, [T.client, "shadows no built-in"]],
+  },
+  {
+    id: "openapi-operation-ids-derived",
+    breaks: "every operationId is the route's own name (GET / is getServiceIndex, not get), and unique",
+    file: "src/http/openapi.ts",
+    find: 'const OPERATION_FIELDS = ["operationId", "summary",',
+    replace: 'const OPERATION_FIELDS = ["summary",',
+    tests: [T.openapi],
+  },
 ];

@@ -221,8 +221,8 @@ export const tokens: Mutation[] = [
     id: "deactivation-keeps-tokens",
     breaks: "deactivation revokes every earlier token of the account (reactivating does not bring them back)",
     file: "src/accounts/service.ts",
-    find: "    const revoke = active ? {} : { tokenVersion: sql`${users.tokenVersion} + 1` };",
-    replace: "    const revoke = {};",
+    find: "  const revoke = active ? {} : { tokenVersion: sql`${users.tokenVersion} + 1` };",
+    replace: "  const revoke = {};",
     tests: [T.auth, T.accounts],
   },
   {

@@ -53,10 +53,13 @@ export const T = {
   corsLeak: "test/security/cors-leak.test.ts",
   securityCli: "test/security/cli.test.ts",
   promises: "test/promises.test.ts",
+  openapi: "test/openapi.test.ts",
   authz: "test/security/authz.test.ts",
   concurrency: "test/security/concurrency.test.ts",
   // On the compiled binary: always with a -t pattern.
   races: "test/security/races.test.ts",
+  binary: "test/binary.test.ts",
+  client: "test/client/generated-client.test.ts",
   originalEra: "test/original-era.test.ts",
   readOnly: "test/read-only.test.ts",
   firstUse: "test/first-use.test.ts",

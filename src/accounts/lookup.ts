@@ -1,12 +1,13 @@
 // Reading accounts: by email (sign-in), by id (every authenticated request), as pages (the admin list), and when an
 // account's sign-in throttle was last cleared.
-import { and, asc, count, desc, eq, getTableColumns, inArray, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, getTableColumns, inArray, sql, type SQL } from "drizzle-orm";
 import type { Executor, Db } from "../db/index.ts";
 import { instantOf, toIsoUtc, toIsoUtcOrNull } from "../db/dates.ts";
 import { auditEvents, users, type User } from "../db/schema.ts";
 import type { AuditEventType, Role } from "../db/vocabulary.ts";
 import { emailLookupKey, normalizeEmail } from "../emails/normalize.ts";
 import { UserNotFoundError } from "./errors.ts";
+import { searchCondition } from "./search.ts";
 
 /** The fields any caller may see: never the hash. */
 export interface PublicUser {
@@ -63,7 +64,7 @@ export function getUserByEmail(db: Executor, email: string): User {
 export interface UserFilter {
   role?: Role;
   isActive?: boolean;
-  /** Case-insensitive substring of name or email. */
+  /** Text in the name or the email, ignoring case and accents in any script (src/accounts/search.ts). */
   q?: string;
   limit?: number;
   offset?: number;
@@ -76,11 +77,7 @@ export function listUsers(db: Db, filter: UserFilter = {}): { users: User[]; tot
   const conditions: SQL[] = [];
   if (filter.role) conditions.push(eq(users.role, filter.role));
   if (filter.isActive !== undefined) conditions.push(eq(users.isActive, filter.isActive));
-  if (filter.q) {
-    // LIKE is case-insensitive for ASCII in SQLite; the pattern's own wildcards are escaped.
-    const pattern = `%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    conditions.push(or(sql`${users.name} LIKE ${pattern} ESCAPE '\\'`, sql`${users.email} LIKE ${pattern} ESCAPE '\\'`)!);
-  }
+  if (filter.q) conditions.push(searchCondition(db, filter.q));
   const where = conditions.length > 0 ? and(...conditions) : undefined;
   const rows = db
     .select()

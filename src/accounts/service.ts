@@ -18,13 +18,16 @@ import {
   WrongPasswordError,
 } from "./errors.ts";
 import { findUserById, getUser } from "./lookup.ts";
-import { asOnePasswordOperation, hashingFor, writeAs, type Actor, type ActingUser } from "./write.ts";
+import { searchColumns } from "./search.ts";
+import { asOnePasswordOperation, hashingFor, writeAs, type Actor, type ActingUser, type Audit } from "./write.ts";
 
 export interface NewAccount {
   name: string;
   email: string;
   password: string;
   role?: Role;
+  /** False creates the account inactive: it exists, but cannot sign in until activated. Default true. */
+  isActive?: boolean;
 }
 
 /** Throws PasswordRuleError when `password` may not be set (length after NFC, common passwords). */
@@ -33,16 +36,26 @@ function assertAllowedPassword(password: string, field = "password"): void {
   if (problem) throw new PasswordRuleError(problem);
 }
 
-/** Creates an active account, recorded as `user.created`; throws EmailTakenError when the normalized email exists. */
+/**
+ * Creates an account, active unless `isActive` is false, recorded as `user.created` (an inactive one with
+ * `is_active: null → false` in its changes, so the trail says why it cannot sign in); throws EmailTakenError when the
+ * normalized email exists.
+ */
 export async function createUser(db: Db, input: NewAccount, actor: Actor = "cli"): Promise<User> {
   assertAllowedPassword(input.password);
   const email = normalizeNewEmail(input.email);
   const passwordHash = await asOnePasswordOperation(db, actor, "admin", () => hashPassword(input.password, { for: hashingFor(actor) }));
+  const isActive = input.isActive ?? true;
   return writeAs(db, actor, "admin", (tx, audit) => {
+    const name = input.name.trim();
     const created = withUniqueEmail(email, () =>
-      tx.insert(users).values({ name: input.name.trim(), email, passwordHash, role: input.role ?? "agent" }).returning().get(),
+      tx
+        .insert(users)
+        .values({ name, email, passwordHash, role: input.role ?? "agent", isActive, ...searchColumns(name, email) })
+        .returning()
+        .get(),
     );
-    audit({ type: "user.created", userId: created.id });
+    audit({ type: "user.created", userId: created.id, ...(!isActive && { changes: { is_active: { from: null, to: false } } }) });
     return created;
   });
 }
@@ -51,11 +64,14 @@ export interface AccountChanges {
   name?: string;
   email?: string;
   role?: Role;
+  /** Deactivates or activates as setActive does, with its rules and its own event, in the same transaction. */
+  isActive?: boolean;
 }
 
 /**
- * Changes name, email or role, recorded as `user.updated` with what changed (from → to). An admin may not
- * demote themselves, and nobody may demote the last active admin.
+ * Changes name, email or role, recorded as `user.updated` with what changed (from → to), and the active state as
+ * setActive does (user.deactivated / user.activated). An admin may not demote or deactivate themselves, and nobody
+ * may demote or deactivate the last active admin. All of it or nothing is written.
  */
 export function updateUser(db: Db, actor: Actor, id: number, changes: AccountChanges): Promise<User> {
   const email = changes.email === undefined ? undefined : normalizeEmail(changes.email);
@@ -74,11 +90,16 @@ export function updateUser(db: Db, actor: Actor, id: number, changes: AccountCha
     for (const [field, to] of Object.entries(wanted) as Array<[keyof typeof wanted, string]>) {
       if (user[field] !== to) changed[field] = { from: user[field], to };
     }
-    if (Object.keys(changed).length === 0) return user;
-    const updated = withUniqueEmail(email ?? user.email, () =>
-      tx.update(users).set(wanted).where(eq(users.id, id)).returning().get()!,
-    );
-    audit({ type: "user.updated", userId: id, changes: changed });
+    let updated = user;
+    if (Object.keys(changed).length > 0) {
+      // The search key follows the name and email in the same statement: it is never stale after moxie's own writes.
+      const search = searchColumns(wanted.name ?? user.name, wanted.email ?? user.email);
+      updated = withUniqueEmail(email ?? user.email, () =>
+        tx.update(users).set({ ...wanted, ...search }).where(eq(users.id, id)).returning().get()!,
+      );
+      audit({ type: "user.updated", userId: id, changes: changed });
+    }
+    if (changes.isActive !== undefined) updated = switchActive(tx, actor, updated, changes.isActive, audit) ?? updated;
     return updated;
   });
 }
@@ -92,13 +113,19 @@ export function updateUser(db: Db, actor: Actor, id: number, changes: AccountCha
 export function setActive(db: Db, actor: Actor, id: number, active: boolean): Promise<{ user: User; changed: boolean }> {
   return writeAs(db, actor, "admin", (tx, audit) => {
     const user = getUser(tx, id);
-    if (user.isActive === active) return { user, changed: false };
-    if (!active && user.role === "admin") guardAdminRemoval(tx, actor, user, "deactivate");
-    const revoke = active ? {} : { tokenVersion: sql`${users.tokenVersion} + 1` };
-    const updated = tx.update(users).set({ isActive: active, ...revoke }).where(eq(users.id, id)).returning().get()!;
-    audit({ type: active ? "user.activated" : "user.deactivated", userId: id });
-    return { user: updated, changed: true };
+    const updated = switchActive(tx, actor, user, active, audit);
+    return updated ? { user: updated, changed: true } : { user, changed: false };
   });
+}
+
+/** Inside a write: `user` made active or inactive with every rule of setActive; undefined when it already was. */
+function switchActive(tx: Executor, actor: Actor, user: User, active: boolean, audit: Audit): User | undefined {
+  if (user.isActive === active) return undefined;
+  if (!active && user.role === "admin") guardAdminRemoval(tx, actor, user, "deactivate");
+  const revoke = active ? {} : { tokenVersion: sql`${users.tokenVersion} + 1` };
+  const updated = tx.update(users).set({ isActive: active, ...revoke }).where(eq(users.id, user.id)).returning().get()!;
+  audit({ type: active ? "user.activated" : "user.deactivated", userId: user.id });
+  return updated;
 }
 
 /** Clears the account's sign-in throttle (recorded as `user.unlocked`, which the throttle reads). */

@@ -5,6 +5,7 @@ import type { Db } from "../db/index.ts";
 import { users } from "../db/schema.ts";
 import { recordEvent } from "../audit/service.ts";
 import { storedEmailKey } from "../emails/normalize.ts";
+import { searchColumns } from "./search.ts";
 
 /** A stored email brought to its one spelling: the account, the spelling it had and the one it gets. */
 export interface EmailRewrite {
@@ -48,7 +49,8 @@ export function normalizeStoredEmails(db: Db): EmailRewrite[] {
   db.transaction(
     (tx) => {
       for (const { id, from, to } of rewrites) {
-        tx.update(users).set({ email: to }).where(eq(users.id, id)).run();
+        const name = tx.select({ name: users.name }).from(users).where(eq(users.id, id)).get()!.name;
+        tx.update(users).set({ email: to, ...searchColumns(name, to) }).where(eq(users.id, id)).run();
         // Recorded like any edit: an admin can see that, and how, the stored address changed.
         recordEvent(tx, {
           type: "user.updated",

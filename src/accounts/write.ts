@@ -20,7 +20,7 @@ export interface ActingUser {
 }
 
 /** Records an audit event inside the write, as the actor; `userId` is the account concerned. */
-type Audit = (event: { type: AuditEventType; userId: number; changes?: Changes; reason?: string }) => void;
+export type Audit = (event: { type: AuditEventType; userId: number; changes?: Changes; reason?: string }) => void;
 
 /**
  * The one way a change is made. In one IMMEDIATE transaction (so no other writer slips in between the check

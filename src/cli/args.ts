@@ -73,7 +73,8 @@ export function joinNegativeValues(args: string[], options: Options): string[] {
 /** node:util parseArgs's errors ("Unknown option '--jsn'", "Option '--email <value>' argument missing") said as moxie says them. */
 export function describeParseError(error: unknown, name: string): string {
   const message = error instanceof Error ? error.message : String(error);
-  const option = /'(-{1,2}[^' ]+)/.exec(message)?.[1];
+  // An option with a short form is named "'-q, --search <value>'": the long name is the one to say.
+  const option = /'(?:-\w, )?(-{1,2}[^' ]+)/.exec(message)?.[1];
   switch ((error as { code?: string }).code) {
     case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
       return `unknown option '${option}' for ${name}`;

@@ -1,6 +1,7 @@
 // One bootstrap for every command that opens the database: settings → database → migrations (and stored emails
-// brought to one spelling), or the database as it is for the commands that only read.
+// brought to one spelling, search keys made), or the database as it is for the commands that only read.
 import { statSync } from "node:fs";
+import { refreshSearchKeys } from "../accounts/search.ts";
 import { normalizeStoredEmails, type EmailRewrite } from "../accounts/stored-emails.ts";
 import { MigrationError, refusalMessage, UnknownDatabaseError, type MigrationOutcome } from "../db/adopt.ts";
 import { databaseOn, DatabaseOpenError, openDatabase, type Db } from "../db/index.ts";
@@ -65,6 +66,9 @@ export function bootstrap(
     const db = openDatabase(settings.databasePath, { onMigrated: (outcome) => (migration = outcome) });
     // Emails stored before the NFKC rules get their one spelling (collisions are left for `moxie doctor`).
     const emails = normalizeStoredEmails(db);
+    // Rows without a current search key (all of them after the migration that adds it, then the ones the Python
+    // original inserted since) get theirs; search finds them meanwhile too (src/accounts/search.ts).
+    refreshSearchKeys(db);
     if (announce && existed) for (const line of describeOutcome(migration, emails)) print(line);
     return { settings, db, log, created: !existed, chosen, migration, emails };
   } catch (error) {

@@ -24,7 +24,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
     load: async () => (await import("./commands/accounts.ts")).setPasswordCommand,
   },
   users: {
-    summary: "list accounts",
+    summary: "list accounts (--search TEXT: those whose name or email contains it, in any case and accents)",
     load: async () => (await import("./commands/users.ts")).usersCommand,
   },
   deactivate: {

@@ -20,6 +20,16 @@ export const users = sqliteTable("users", {
   passwordChangedAt: text("password_changed_at"),
   /** The last successful sign-in (UTC, ISO 8601), shown to admins; null until the first one. */
   lastLoginAt: text("last_login_at"),
+  /**
+   * The name and email folded for search (src/accounts/search.ts): case, accents and compatibility forms gone,
+   * `<name>\n<email>`. Derived data, written with every name or email; null on rows the Python original wrote.
+   */
+  searchKey: text("search_key"),
+  /**
+   * `<name>\n<email>` as they were when search_key was computed: a row whose name or email changed since (or that
+   * never had a key) shows as `search_key_of IS NOT name || char(10) || email`, which SQL can tell without folding.
+   */
+  searchKeyOf: text("search_key_of"),
 }, (table) => [
   check("users_role_known", sql`${table.role} IN ('admin', 'agent')`),
   // The admin list is ordered oldest first by the instant, not the text: the Python original's rows say

@@ -16,7 +16,7 @@ import {
 } from "./models/accounts.ts";
 import { ChangeOwnPasswordModel } from "./models/auth.ts";
 import { ErrorModel } from "./models/common.ts";
-import { buildOpenApiDocument, type RouteLike } from "./openapi.ts";
+import { buildOpenApiDocument, ERROR_SCHEMA_NAME, type RouteLike } from "./openapi.ts";
 import { etagOf, sendStaticFile, type StaticFile } from "./static-file.ts";
 import viewerScriptPath from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "file" };
 import viewerStylePath from "swagger-ui-dist/swagger-ui.css" with { type: "file" };
@@ -69,7 +69,7 @@ const NAMED_SCHEMAS = {
   Token: TokenModel,
   AuditEvent: AuditEventModel,
   AuditEventList: AuditEventListModel,
-  Error: ErrorModel,
+  [ERROR_SCHEMA_NAME]: ErrorModel,
 };
 
 /** The OpenAPI document for these routes (the app's own, at request time). */

@@ -34,14 +34,23 @@ export const RESPONSE_HEADERS = {
     description: "The authentication scheme to use: always `Bearer`.",
     schema: { type: "string", const: "Bearer" },
   },
+  "X-Request-Id": {
+    description:
+      "The request's id, also in the server's log line for it: the X-Request-Id the client sent when it is 1 to 128 " +
+      "of `A-Z a-z 0-9 . _ : -`, otherwise one the server made. Sent with every answer.",
+    schema: { type: "string", pattern: "^[A-Za-z0-9._:-]{1,128}$" },
+  },
 } as const satisfies Record<string, JsonObject>;
 export type ResponseHeaderName = keyof typeof RESPONSE_HEADERS;
 
 /** What the document says about one response besides its body schema. */
 export interface ResponseDocumentation {
   description?: string;
-  headers?: ResponseHeaderName[];
+  headers?: Exclude<ResponseHeaderName, typeof EVERY_ANSWER_HEADER>[];
 }
+
+/** Sent with every answer by the request log's wrapper and the /health probe: declared on every response. */
+const EVERY_ANSWER_HEADER = "X-Request-Id";
 
 // Symbol keys: TypeBox and Elysia ignore them when validating, and JSON never sees them.
 const RESPONSE_DOCUMENTATION = Symbol("moxie.responseDocumentation");
@@ -57,9 +66,10 @@ export function documented<T extends TSchema>(schema: T, documentation: Response
 
 /**
  * `schema` as validated, described in the document as `shown`: a path id is checked as a string of digits
- * (so "0x1" or "1e0" never coerce to a number) but a client sends it as the integer it is.
+ * (so "0x1" or "1e0" never coerce to a number) but a client sends it as the integer it is. `false` is the
+ * schema no value meets (a field that is always refused), which generators type as `never`.
  */
-export function documentedAs<T extends TSchema>(schema: T, shown: JsonObject): T {
+export function documentedAs<T extends TSchema>(schema: T, shown: JsonObject | false): T {
   return { ...schema, [DOCUMENTED_AS]: shown };
 }
 
@@ -73,8 +83,12 @@ export interface DocumentOptions {
   exclude: (path: string) => boolean;
 }
 
-/** The body of every error (the error handler's one shape), named Error in the document. */
-const ERROR_REF = { $ref: "#/components/schemas/Error" };
+/**
+ * The body of every error (the error handler's one shape). Named ErrorResponse, not Error: generators make a type of
+ * each schema (`export type Error = ...`), which would shadow the language's own Error in the client's code.
+ */
+export const ERROR_SCHEMA_NAME = "ErrorResponse";
+const ERROR_REF = { $ref: `#/components/schemas/${ERROR_SCHEMA_NAME}` };
 
 /** Answers given by the shared mechanisms, not by the route: added to every route they apply to. */
 const BODY_RESPONSES = {
@@ -103,7 +117,7 @@ const DEFAULT_DESCRIPTIONS: Record<string, string> = {
   "503": "The server is busy; try again as Retry-After says.",
 };
 
-const OPERATION_FIELDS = ["summary", "description", "tags", "security", "deprecated", "externalDocs"] as const;
+const OPERATION_FIELDS = ["operationId", "summary", "description", "tags", "security", "deprecated", "externalDocs"] as const;
 
 /** The whole document for `routes`; `servers` is relative so it is right behind any host name. */
 export function buildOpenApiDocument(routes: readonly RouteLike[], options: DocumentOptions): JsonObject {
@@ -121,12 +135,18 @@ export function buildOpenApiDocument(routes: readonly RouteLike[], options: Docu
   for (const [name, schema] of Object.entries(plain)) schemas[name] = referTo(schema, names, false);
 
   const paths: Record<string, JsonObject> = {};
+  const operationIds = new Map<string, string>();
   for (const route of routes) {
     const method = route.method.toLowerCase();
     const hooks = route.hooks ?? {};
     if (method === "options" || hooks.detail?.hide === true || options.exclude(route.path)) continue;
     const path = route.path.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, "{$1}");
-    (paths[path] ??= {})[method] = operationFor(route, path, named);
+    const operation = operationFor(route, path, named);
+    // A client generator makes one function per operationId: two alike would make one of them unreachable.
+    const id = operation.operationId as string;
+    if (operationIds.has(id)) throw new Error(`operationId ${id} is used by ${operationIds.get(id)} and ${method.toUpperCase()} ${path}`);
+    operationIds.set(id, `${method.toUpperCase()} ${path}`);
+    (paths[path] ??= {})[method] = operation;
   }
 
   return {
@@ -146,7 +166,7 @@ export function buildOpenApiDocument(routes: readonly RouteLike[], options: Docu
 function operationFor(route: RouteLike, path: string, named: (schema: Json) => Json): JsonObject {
   const hooks = route.hooks ?? {};
   const detail = hooks.detail ?? {};
-  const operation: JsonObject = { operationId: operationId(route.method, path) };
+  const operation: JsonObject = { operationId: derivedOperationId(route.method, path) };
   for (const field of OPERATION_FIELDS) if (detail[field] !== undefined) operation[field] = detail[field] as Json;
   // An open route says so with an empty list: there is no document-wide security for it to inherit.
   operation.security ??= [];
@@ -185,13 +205,20 @@ function operationFor(route: RouteLike, path: string, named: (schema: Json) => J
   if (WRITING_METHODS.has(route.method.toLowerCase()) && responses["503"] === undefined) {
     responses["503"] = {
       description: WRITE_UNAVAILABLE_RESPONSE,
-      headers: { "Retry-After": { $ref: "#/components/headers/Retry-After" } },
+      headers: { "Retry-After": headerRef("Retry-After") },
       content: { "application/json": { schema: ERROR_REF } },
     };
   }
   fallback("500", SERVER_ERROR_RESPONSE);
+  for (const response of Object.values(responses) as JsonObject[]) {
+    response.headers = { ...(response.headers as JsonObject | undefined), [EVERY_ANSWER_HEADER]: headerRef(EVERY_ANSWER_HEADER) };
+  }
   operation.responses = Object.fromEntries(Object.entries(responses).sort(([a], [b]) => a.localeCompare(b)));
   return operation;
+}
+
+function headerRef(name: ResponseHeaderName): JsonObject {
+  return { $ref: `#/components/headers/${name}` };
 }
 
 function parameter(name: string, where: "path" | "query", required: boolean, schema: Json): JsonObject {
@@ -217,11 +244,7 @@ function responseFor(status: string, schema: TSchema, named: (schema: Json) => J
   const answer: JsonObject = {
     description: documentation.description ?? DEFAULT_DESCRIPTIONS[status] ?? `Status ${status}.`,
   };
-  if (documentation.headers?.length) {
-    answer.headers = Object.fromEntries(
-      documentation.headers.map((name) => [name, { $ref: `#/components/headers/${name}` }]),
-    );
-  }
+  if (documentation.headers?.length) answer.headers = Object.fromEntries(documentation.headers.map((name) => [name, headerRef(name)]));
   // t.Void / t.Undefined: nothing is sent.
   const kind = schema[Kind];
   if (kind !== "Void" && kind !== "Undefined") {
@@ -230,8 +253,12 @@ function responseFor(status: string, schema: TSchema, named: (schema: Json) => J
   return answer;
 }
 
-/** "GET /admin/users/{id}" → "getAdminUsersById", as stable as the path. */
-function operationId(method: string, path: string): string {
+/**
+ * "GET /admin/users/{id}" → "getAdminUsersById", as stable as the path: for a route whose `detail` names no
+ * operationId. Every route of moxie's names one (a client's function name: `listUsers`, not `getAdminUsers`);
+ * test/openapi.test.ts holds them to it.
+ */
+export function derivedOperationId(method: string, path: string): string {
   const words = path
     .split("/")
     .filter(Boolean)
@@ -259,8 +286,8 @@ const DROPPED_KEYWORDS = new Set(["error", "nullable", "additionalProperties"]);
  */
 export function toJsonSchema(schema: unknown): Json {
   if (!schema || typeof schema !== "object" || Array.isArray(schema)) return schema as Json;
-  const shown = (schema as { [DOCUMENTED_AS]?: JsonObject })[DOCUMENTED_AS];
-  if (shown) return shown;
+  const shown = (schema as { [DOCUMENTED_AS]?: JsonObject | false })[DOCUMENTED_AS];
+  if (shown !== undefined) return shown;
   const source = schema as Record<string, unknown>;
 
   if (Array.isArray(source.anyOf)) {

@@ -14,9 +14,9 @@ const ADMIN = { email: "client.admin@example.com", name: "Client Admin", passwor
 const SCENARIO = join(ROOT, "test", "client", "scenario.ts");
 const TSC = join(ROOT, "node_modules", "typescript", "bin", "tsc");
 
-/** Types for `document`, as openapi-typescript writes them. */
-async function generateTypes(document: object): Promise<string> {
-  return astToString(await openapiTS(document as Parameters<typeof openapiTS>[0]));
+/** Types for `document`, as openapi-typescript writes them (`options`: its own, e.g. a type per schema at the top). */
+async function generateTypes(document: object, options: Parameters<typeof openapiTS>[1] = {}): Promise<string> {
+  return astToString(await openapiTS(document as Parameters<typeof openapiTS>[0], options));
 }
 
 /** tsc over the scenario with "#moxie-api" pointing at `types`; returns its exit code and output. */
@@ -72,6 +72,15 @@ describe("a client generated from /openapi.json, against the compiled binary", (
     150_000,
   );
 
+  test("a type per schema, as generators write them, shadows no built-in: ErrorResponse, never `export type Error`", async () => {
+    // openapi-typescript's root types (and @hey-api/openapi-ts, always) are `export type <SchemaName> = ...`.
+    const types = await generateTypes(document, { rootTypes: true, rootTypesNoSchemaPrefix: true });
+    const exported = [...types.matchAll(/^export type (\w+)\b/gm)].map((match) => match[1]!);
+    expect(exported).toEqual(expect.arrayContaining(["User", "ErrorResponse"]));
+    expect(exported).not.toContain("Error");
+    expect(exported.filter((name) => name in globalThis)).toEqual([]);
+  });
+
   test(
     "the same code fails tsc when the document lies (ids as strings, no agent role)",
     async () => {
@@ -105,8 +114,10 @@ describe("a client generated from /openapi.json, against the compiled binary", (
       expect(story.created.user).toMatchObject({ email: "casey.client@example.com", role: "agent", is_active: true });
       expect(story.edited).toMatchObject({ id: story.created.user.id, name: "Casey Client-Jones" });
       expect(story.deactivated).toMatchObject({ id: story.created.user.id, is_active: false });
+      // is_active on a create is honoured: the account exists and cannot sign in.
+      expect(story.createdInactive).toMatchObject({ status: 201, user: { email: "dana.dormant@example.com", is_active: false } });
       expect(story.missing).toEqual({ status: 404, detail: "User not found" });
-      for (const user of [story.me, story.created.user, story.edited, story.deactivated] as object[]) {
+      for (const user of [story.me, story.created.user, story.edited, story.deactivated, story.createdInactive.user] as object[]) {
         expect(Object.keys(user)).not.toContain("password_hash");
       }
       // The deactivated account is really off: the server refuses its sign-in.
@@ -116,6 +127,13 @@ describe("a client generated from /openapi.json, against the compiled binary", (
         body: JSON.stringify({ email: "casey.client@example.com", password: "a long passphrase" }),
       });
       expect(refused.status).toBe(401);
+      const dormant = await fetch(`${url}/auth/login`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ email: "dana.dormant@example.com", password: "a long passphrase" }),
+      });
+      expect(dormant.status).toBe(401);
+      expect(await dormant.json()).toEqual({ detail: "Account is inactive" });
     },
     60_000,
   );

@@ -9,6 +9,8 @@ import type { components, paths } from "#moxie-api";
 
 type User = components["schemas"]["User"];
 type Role = components["schemas"]["Role"];
+/** Every error answer's body; not named Error, which a generated `export type Error` would shadow. */
+type ErrorResponse = components["schemas"]["ErrorResponse"];
 
 export interface StoryResult {
   tokenType: "bearer";
@@ -19,6 +21,7 @@ export interface StoryResult {
   created: { status: number; user: User };
   edited: User;
   deactivated: User;
+  createdInactive: { status: number; user: User };
   missing: { status: number; detail: string };
   anonymous: { status: number; challenge: string | null };
 }
@@ -66,9 +69,16 @@ export async function clientStory(baseUrl: string, admin: { email: string; passw
   const stillActive: boolean = deactivate.data.is_active;
   if (stillActive) throw new Error("deactivated account is still active");
 
-  // An error answer is typed as the document's Error: { detail: string }.
+  // An account created inactive: is_active is part of the create body.
+  const dormant = await api.POST("/admin/users", {
+    body: { name: "Dana Dormant", email: "dana.dormant@example.com", password: "a long passphrase", is_active: false },
+  });
+  if (!dormant.data) throw new Error(`create inactive: ${dormant.response.status} ${dormant.error?.detail}`);
+
+  // An error answer is typed as the document's ErrorResponse: { detail: string }.
   const lookup = await api.GET("/admin/users/{id}", { params: { path: { id: 999_999 } } });
-  const missing = { status: lookup.response.status, detail: lookup.error?.detail ?? "" };
+  const notFound: ErrorResponse | undefined = lookup.error;
+  const missing = { status: lookup.response.status, detail: notFound?.detail ?? "" };
 
   if (baseUrl === "never") {
     // Never run: what the document must refuse at compile time. If it grows too loose, these lines stop
@@ -83,6 +93,8 @@ export async function clientStory(baseUrl: string, admin: { email: string; passw
     await api.DELETE("/admin/users/{id}", { params: { path: { id } } });
     // @ts-expect-error the password hash is never part of an account
     void me.data.password_hash;
+    // @ts-expect-error an edit does not set a password (422): PUT /admin/users/{id}/password does
+    await api.PATCH("/admin/users/{id}", { params: { path: { id } }, body: { password: "a long passphrase" } });
   }
 
   return {
@@ -94,6 +106,7 @@ export async function clientStory(baseUrl: string, admin: { email: string; passw
     created: { status: create.response.status, user: create.data },
     edited: edit.data,
     deactivated: deactivate.data,
+    createdInactive: { status: dormant.response.status, user: dormant.data },
     missing,
     anonymous,
   };

@@ -1719,6 +1719,43 @@ describe("the accounts at 320, 390, 768 and 1280 px, with a team of 28 in many s
   );
 });
 
+describe("the console's search box", () => {
+  test("finds names in any case and without their accents, in every script; finds nothing for what only sounds alike", async () => {
+    if (!browser) throw new Error("the browser did not start");
+    const { url, context, page, watch } = await teamConsole();
+    const pages = [page];
+    // A German name, with ß, besides the team.
+    await (await adminApi(url)).create({ name: "Jens Straße", email: "jens.strasse@example.de" });
+    const search = page.locator("#filters").getByLabel("Search");
+    const shown = () => page.locator("#accounts-body tr").evaluateAll((rows) => rows.map((row) => row.getAttribute("data-email")!).sort());
+    for (const [typed, emails] of [
+      ["åsa", ["asa.oberg@example.com"]],
+      ["ZOË", ["zoe.saldana@example.com"]],
+      ["SOFÍA", ["sofia.nunez@example.com"]],
+      ["nguyen", ["an.nguyen@example.com"]],
+      ["ΕΛΕΝΗ", ["eleni@example.com"]],
+      ["STRASSE", ["jens.strasse@example.de"]],
+      ["lukasz zolc", ["lukasz@example.com"]],
+      ["mueller", []],
+    ] as const) {
+      await step(`search for ${typed}`, pages, async () => {
+        await search.fill(typed);
+        await eventually(`the search for ${typed} shows ${emails.join(", ") || "nothing"}`, async () =>
+          JSON.stringify(await shown()) === JSON.stringify([...emails].sort()),
+        );
+        expect(await page.locator("#accounts-count").innerText()).toBe(`${emails.length} ${emails.length === 1 ? "account" : "accounts"} match`);
+        expect(await page.locator("#accounts-empty").isVisible()).toBe(emails.length === 0);
+        expect(new URL(page.url()).searchParams.get("q")).toBe(typed);
+      });
+    }
+    await shot(page, "search-international.png");
+    await step("no CSP refusal, page error or token in a URL", pages, async () => {
+      expect(watch.problems).toEqual([]);
+    });
+    await context.close();
+  }, 180_000);
+});
+
 describe("right-to-left names in the console", () => {
   test(
     "a renamed Hebrew name reads old → new with “(QA)” in place, in the message and the activity; initials are letters",

@@ -110,17 +110,17 @@ describe("/docs on the compiled binary, offline, in Chromium", () => {
       }
 
       // Sign in through "Try it out": the page keeps the token for the next calls (init.js).
-      const signedIn = await tryIt(page, "postAuthLogin", "auth", { email: ADMIN.email, password: ADMIN.password });
+      const signedIn = await tryIt(page, "signIn", "auth", { email: ADMIN.email, password: ADMIN.password });
       expect(await signedIn.locator("tr.response .response-col_status").first().innerText()).toBe("200");
       expect(await signedIn.locator("tr.response .response-col_description").first().innerText()).toContain("access_token");
 
-      const me = await tryIt(page, "getAuthMe", "auth");
+      const me = await tryIt(page, "getCurrentUser", "auth");
       expect(await me.locator("tr.response .response-col_status").first().innerText()).toBe("200");
       const meBody = await me.locator("tr.response .response-col_description").first().innerText();
       expect(meBody).toContain(ADMIN.email);
       expect(meBody).toContain('"role": "admin"');
       // The request it showed carried the token the sign-in returned, as a bearer header.
-      const curl = await page.locator("#operations-auth-getAuthMe .curl").innerText();
+      const curl = await page.locator("#operations-auth-getCurrentUser .curl").innerText();
       const token = /Authorization: Bearer (eyJ[\w.-]+)/.exec(curl)?.[1];
       expect(token).toBeDefined();
 
@@ -136,14 +136,14 @@ describe("/docs on the compiled binary, offline, in Chromium", () => {
         await dialog.waitFor({ state: "detached" });
       };
       await authorize("Logout");
-      await page.locator("#operations-auth-getAuthMe").getByRole("button", { name: "Execute" }).click();
-      await page.locator("#operations-auth-getAuthMe tr.response .response-col_status", { hasText: "401" }).first().waitFor();
+      await page.locator("#operations-auth-getCurrentUser").getByRole("button", { name: "Execute" }).click();
+      await page.locator("#operations-auth-getCurrentUser tr.response .response-col_status", { hasText: "401" }).first().waitFor();
       await authorize("Authorize", token);
-      await page.locator("#operations-auth-getAuthMe").getByRole("button", { name: "Execute" }).click();
-      await page.locator("#operations-auth-getAuthMe tr.response .response-col_status", { hasText: "200" }).first().waitFor();
+      await page.locator("#operations-auth-getCurrentUser").getByRole("button", { name: "Execute" }).click();
+      await page.locator("#operations-auth-getCurrentUser tr.response .response-col_status", { hasText: "200" }).first().waitFor();
 
       // The picture: the sign-in folded away, /auth/me answered under the document's introduction.
-      await page.locator("#operations-auth-postAuthLogin .opblock-summary").first().click();
+      await page.locator("#operations-auth-signIn .opblock-summary").first().click();
       await page.setViewportSize({ width: 1280, height: 1500 });
       await page.locator(".information-container").scrollIntoViewIfNeeded();
       await page.screenshot({ path: SCREENSHOT });
@@ -164,7 +164,7 @@ describe("/docs on the compiled binary, offline, in Chromium", () => {
     await picturedOnFailure(page, "docs-slash", async () => {
       const response = await page.goto(`${url}/docs/`);
       expect(response?.status()).toBe(200);
-      await page.locator("#operations-auth-postAuthLogin").waitFor();
+      await page.locator("#operations-auth-signIn").waitFor();
       expect(loaded).toEqual(
         expect.arrayContaining([
           `200 /docs/swagger-ui-bundle.js ${DOCS_CONTENT_SECURITY_POLICY}`,
@@ -237,11 +237,11 @@ describe("/docs as clean as the console", () => {
       while ((await tryOut.count()) > 0) await tryOut.first().click();
       await check("every Try it out pressed");
 
-      const login = page.locator("#operations-auth-postAuthLogin");
+      const login = page.locator("#operations-auth-signIn");
       await login.locator("textarea.body-param__text").fill(JSON.stringify({ email: ADMIN.email, password: ADMIN.password }));
       await login.getByRole("button", { name: "Execute" }).click();
       await login.locator(".live-responses-table").waitFor();
-      for (const id of ["auth-getAuthMe", "admin-getAdminUsers", "admin-getAdminAudit"]) {
+      for (const id of ["auth-getCurrentUser", "admin-listUsers", "admin-listAuditEvents"]) {
         const block = page.locator(`#operations-${id}`);
         await block.getByRole("button", { name: "Execute" }).click();
         await block.locator(".live-responses-table").waitFor();
@@ -277,21 +277,21 @@ describe("/docs as clean as the console", () => {
       await page.locator(".opblock").first().waitFor();
       const authorize = page.locator(".auth-wrapper .authorize");
       expect(await authorize.getAttribute("class")).toContain("unlocked");
-      await tryIt(page, "postAuthLogin", "auth", { email: ADMIN.email, password: ADMIN.password });
+      await tryIt(page, "signIn", "auth", { email: ADMIN.email, password: ADMIN.password });
       await eventually(async () => (await authorize.getAttribute("class"))?.includes(" locked") === true);
-      const me = await tryIt(page, "getAuthMe", "auth");
+      const me = await tryIt(page, "getCurrentUser", "auth");
       expect(await me.locator("tr.response .response-col_status").first().innerText()).toBe("200");
-      const token = /Authorization: Bearer (eyJ[\w.-]+)/.exec(await page.locator("#operations-auth-getAuthMe .curl").innerText())?.[1];
+      const token = /Authorization: Bearer (eyJ[\w.-]+)/.exec(await page.locator("#operations-auth-getCurrentUser .curl").innerText())?.[1];
       expect(token).toBeDefined();
 
-      const out = await tryIt(page, "postAuthLogout", "auth");
+      const out = await tryIt(page, "signOut", "auth");
       expect(await out.locator("tr.response .response-col_status").first().innerText()).toBe("204");
       // The revoked token is forgotten: the lock opens, and the next call goes without it (and is refused).
       await eventually(async () => (await authorize.getAttribute("class"))?.includes("unlocked") === true);
       expect((await fetch(`${url}/auth/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
-      await page.locator("#operations-auth-getAuthMe").getByRole("button", { name: "Execute" }).click();
-      await page.locator("#operations-auth-getAuthMe tr.response .response-col_status", { hasText: "401" }).first().waitFor();
-      expect(await page.locator("#operations-auth-getAuthMe .curl").innerText()).not.toContain("Authorization");
+      await page.locator("#operations-auth-getCurrentUser").getByRole("button", { name: "Execute" }).click();
+      await page.locator("#operations-auth-getCurrentUser tr.response .response-col_status", { hasText: "401" }).first().waitFor();
+      expect(await page.locator("#operations-auth-getCurrentUser .curl").innerText()).not.toContain("Authorization");
       expect(elsewhere).toEqual([]);
       expect(problems).toEqual([]);
     });

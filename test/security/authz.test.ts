@@ -154,7 +154,8 @@ describe("mass assignment on POST /admin/users", () => {
     expectDetail(await server.request("GET", "/admin/users", { token }), 403, "Admin access required");
   });
 
-  test("is_active, id, password_hash, created_at, token_version in the body never take effect", async () => {
+  // is_active is a field of the route (false creates an inactive account: accounts.test.ts); these are the server's.
+  test("id, password_hash, created_at, token_version (and isActive, not the API's spelling) in the body never take effect", async () => {
     const planted = "$argon2id$v=19$m=65536,t=3,p=4$cnE9cAd0Yt1bZ2xevZVG1Q$YS9Mtr8vTaxTNwLhGkV4pO1qn6apABMQMw+cAsgmPM0";
     const response = await server.request("POST", "/admin/users", {
       token: admin,
@@ -162,7 +163,7 @@ describe("mass assignment on POST /admin/users", () => {
         name: "Planted",
         email: "planted@sec.example.com",
         password: suite.secret(fixturePassword()),
-        is_active: false,
+        isActive: false,
         id: 9999,
         password_hash: planted,
         passwordHash: planted,
@@ -202,18 +203,22 @@ describe("mass assignment on POST /admin/users", () => {
     });
   }
 
-  test("PATCH with is_active, id, password_hash changes nothing of them", async () => {
+  test("PATCH with id, password_hash, created_at, token_version changes nothing of them; a password is refused (422)", async () => {
     const before = readUsers().find((row) => row.id === agentId)!;
     const response = await server.request("PATCH", `/admin/users/${agentId}`, {
       token: admin,
-      json: { name: "Agent Renamed", is_active: false, id: 1, password_hash: "x", token_version: 9 },
+      json: { name: "Agent Renamed", isActive: false, id: 1, password_hash: "x", created_at: "2000-01-01T00:00:00.000Z", token_version: 9 },
     });
     expect([200, 422]).toContain(response.status);
     const after = readUsers().find((row) => row.id === agentId)!;
     expect(after.is_active).toBe(1);
     expect(after.password_hash).toBe(before.password_hash);
+    expect(after.created_at).toBe(before.created_at);
     expect(after.token_version).toBe(before.token_version);
     expect(readUsers().filter((row) => row.id === 1)).toHaveLength(1);
+    const password = await server.request("PATCH", `/admin/users/${agentId}`, { token: admin, json: { password: "planted-password-1" } });
+    expectDetail(password, 422, "password cannot be changed here: use PUT /admin/users/{id}/password");
+    expect(readUsers().find((row) => row.id === agentId)!.password_hash).toBe(before.password_hash);
   });
 });
 

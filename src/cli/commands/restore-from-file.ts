@@ -3,6 +3,7 @@
 // and the off-host restore (after its download and checksum) both end here.
 import { chownSync, closeSync, existsSync, mkdirSync, openSync, realpathSync, renameSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import { refreshSearchKeys } from "../../accounts/search.ts";
 import { normalizeStoredEmails, type EmailRewrite } from "../../accounts/stored-emails.ts";
 import { MigrationError, refusalMessage, type MigrationOutcome } from "../../db/adopt.ts";
 import { beginRestoredGeneration } from "../../db/generation.ts";
@@ -154,6 +155,7 @@ function prepareRestoredCopy(staging: string, source: string): PreparedCopy {
   }
   try {
     const emails = normalizeStoredEmails(db);
+    refreshSearchKeys(db);
     beginRestoredGeneration(db.$client);
     // Out of WAL mode (the WAL folded into the file): the copy alone is the whole database when it is renamed
     // into place, and checking it leaves no -wal behind. The server switches WAL on again when it opens it.

@@ -53,14 +53,21 @@ export const PasswordToCheckModel = documentedAs(
   { type: "string", minLength: 1, maxLength: SIGN_IN_PASSWORD_MAX_LENGTH },
 );
 
+/** Whether the account may sign in; `false` on a create or an edit is honoured, never dropped. */
+const IsActiveModel = t.Boolean({
+  error: "is_active must be true or false",
+  description: "Whether the account can sign in. Left out: true on a create, unchanged on an edit.",
+});
+
 export const NewAccountModel = t.Object(
   {
     name: NameModel,
     email: EmailModel,
     password: NewPasswordModel,
     role: t.Optional(RoleModel),
+    is_active: t.Optional(IsActiveModel),
   },
-  { examples: [{ name: "Avery Agent", email: "avery@example.com", password: "a long passphrase", role: "agent" }] },
+  { examples: [{ name: "Avery Agent", email: "avery@example.com", password: "a long passphrase", role: "agent", is_active: true }] },
 );
 
 /** Path ids: positive and safe; anything else is a 422 before the database is asked. */
@@ -77,14 +84,42 @@ export const UserListQuery = t.Object({
   role: t.Optional(RoleModel),
   is_active: t.Optional(t.Boolean({ error: "is_active must be true or false", description: "Only active (true) or inactive (false) accounts." })),
   q: t.Optional(
-    t.String({ maxLength: 100, error: "q must be at most 100 characters", description: "Text found in the name or the email (ASCII letters in any case)." }),
+    t.String({
+      maxLength: 100,
+      error: "q must be at most 100 characters",
+      description:
+        "Text found anywhere in the name or the email, ignoring case and accents in every script: `åsa` finds " +
+        "Åsa Öberg, `SOFÍA` finds Sofía, `nguyen` finds Nguyễn, `strasse` finds Straße, `οδος` finds ΟΔΌΣ; ø, ł, đ " +
+        "and the dotless ı match o, l, d and i. Compatibility forms are folded too (fullwidth letters, ligatures); " +
+        "other letters (Hangul, CJK, æ, ð, þ) match only themselves, in either case. `%` and `_` are plain characters.",
+    }),
   ),
   ...pagingQuery(PAGE_LIMIT_MAX),
 });
 
+/**
+ * An edit takes the fields of the account a client reads and may change (name, email, role, is_active). A password
+ * is refused with a 422 that names the route for it, rather than dropped: setting one signs the account out and has
+ * answers of its own (409, 429, 403 for your own account). Read-only fields (id, created_at, last_login_at) and
+ * anything unknown are ignored, as on a create: they are the server's.
+ */
 export const AccountChangesModel = t.Object(
-  { name: t.Optional(NameModel), email: t.Optional(EmailModel), role: t.Optional(RoleModel) },
-  { minProperties: 1, error: "Give at least one of name, email, role", examples: [{ name: "Avery Agent-Smith" }] },
+  {
+    name: t.Optional(NameModel),
+    email: t.Optional(EmailModel),
+    role: t.Optional(RoleModel),
+    is_active: t.Optional(IsActiveModel),
+    // Documented as the schema nothing meets: a generated client types it `never`.
+    password: t.Optional(documentedAs(t.Never({ error: "password cannot be changed here: use PUT /admin/users/{id}/password" }), false)),
+  },
+  {
+    minProperties: 1,
+    error: "Give at least one of name, email, role, is_active",
+    description:
+      "The fields to change; those left out stay as they are. A password is refused (422): PUT " +
+      "/admin/users/{id}/password sets it. id, created_at and last_login_at are the server's, and ignored.",
+    examples: [{ name: "Avery Agent-Smith" }],
+  },
 );
 
 export const SetPasswordModel = t.Object({ password: NewPasswordModel }, { examples: [{ password: "another long passphrase" }] });

@@ -50,13 +50,15 @@ export function adminUserRoutes({ db, guard, addressOf }: { db: Db; guard: AuthG
         )
         .post(
           "",
-          async ({ body, status, user, actorOf }) => status(201, toPublicUser(await createUser(db, body, actorOf(user)))),
+          async ({ body: { is_active, ...account }, status, user, actorOf }) =>
+            status(201, toPublicUser(await createUser(db, { ...account, isActive: is_active }, actorOf(user)))),
           contract.create,
         )
         .get("/:id", ({ params }) => toPublicUser(getUser(db, id(params))), contract.read)
         .patch(
           "/:id",
-          async ({ params, body, user, actorOf }) => toPublicUser(await updateUser(db, actorOf(user), id(params), body)),
+          async ({ params, body: { name, email, role, is_active }, user, actorOf }) =>
+            toPublicUser(await updateUser(db, actorOf(user), id(params), { name, email, role, isActive: is_active })),
           contract.edit,
         )
         .patch(
@@ -110,6 +112,7 @@ function adminUserContract() {
       query: UserListQuery,
       response: { 200: documented(UserListModel, { description: "A page of accounts.", headers: ["X-Total-Count"] }), ...ADMIN_RESPONSES },
       detail: {
+        operationId: "listUsers",
         summary: "List accounts",
         description:
           "Accounts oldest first, filtered by role, active state and text in the name or email, a page at a time " +
@@ -121,17 +124,19 @@ function adminUserContract() {
       body: NewAccountModel,
       response: { 201: PublicUserModel, ...ADMIN_RESPONSES, 409: emailTaken, 422: passwordRule, 429: anotherPasswordOperation },
       detail: {
+        operationId: "createUser",
         summary: "Create an account",
         description:
-          "Creates an active account that can sign in at once with the password given. The role defaults to agent. " +
-          "Emails are compared without surrounding blanks and in any case, so a second account with the same email " +
-          "is refused with 409. Recorded in the audit trail as user.created.",
+          "Creates an account that can sign in at once with the password given, or, with is_active false, one that " +
+          "cannot until it is activated. The role defaults to agent. Emails are compared without surrounding blanks " +
+          "and in any case, so a second account with the same email is refused with 409. The server's own fields " +
+          "(id, created_at, last_login_at) are ignored if sent. Recorded in the audit trail as user.created.",
       },
     },
     read: {
       params: UserIdParams,
       response: { 200: PublicUserModel, ...ADMIN_RESPONSES, ...notFound },
-      detail: { summary: "Read one account", description: "The account with this id, active or not." },
+      detail: { operationId: "getUser", summary: "Read one account", description: "The account with this id, active or not." },
     },
     edit: {
       params: UserIdParams,
@@ -141,15 +146,20 @@ function adminUserContract() {
         ...ADMIN_RESPONSES,
         ...notFound,
         409: documented(ErrorModel, {
-          description: "Another account has this email, or the change would demote yourself or the last active admin.",
+          description:
+            "Another account has this email, or the change would demote or deactivate yourself or the last active admin.",
         }),
       },
       detail: {
+        operationId: "updateUser",
         summary: "Edit an account",
         description:
-          "Changes any of name, email and role; fields left out stay as they are. An admin cannot demote themselves, " +
-          "and nobody can demote the last active admin (409), so the team is never left without one. The new role " +
-          "applies from the account's next request. Recorded in the audit trail as user.updated.",
+          "Changes any of name, email, role and is_active; fields left out stay as they are. is_active false " +
+          "deactivates as PATCH .../deactivate does (every token of the account stops working), true reactivates. " +
+          "An admin cannot demote or deactivate themselves, and nobody can the last active admin (409), so the team " +
+          "is never left without one. A password is refused (422; use PUT .../password); id, created_at and " +
+          "last_login_at are the server's and ignored. Recorded in the audit trail as user.updated, and " +
+          "user.deactivated or user.activated.",
       },
     },
     deactivate: {
@@ -161,6 +171,7 @@ function adminUserContract() {
         409: documented(ErrorModel, { description: "The account is yours, or the last active admin." }),
       },
       detail: {
+        operationId: "deactivateUser",
         summary: "Deactivate an account",
         description:
           "The account can no longer sign in and every token it holds stops working at once; nothing is deleted. " +
@@ -172,6 +183,7 @@ function adminUserContract() {
       params: UserIdParams,
       response: { 200: PublicUserModel, ...ADMIN_RESPONSES, ...notFound },
       detail: {
+        operationId: "activateUser",
         summary: "Reactivate an account",
         description:
           "The account can sign in again with its password, at once: its sign-in throttle is cleared too; tokens " +
@@ -194,6 +206,7 @@ function adminUserContract() {
         429: anotherPasswordOperation,
       },
       detail: {
+        operationId: "setUserPassword",
         summary: "Set another account's password",
         description:
           "Replaces the password without asking for the old one (for an agent who forgot theirs). Every token the " +
@@ -206,6 +219,7 @@ function adminUserContract() {
       params: UserIdParams,
       response: { 204: t.Void(), ...ADMIN_RESPONSES, ...notFound },
       detail: {
+        operationId: "unlockUser",
         summary: "Clear an account's sign-in throttle",
         description:
           "Lets the account try to sign in again at once after too many failures (429); its password and tokens " +

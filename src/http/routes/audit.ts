@@ -27,6 +27,7 @@ export function auditRoutes({ db, guard }: { db: Db; guard: AuthGuard }) {
         ...ADMIN_RESPONSES,
       },
       detail: {
+        operationId: "listAuditEvents",
         summary: "List audit events",
         description:
           "Who did what to which account, newest first: sign-ins (refused ones with the reason), sign-outs, password " +

@@ -106,6 +106,7 @@ function authContract() {
         }),
       },
       detail: {
+        operationId: "signIn",
         summary: "Sign in",
         description:
           "Trades an email and password for a bearer token. The email is matched without surrounding blanks and in " +
@@ -118,6 +119,7 @@ function authContract() {
     me: {
       response: { 200: PublicUserModel, ...SIGNED_IN_RESPONSES },
       detail: {
+        operationId: "getCurrentUser",
         summary: "Read the signed-in account",
         description: "The account the bearer token belongs to, as it is now in the database (a role change shows at once).",
         tags: ["auth"],
@@ -143,6 +145,7 @@ function authContract() {
         503: documented(ErrorModel, { description: "The server is busy hashing passwords, or the database is busy or full.", headers: ["Retry-After"] }),
       },
       detail: {
+        operationId: "changeOwnPassword",
         summary: "Change your own password",
         description:
           "Needs the current password. Answers with a fresh token for this session; every other token of the account " +
@@ -155,6 +158,7 @@ function authContract() {
     logout: {
       response: { 204: t.Void(), ...SIGNED_IN_RESPONSES },
       detail: {
+        operationId: "signOut",
         summary: "Sign out everywhere",
         description:
           "Every token of this account issued until now stops working, on every device, not only the one sent. " +

@@ -12,6 +12,7 @@ export function healthRoutes() {
   return new Elysia().get("/health", () => HEALTHY, {
     response: { 200: t.Object({ status: t.Literal("ok") }) },
     detail: {
+      operationId: "getHealth",
       summary: "Liveness",
       description:
         "Answers as long as the process serves HTTP; it never touches the database, so a slow disk does not get a " +
@@ -39,6 +40,7 @@ export function readinessRoutes({ db, path }: { db: Db; path: string }) {
         }),
       },
       detail: {
+        operationId: "getReadiness",
         summary: "Readiness",
         description:
           "200 when the database file is the one opened at start, answers, has every migration applied, can take " +

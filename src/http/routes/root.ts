@@ -26,6 +26,7 @@ export function rootRoute(settings: Pick<Settings, "docs" | "console">) {
   return new Elysia().get("/", () => links, {
     response: { 200: RootLinksModel },
     detail: {
+      operationId: "getServiceIndex",
       summary: "Where to go from the server's address",
       description:
         "Names this service and the paths a person opening the server's address is looking for: the admin console, " +

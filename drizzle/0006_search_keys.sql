@@ -1,0 +1,2 @@
+ALTER TABLE `users` ADD `search_key` text;--> statement-breakpoint
+ALTER TABLE `users` ADD `search_key_of` text;
