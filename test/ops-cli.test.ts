@@ -574,9 +574,9 @@ describe("moxie audit", () => {
     expect(table.stderr).toBe("");
     expect(table.code).toBe(0);
     const lines = table.stdout.trim().split("\n");
-    expect(lines[0]).toMatch(/^TIME\s+TYPE\s+ACTOR\s+USER\s+EMAIL\s+IP\s+REASON\s+CHANGES$/);
-    expect(lines[1]).toMatch(/^\S+Z\s+user\.deactivated\s+cli\s+#2\s+second@ops\.test\s+-\s+-\s+-$/);
-    expect(lines[2]).toMatch(/^\S+Z\s+user\.created\s+cli\s+#1\s+admin@ops\.test\s+-\s+-\s+-$/);
+    expect(lines[0]).toMatch(/^TIME\s+TYPE\s+ACTOR\s+USER\s+EMAIL\s+IP\s+REASON\s+CHANGES\s+SESSION$/);
+    expect(lines[1]).toMatch(/^\S+Z\s+user\.deactivated\s+cli\s+#2\s+second@ops\.test\s+-\s+-\s+-\s+-$/);
+    expect(lines[2]).toMatch(/^\S+Z\s+user\.created\s+cli\s+#1\s+admin@ops\.test\s+-\s+-\s+-\s+-$/);
     expect(lines.at(-1)).toBe("2 events");
 
     const json = await cli(["audit", "--json", "--type", "user.created"], ws);

@@ -7,6 +7,7 @@ import m0002 from "../../drizzle/0002_audit_events.sql" with { type: "text" };
 import m0003 from "../../drizzle/0003_audit_detail_last_login.sql" with { type: "text" };
 import m0004 from "../../drizzle/0004_created_instant_index.sql" with { type: "text" };
 import m0005 from "../../drizzle/0005_database_generation.sql" with { type: "text" };
+import m0006 from "../../drizzle/0006_sessions.sql" with { type: "text" };
 
 /** Every file in drizzle/, by tag; test/migrations.test.ts fails when drizzle-kit adds one not listed here. */
 export const MIGRATION_SQL: Record<string, string> = {
@@ -16,6 +17,7 @@ export const MIGRATION_SQL: Record<string, string> = {
   "0003_audit_detail_last_login": m0003,
   "0004_created_instant_index": m0004,
   "0005_database_generation": m0005,
+  "0006_sessions": m0006,
 };
 
 export interface EmbeddedMigration {

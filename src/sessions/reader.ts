@@ -1,0 +1,51 @@
+// The guard's read for a token that names a session, on every such request: the session and its account in one
+// indexed read (the sessions primary key, then the users one), and its last-seen time written at most once a minute.
+import type { Db } from "../db/index.ts";
+import type { User } from "../db/schema.ts";
+import { userColumnsSql, userFromValues } from "../db/user-rows.ts";
+import { writeWithRetry } from "../db/write.ts";
+
+/** A session's `last_seen_at` is written when it is at least this old: about once a minute, never per request. */
+export const LAST_SEEN_EVERY_MS = 60_000;
+
+/**
+ * `(sessionId, userId) => account | undefined`: the account, read with its session, when that session exists,
+ * belongs to `userId` and has not expired; undefined otherwise (ended, expired, someone else's). Reading it
+ * may note the session as seen: one UPDATE when the stored time is a minute old, started here and finished
+ * without holding up the request (a busy database only delays it), never two at once for one session.
+ */
+export function signedInSessionReader(db: Db, now: () => number = Date.now): (sessionId: string, userId: number) => User | undefined {
+  const statement = db.$client.query<unknown[], [string, number]>(
+    `SELECT s.expires_at, s.last_seen_at, ${userColumnsSql("u")} FROM sessions AS s JOIN users AS u ON u.id = s.user_id ` +
+      "WHERE s.id = ?1 AND s.user_id = ?2",
+  );
+  const touch = db.$client.query<never, [string, string]>("UPDATE sessions SET last_seen_at = ?1 WHERE id = ?2 AND last_seen_at < ?1");
+  const touching = new Set<string>();
+  // ISO strings compared as text (moxie writes every session date in one form, where text order is time order),
+  // made once per millisecond: many requests share one.
+  let clockMs = Number.NaN;
+  let nowIso = "";
+  let staleIso = "";
+
+  return (sessionId, userId) => {
+    const row = statement.values(sessionId, userId)[0];
+    if (!row) return undefined;
+    const ms = now();
+    if (ms !== clockMs) {
+      clockMs = ms;
+      nowIso = new Date(ms).toISOString();
+      staleIso = new Date(ms - LAST_SEEN_EVERY_MS).toISOString();
+    }
+    if ((row[0] as string) <= nowIso) return undefined;
+    if ((row[1] as string) < staleIso && !touching.has(sessionId)) {
+      touching.add(sessionId);
+      const seenAt = nowIso;
+      // Best effort: a last-seen time that could not be written (busy past the timeout, a full disk, shutting
+      // down) is written by a later request; the request itself never waits for it or fails over it.
+      writeWithRetry(db, () => touch.run(seenAt, sessionId))
+        .catch(() => undefined)
+        .finally(() => touching.delete(sessionId));
+    }
+    return userFromValues(row, 2);
+  };
+}
