@@ -122,10 +122,10 @@ try {
 
 function rawMe(client: import("bun:sqlite").Database, secret: string) {
   const key = Buffer.from(secret);
-  // The session and its account in one read, as the guard does.
+  // The session and its account in one statement, as the guard reads them.
   const bySession = client.query<Record<string, unknown>, [string, number]>(
-    "SELECT s.expires_at, u.id, u.name, u.email, u.role, u.is_active, u.created_at, u.token_version " +
-      "FROM sessions AS s JOIN users AS u ON u.id = s.user_id WHERE s.id = ?1 AND s.user_id = ?2",
+    "SELECT (SELECT expires_at FROM sessions WHERE id = ?1 AND user_id = ?2) AS expires_at, " +
+      "id, name, email, role, is_active, created_at, token_version FROM users WHERE id = ?2",
   );
   const cache = new Map<string, { sub: number; ver: number; exp: number; sid: string }>();
   return (request: Request) => {
@@ -140,7 +140,7 @@ function rawMe(client: import("bun:sqlite").Database, secret: string) {
       cache.set(token, claims);
     }
     const row = bySession.get(claims.sid, claims.sub)!;
-    if ((row.expires_at as string) <= new Date().toISOString()) return new Response(null, { status: 401 });
+    if (row.expires_at === null || (row.expires_at as string) <= new Date().toISOString()) return new Response(null, { status: 401 });
     return Response.json(
       { id: row.id, name: row.name, email: row.email, role: row.role, is_active: row.is_active === 1, created_at: row.created_at },
       { headers: { "x-request-id": "x", vary: "Origin", "access-control-allow-origin": request.headers.get("origin") ?? "" } },

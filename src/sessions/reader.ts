@@ -1,5 +1,5 @@
 // The guard's read for a token that names a session, on every such request: the session and its account in one
-// indexed read (the sessions primary key, then the users one), and its last-seen time written at most once a minute.
+// statement of two primary-key lookups, and the session's last-seen time written at most once a minute.
 import type { Db } from "../db/index.ts";
 import type { User } from "../db/schema.ts";
 import { userColumnsSql, userFromValues } from "../db/user-rows.ts";
@@ -15,9 +15,12 @@ export const LAST_SEEN_EVERY_MS = 60_000;
  * without holding up the request (a busy database only delays it), never two at once for one session.
  */
 export function signedInSessionReader(db: Db, now: () => number = Date.now): (sessionId: string, userId: number) => User | undefined {
+  // The account by its primary key, its session's two times by theirs (NULL when there is no such session of this
+  // account). Written as scalar subqueries rather than a JOIN: in bun:sqlite the JOIN measured 14 µs a call against
+  // 4.7 µs for this and 3.3 µs for the account alone (bench/README.md).
+  const session = (column: string) => `(SELECT ${column} FROM sessions WHERE id = ?1 AND user_id = ?2)`;
   const statement = db.$client.query<unknown[], [string, number]>(
-    `SELECT s.expires_at, s.last_seen_at, ${userColumnsSql("u")} FROM sessions AS s JOIN users AS u ON u.id = s.user_id ` +
-      "WHERE s.id = ?1 AND s.user_id = ?2",
+    `SELECT ${session("expires_at")}, ${session("last_seen_at")}, ${userColumnsSql()} FROM users WHERE id = ?2`,
   );
   const touch = db.$client.query<never, [string, string]>("UPDATE sessions SET last_seen_at = ?1 WHERE id = ?2 AND last_seen_at < ?1");
   const touching = new Set<string>();
@@ -29,7 +32,7 @@ export function signedInSessionReader(db: Db, now: () => number = Date.now): (se
 
   return (sessionId, userId) => {
     const row = statement.values(sessionId, userId)[0];
-    if (!row) return undefined;
+    if (!row || row[0] === null) return undefined;
     const ms = now();
     if (ms !== clockMs) {
       clockMs = ms;
