@@ -21,8 +21,9 @@ import { UsageError } from "../errors.ts";
 import { checkCanListen, listenError } from "../listen.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-/** Expired sessions are pruned at start and this often. They are refused anyway; this only keeps the table small. */
+/** Expired sessions are pruned this often, and first this long after start (off the path of the first requests). */
 const SESSION_PRUNING_EVERY_MS = 60 * 60 * 1000;
+const SESSION_PRUNING_FIRST_MS = 1000;
 /** One pruning pass deletes at most this many batches (of PRUNE_BATCH), pausing between them; the next pass goes on. */
 const SESSION_PRUNING_BATCHES = 20;
 
@@ -100,7 +101,7 @@ async function serve({ settings, db, log, created = false }: { settings: Setting
   const server = started.server;
   log.info("moxie listening", { url: server.url.href.replace(/\/$/, ""), database: settings.databasePath });
   const pruning = scheduleAuditPruning(db, settings.auditRetentionDays, log);
-  const sessionPruning = scheduleSessionPruning(db, log);
+  const stopSessionPruning = scheduleSessionPruning(db, log);
 
   let failure: unknown;
   await new Promise<void>((resolve) => {
@@ -109,7 +110,7 @@ async function serve({ settings, db, log, created = false }: { settings: Setting
       process.off("SIGTERM", stop);
       log.info("stopping", { signal });
       clearInterval(pruning);
-      clearInterval(sessionPruning);
+      stopSessionPruning();
       // Stop accepting, let in-flight requests finish; past the grace period, cut the rest.
       const forced = setTimeout(() => server.stop(true), settings.shutdownGraceSeconds * 1000);
       await server.stop(false);
@@ -125,7 +126,7 @@ async function serve({ settings, db, log, created = false }: { settings: Setting
       process.off("SIGINT", stop);
       process.off("SIGTERM", stop);
       clearInterval(pruning);
-      clearInterval(sessionPruning);
+      stopSessionPruning();
       void server.stop(true);
       resolve();
     });
@@ -160,11 +161,12 @@ function scheduleAuditPruning(db: Db, days: number, log: Logger): ReturnType<typ
 }
 
 /**
- * Deletes expired sessions at start and every hour, a batch at a time with a pause between batches (so requests
- * and other writers go first) and at most SESSION_PRUNING_BATCHES batches a pass. A busy database skips the rest
- * of a pass, logged; the next one catches up.
+ * Deletes expired sessions a second after start and then every hour, a batch at a time with a pause between batches
+ * (so requests and other writers go first) and at most SESSION_PRUNING_BATCHES batches a pass. They are refused
+ * anyway (the guard reads expires_at); this keeps the table small. A busy database skips the rest of a pass,
+ * logged; the next one catches up.
  */
-function scheduleSessionPruning(db: Db, log: Logger): ReturnType<typeof setInterval> {
+function scheduleSessionPruning(db: Db, log: Logger): () => void {
   let running = false;
   const prune = async () => {
     if (running) return;
@@ -184,6 +186,10 @@ function scheduleSessionPruning(db: Db, log: Logger): ReturnType<typeof setInter
       if (removed > 0) log.info("pruned expired sessions", { removed });
     }
   };
-  void prune();
-  return setInterval(prune, SESSION_PRUNING_EVERY_MS).unref();
+  const first = setTimeout(prune, SESSION_PRUNING_FIRST_MS).unref();
+  const every = setInterval(prune, SESSION_PRUNING_EVERY_MS).unref();
+  return () => {
+    clearTimeout(first);
+    clearInterval(every);
+  };
 }
