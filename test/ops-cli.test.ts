@@ -584,7 +584,7 @@ describe("moxie audit", () => {
     const events = JSON.parse(json.stdout) as Array<Record<string, unknown>>;
     expect(events).toHaveLength(1);
     expect(Object.keys(events[0]!).sort()).toEqual(
-      ["actor", "actor_user_id", "changes", "count", "created_at", "email", "id", "ip", "reason", "type", "user_id"].sort(),
+      ["actor", "actor_user_id", "changes", "count", "created_at", "email", "id", "ip", "reason", "session_id", "type", "user_id"].sort(),
     );
     expect(events[0]).toMatchObject({ type: "user.created", actor: "cli", user_id: 1, actor_user_id: null });
 
@@ -607,7 +607,7 @@ describe("moxie audit", () => {
       service.$client.close();
     }
     const detailed = (await cli(["audit", "--limit", "2"], ws)).stdout.trim().split("\n");
-    expect(detailed[1]).toMatch(/^\S+Z\s+login\.failed ×4\s+anonymous\s+-\s+second@ops\.test\s+203\.0\.113\.9\s+throttled\s+-$/);
+    expect(detailed[1]).toMatch(/^\S+Z\s+login\.failed ×4\s+anonymous\s+-\s+second@ops\.test\s+203\.0\.113\.9\s+throttled\s+-\s+-$/);
     expect(detailed[2]).toMatch(/^\S+Z\s+user\.updated\s+cli\s+#2\s+second@ops\.test\s+-\s+-\s+/);
     expect(detailed[2]).toContain(`name: "Inserted" → "Second Agent"; role: "agent" → "admin"`);
     expect(detailed.at(-1)).toBe("2 of 4 events (newest first; --limit to see more)");

@@ -171,7 +171,8 @@ describe("sessions on the compiled binary", () => {
     await suite.stop(server, "SIGTERM");
     const restored = await server.cli(["restore", backupPath]);
     expect({ code: restored.code, stderr: restored.stderr }).toEqual({ code: 0, stderr: "" });
-    expect(restored.stdout).toContain("Signed everyone out (2 accounts, 1 session in the backup ended)");
+    expect(restored.stdout).toContain("Signed everyone out (2 accounts): tokens issued before the restore no longer work");
+    expect(restored.stdout).toContain("Ended 1 session the backup held (recorded in the audit trail)\n");
     const rows = readExistingDb(server.dbPath, (d) => ({
       sessions: (d.query("SELECT count(*) AS n FROM sessions").get() as { n: number }).n,
       ended: d.query("SELECT reason, actor FROM audit_events WHERE type = 'session.ended'").all(),

@@ -128,8 +128,8 @@ export async function restoreFrom(options: { where: Where; source: string }, pri
   print(keptAs ? `Previous database kept as ${keptAs}` : `There was no previous database; wrote a new one at ${databasePath} (${chosen.databaseChoice})`);
   for (const line of describeOutcome(prepared.migration, prepared.emails)) print(line);
   print(`Database is up to date (${plural(EMBEDDED_MIGRATIONS.length, "migration")})`);
-  const sessions = prepared.sessionsEnded > 0 ? `, ${plural(prepared.sessionsEnded, "session")} in the backup ended` : "";
-  print(`Signed everyone out (${plural(users, "account")}${sessions}): tokens issued before the restore no longer work; sign in again`);
+  print(`Signed everyone out (${plural(users, "account")}): tokens issued before the restore no longer work; sign in again`);
+  if (prepared.sessionsEnded > 0) print(`Ended ${plural(prepared.sessionsEnded, "session")} the backup held (recorded in the audit trail)`);
 }
 
 /** What preparing a restored copy did: the migrations it applied and the stored emails it brought to one spelling. */
