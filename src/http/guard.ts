@@ -84,7 +84,10 @@ export function authGuard({ db, tokens, generation }: { db: Db; tokens: TokenSer
         authenticated.set(request, { user, sessionId });
       },
       resolve({ request }) {
-        return authenticated.get(request)!;
+        // An object literal: Elysia reads `return f(...)` in a hook's source as "may return a promise" and then
+        // composes the whole route as async (bench/README.md).
+        const signedIn = authenticated.get(request)!;
+        return { user: signedIn.user, sessionId: signedIn.sessionId };
       },
     },
     admin: {
