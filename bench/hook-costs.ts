@@ -123,8 +123,8 @@ try {
 function rawMe(client: import("bun:sqlite").Database, secret: string) {
   const key = Buffer.from(secret);
   // The session and its account in one statement, as the guard reads them.
-  const bySession = client.query<Record<string, unknown>, [string, number]>(
-    "SELECT (SELECT expires_at FROM sessions WHERE id = ?1 AND user_id = ?2) AS expires_at, " +
+  const bySession = client.query<Record<string, unknown>, [string, number, string]>(
+    "SELECT (SELECT expires_at > ?3 FROM sessions INDEXED BY sessions_guard_idx WHERE id = ?1 AND user_id = ?2) AS live, " +
       "id, name, email, role, is_active, created_at, token_version FROM users WHERE id = ?2",
   );
   const cache = new Map<string, { sub: number; ver: number; exp: number; sid: string }>();
@@ -139,8 +139,8 @@ function rawMe(client: import("bun:sqlite").Database, secret: string) {
       claims = { sub: Number(payload.sub), ver: payload.ver, exp: payload.exp, sid: payload.sid };
       cache.set(token, claims);
     }
-    const row = bySession.get(claims.sid, claims.sub)!;
-    if (row.expires_at === null || (row.expires_at as string) <= new Date().toISOString()) return new Response(null, { status: 401 });
+    const row = bySession.get(claims.sid, claims.sub, new Date().toISOString())!;
+    if (row.live !== 1) return new Response(null, { status: 401 });
     return Response.json(
       { id: row.id, name: row.name, email: row.email, role: row.role, is_active: row.is_active === 1, created_at: row.created_at },
       { headers: { "x-request-id": "x", vary: "Origin", "access-control-allow-origin": request.headers.get("origin") ?? "" } },

@@ -68,6 +68,8 @@ export const sessions = sqliteTable(
     device: text("device").notNull(),
   },
   (table) => [
+    // The guard's read on every request, answered from this index alone (no seek into the table).
+    index("sessions_guard_idx").on(table.id, table.userId, table.expiresAt, table.lastSeenAt),
     index("sessions_user_id_idx").on(table.userId, table.createdAt),
     index("sessions_expires_at_idx").on(table.expiresAt),
   ],

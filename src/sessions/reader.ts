@@ -15,32 +15,33 @@ export const LAST_SEEN_EVERY_MS = 60_000;
  * without holding up the request (a busy database only delays it), never two at once for one session.
  */
 export function signedInSessionReader(db: Db, now: () => number = Date.now): (sessionId: string, userId: number) => User | undefined {
-  // The account by its primary key, its session's two times by theirs (NULL when there is no such session of this
-  // account). Written as scalar subqueries rather than a JOIN: in bun:sqlite the JOIN measured 14 µs a call against
-  // 4.7 µs for this and 3.3 µs for the account alone (bench/README.md).
-  const session = (column: string) => `(SELECT ${column} FROM sessions WHERE id = ?1 AND user_id = ?2)`;
-  const statement = db.$client.query<unknown[], [string, number]>(
-    `SELECT ${session("expires_at")}, ${session("last_seen_at")}, ${userColumnsSql()} FROM users WHERE id = ?2`,
+  // One statement: the account by its primary key and, as one small integer, what its session says now (NULL: no
+  // such session of this account; bit 1: not expired; bit 2: last seen a minute ago or more), answered from the
+  // sessions_guard_idx index alone. A JOIN of the two tables measured 14 µs a call in bun:sqlite against 4 µs for
+  // this and 3 µs for the account alone (bench/README.md).
+  const statement = db.$client.query<unknown[], [string, number, string, string]>(
+    "SELECT (SELECT (expires_at > ?3) + 2 * (last_seen_at < ?4) FROM sessions INDEXED BY sessions_guard_idx WHERE id = ?1 AND user_id = ?2), " +
+      `${userColumnsSql()} FROM users WHERE id = ?2`,
   );
   const touch = db.$client.query<never, [string, string]>("UPDATE sessions SET last_seen_at = ?1 WHERE id = ?2 AND last_seen_at < ?1");
   const touching = new Set<string>();
-  // ISO strings compared as text (moxie writes every session date in one form, where text order is time order),
-  // made once per millisecond: many requests share one.
+  // ISO strings, compared as text by SQLite (moxie writes every session date in one form, where text order is
+  // time order), made once per millisecond: many requests share one.
   let clockMs = Number.NaN;
   let nowIso = "";
   let staleIso = "";
 
   return (sessionId, userId) => {
-    const row = statement.values(sessionId, userId)[0];
-    if (!row || row[0] === null) return undefined;
     const ms = now();
     if (ms !== clockMs) {
       clockMs = ms;
       nowIso = new Date(ms).toISOString();
       staleIso = new Date(ms - LAST_SEEN_EVERY_MS).toISOString();
     }
-    if ((row[0] as string) <= nowIso) return undefined;
-    if ((row[1] as string) < staleIso && !touching.has(sessionId)) {
+    const row = statement.values(sessionId, userId, nowIso, staleIso)[0];
+    const session = row?.[0] as number | null | undefined;
+    if (!row || session === null || session === undefined || (session & 1) === 0) return undefined;
+    if ((session & 2) !== 0 && !touching.has(sessionId)) {
       touching.add(sessionId);
       const seenAt = nowIso;
       // Best effort: a last-seen time that could not be written (busy past the timeout, a full disk, shutting
@@ -49,6 +50,6 @@ export function signedInSessionReader(db: Db, now: () => number = Date.now): (se
         .catch(() => undefined)
         .finally(() => touching.delete(sessionId));
     }
-    return userFromValues(row, 2);
+    return userFromValues(row, 1);
   };
 }
