@@ -243,7 +243,8 @@ describe("an admin and an account's sessions", () => {
     expectRefused(await me(ctx, fresh));
     const again = await signInAs(ctx, { email: agent.email, password: "agent-password-3" });
     await ctx.request("PATCH", `/admin/users/${agent.id}/deactivate`, { token: adminSession.token });
-    expectRefused(await me(ctx, again.token));
+    // A deactivated account hears that, not just that its session ended (the console tells the two apart).
+    expectRefused(await me(ctx, again.token), "Account inactive or not found");
     expect(listSessions(ctx.db, agent.id)).toEqual([]);
 
     expect(endedEvents(ctx, agent.id).map((e) => [e.session_id, e.reason])).toEqual([

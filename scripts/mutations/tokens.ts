@@ -111,8 +111,8 @@ export const tokens: Mutation[] = [
     id: "inactive-admitted",
     breaks: "deactivation signs the account out at once",
     file: "src/http/guard.ts",
-    find: '        if (!user.isActive) throw refuse("Account inactive or not found");\n',
-    replace: "",
+    find: '        if (!user || !user.isActive) throw refuse("Account inactive or not found");',
+    replace: '        if (!user) throw refuse("Account inactive or not found");',
     tests: [T.auth, T.accounts],
   },
   {

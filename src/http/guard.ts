@@ -75,9 +75,11 @@ export function authGuard({ db, tokens, generation }: { db: Db; tokens: TokenSer
         // A token that names a session is admitted only while that session lives: the session and its account
         // are one read. A token from before sessions names none and is read by its account alone.
         const sessionId = claims.sessionId;
-        const user = sessionId === null ? userById(claims.userId) : userBySession(sessionId, claims.userId);
-        if (!user) throw refuse(sessionId === null ? "Account inactive or not found" : SESSION_ENDED);
-        if (!user.isActive) throw refuse("Account inactive or not found");
+        const read = sessionId === null ? undefined : userBySession(sessionId, claims.userId);
+        const user = sessionId === null ? userById(claims.userId) : read?.user;
+        // A deactivated account hears so, though deactivation ended its sessions too: the console tells the two apart.
+        if (!user || !user.isActive) throw refuse("Account inactive or not found");
+        if (read?.live === false) throw refuse(SESSION_ENDED);
         // Ending every session (a password change, deactivation, logout everywhere) bumps the version too: every
         // older token, sessionless ones included, stops here.
         if (user.tokenVersion !== claims.tokenVersion) throw refuse("Invalid or expired token");

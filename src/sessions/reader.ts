@@ -8,13 +8,19 @@ import { writeWithRetry } from "../db/write.ts";
 /** A session's `last_seen_at` is written when it is at least this old: about once a minute, never per request. */
 export const LAST_SEEN_EVERY_MS = 60_000;
 
+/** The account `userId`, and whether `sessionId` is a live session of it (not ended, not expired, not another's). */
+export interface SessionRead {
+  user: User;
+  live: boolean;
+}
+
 /**
- * `(sessionId, userId) => account | undefined`: the account, read with its session, when that session exists,
- * belongs to `userId` and has not expired; undefined otherwise (ended, expired, someone else's). Reading it
- * may note the session as seen: one UPDATE when the stored time is a minute old, started here and finished
- * without holding up the request (a busy database only delays it), never two at once for one session.
+ * `(sessionId, userId) => { user, live } | undefined`: the account (undefined when there is none) read with what its
+ * session says, so the guard can tell a deactivated account from an ended session. Reading a live session may note
+ * it as seen: one UPDATE when the stored time is a minute old, started here and finished without holding up the
+ * request (a busy database only delays it), never two at once for one session.
  */
-export function signedInSessionReader(db: Db, now: () => number = Date.now): (sessionId: string, userId: number) => User | undefined {
+export function signedInSessionReader(db: Db, now: () => number = Date.now): (sessionId: string, userId: number) => SessionRead | undefined {
   // One statement: the account by its primary key and, as one small integer, what its session says now (NULL: no
   // such session of this account; bit 1: not expired; bit 2: last seen a minute ago or more), answered from the
   // sessions_guard_idx index alone (INDEXED BY: the planner would pick the primary key's index and then seek the
@@ -40,8 +46,10 @@ export function signedInSessionReader(db: Db, now: () => number = Date.now): (se
       staleIso = new Date(ms - LAST_SEEN_EVERY_MS).toISOString();
     }
     const row = statement.values(sessionId, userId, nowIso, staleIso)[0];
-    const session = row?.[0] as number | null | undefined;
-    if (!row || session === null || session === undefined || (session & 1) === 0) return undefined;
+    if (!row) return undefined;
+    const session = row[0] as number | null;
+    const user = userFromValues(row, 1);
+    if (session === null || (session & 1) === 0) return { user, live: false };
     if ((session & 2) !== 0 && !touching.has(sessionId)) {
       touching.add(sessionId);
       const seenAt = nowIso;
@@ -51,6 +59,6 @@ export function signedInSessionReader(db: Db, now: () => number = Date.now): (se
         .catch(() => undefined)
         .finally(() => touching.delete(sessionId));
     }
-    return userFromValues(row, 1);
+    return { user, live: true };
   };
 }
