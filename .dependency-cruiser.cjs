@@ -1,11 +1,11 @@
 // The layers of src/ (ARCHITECTURE.md), checked by dependency-cruiser: `bun run deps`, run by .ci/run and by
 // test/layers.test.ts. Each layer imports only layers below it:
-//   lib → db → domain (passwords, emails, audit, accounts, sign-in, tokens, offsite, health) → settings
+//   lib → db → domain (passwords, emails, sessions, audit, accounts, sign-in, tokens, offsite, health) → settings
 //   → http → cli → src/main.ts
 // test/layers.test.ts also shows each rule catching a deliberate bad import.
 
 /** The domain: rules as plain functions over the database, no HTTP. */
-const DOMAIN = "^src/(passwords|emails|audit|accounts|sign-in|tokens|offsite|health)/";
+const DOMAIN = "^src/(passwords|emails|sessions|audit|accounts|sign-in|tokens|offsite|health)/";
 
 /** Elysia and its plugins, as imported from node_modules. */
 const ELYSIA = "(^|/)node_modules/(elysia|@elysiajs/[^/]+)/";
@@ -62,9 +62,10 @@ module.exports = {
       name: "domain-order",
       severity: "error",
       comment:
-        "Within the domain, modules point one way: passwords, emails, tokens, offsite and health import no other " +
-        "domain module; audit only emails; accounts only audit, emails, passwords; sign-in any of those and tokens.",
-      from: { path: "^src/(passwords|emails|tokens|offsite|health)/" },
+        "Within the domain, modules point one way: passwords, emails, sessions, tokens, offsite and health import no " +
+        "other domain module; audit only emails; accounts only audit, emails, passwords, sessions; sign-in any of " +
+        "those and tokens.",
+      from: { path: "^src/(passwords|emails|sessions|tokens|offsite|health)/" },
       to: { path: DOMAIN, pathNot: "^src/$1/" },
     },
     {
@@ -72,19 +73,19 @@ module.exports = {
       severity: "error",
       comment: "The audit trail depends only on emails (the shape of a typed address), within the domain.",
       from: { path: "^src/audit/" },
-      to: { path: "^src/(passwords|accounts|sign-in|tokens|offsite|health)/" },
+      to: { path: "^src/(passwords|sessions|accounts|sign-in|tokens|offsite|health)/" },
     },
     {
       name: "accounts-order",
       severity: "error",
-      comment: "Accounts depend on audit, emails and passwords; sign-in depends on accounts, never the reverse.",
+      comment: "Accounts depend on audit, emails, passwords and sessions; sign-in depends on accounts, never the reverse.",
       from: { path: "^src/accounts/" },
       to: { path: "^src/(sign-in|tokens|offsite|health)/" },
     },
     {
       name: "sign-in-order",
       severity: "error",
-      comment: "Sign-in depends on accounts, audit, emails, passwords and tokens, not on backups or health.",
+      comment: "Sign-in depends on accounts, audit, emails, passwords, sessions and tokens, not on backups or health.",
       from: { path: "^src/sign-in/" },
       to: { path: "^src/(offsite|health)/" },
     },

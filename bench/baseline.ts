@@ -7,10 +7,13 @@
 // Same semantics as moxie, so the ratio measures moxie's overhead and not a shortcut (bench/README.md lists
 // what was tried and what measured fastest):
 // - the SQLite file moxie made, opened with moxie's pragmas (WAL, synchronous NORMAL, cache and mmap sizes);
-// - HS256 tokens checked strictly (algorithm pinned, sub/iat/exp/ver, lifetime; the original's sub+exp tokens
+// - HS256 tokens checked strictly (algorithm pinned, sub/iat/exp/ver/sid, lifetime; the original's sub+exp tokens
 //   as issue 10 accepts them), with a bounded cache of verified tokens as moxie keeps; the account is read on
-//   every /auth/me and its token version and is_active checked, so revocation works as in moxie;
-// - login: NFC, length limits, one argon2id verify for unknown emails too, the same answers;
+//   every /auth/me and its token version and is_active checked, so revocation works as in moxie; a token naming
+//   a session (issue 21) is read with its session in one indexed read, refused when the session is gone or
+//   expired, and the session's last_seen_at is written when a minute old, as moxie's guard does;
+// - login: NFC, length limits, one argon2id verify for unknown emails too, the same answers; a session made
+//   (the account's expired ones dropped, its oldest ended past 10), as moxie makes it;
 // - the same response headers as moxie: its security headers, X-Request-Id (an incoming sane one kept,
 //   else prefix-counter), CORS for the configured origins (Vary: Origin always);
 // - the same JSON: --me-keys names the fields of moxie's /auth/me (bench/run.ts reads them from moxie), and
@@ -26,6 +29,9 @@ const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const BEARER = /^bearer ([^\s,]+)$/i;
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const VERIFIED_CACHE_SIZE = 10_000;
+const SESSION_ID = /^[A-Za-z0-9_-]{22}$/;
+const MAX_SESSIONS = 10;
+const LAST_SEEN_EVERY_MS = 60_000;
 export const DEFAULT_ME_KEYS = ["id", "name", "email", "role", "is_active", "created_at"];
 
 /** moxie's src/http/security-headers.ts, copied so this process does not load Elysia; run.ts checks they match. */
@@ -41,11 +47,16 @@ const HEALTH_BODY = JSON.stringify({ status: "ok" });
 const CORS_EXPOSE = "X-Total-Count, X-Request-Id, Retry-After";
 const CORS_ALLOW_HEADERS = "authorization, content-type, x-request-id";
 
-/** An HS256 JWT with sub, iat, exp and ver, as moxie issues them. */
-export function signToken(secret: string, userId: number, tokenVersion: number, nowSeconds = Math.floor(Date.now() / 1000)): string {
-  const payload = Buffer.from(
-    JSON.stringify({ sub: String(userId), iat: nowSeconds, exp: nowSeconds + TOKEN_TTL_SECONDS, ver: tokenVersion }),
-  ).toString("base64url");
+/** An HS256 JWT with sub, iat, exp, ver and (when given) sid, as moxie issues them. */
+export function signToken(
+  secret: string,
+  userId: number,
+  tokenVersion: number,
+  sessionId?: string,
+  nowSeconds = Math.floor(Date.now() / 1000),
+): string {
+  const claims = { sub: String(userId), iat: nowSeconds, exp: nowSeconds + TOKEN_TTL_SECONDS, ver: tokenVersion, ...(sessionId && { sid: sessionId }) };
+  const payload = Buffer.from(JSON.stringify(claims)).toString("base64url");
   const signature = new Bun.CryptoHasher("sha256", secret).update(`${HEADER_SEGMENT}.${payload}`).digest("base64url");
   return `${HEADER_SEGMENT}.${payload}.${signature}`;
 }
@@ -71,6 +82,23 @@ interface Claims {
   id: number;
   ver: number;
   exp: number;
+  sid: string | null;
+}
+
+/** Makes a session of `userId` in `db` as a sign-in does (8 hours, seen now); returns its id. */
+export function insertSession(db: Database, userId: number, ip: string | null = "127.0.0.1", device = "Unknown device"): string {
+  const id = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64url");
+  const now = Date.now();
+  db.query("INSERT INTO sessions (id, user_id, created_at, expires_at, last_seen_at, ip, device) VALUES (?, ?, ?, ?, ?, ?, ?)").run(
+    id,
+    userId,
+    new Date(now).toISOString(),
+    new Date(now + TOKEN_TTL_SECONDS * 1000).toISOString(),
+    new Date(now).toISOString(),
+    ip,
+    device,
+  );
+  return id;
 }
 
 /** Synchronous HS256 check, as strict as moxie's; returns the user id, token version and expiry, or null. */
@@ -87,8 +115,9 @@ export function verifyToken(key: Buffer, token: string, nowSeconds = Date.now() 
   if (!sameText(new Bun.CryptoHasher("sha256", key).update(`${h}.${p}`).digest("base64url"), s)) return null;
   const payload = parseSegment(p);
   if (!payload) return null;
-  const { sub, iat, exp, ver = 0 } = payload;
+  const { sub, iat, exp, ver = 0, sid } = payload;
   if (typeof sub !== "string" || !/^[1-9][0-9]{0,15}$/.test(sub)) return null;
+  if (sid !== undefined && (typeof sid !== "string" || !SESSION_ID.test(sid))) return null;
   if (!Number.isSafeInteger(exp) || !Number.isSafeInteger(ver) || (ver as number) < 0) return null;
   if ((exp as number) <= nowSeconds) return null;
   if (iat === undefined) {
@@ -98,7 +127,7 @@ export function verifyToken(key: Buffer, token: string, nowSeconds = Date.now() 
     if (!Number.isSafeInteger(iat) || (iat as number) > nowSeconds + 5) return null;
     if ((exp as number) - (iat as number) > TOKEN_TTL_SECONDS || (exp as number) <= (iat as number)) return null;
   }
-  return { id: Number(sub), ver: ver as number, exp: exp as number };
+  return { id: Number(sub), ver: ver as number, exp: exp as number, sid: (sid as string | undefined) ?? null };
 }
 
 interface LoginRow {
@@ -130,6 +159,21 @@ export async function startBaseline(options: {
   const columns = [...new Set([...meKeys, "is_active", "token_version"])];
   const byEmail = db.query<LoginRow, [string]>("SELECT id, password_hash, is_active, token_version FROM users WHERE email = ?");
   const byId = db.query<UserRow, [number]>(`SELECT ${columns.map((c) => `"${c}"`).join(", ")} FROM users WHERE id = ?`);
+  // The account by its primary key and what its session says now as one small integer (NULL: none of this account;
+  // bit 1: not expired; bit 2: last seen a minute ago), from the sessions_guard_idx index alone: moxie's guard read.
+  const bySession = db.query<UserRow & { session: number | null }, [string, number, string, string]>(
+    "SELECT (SELECT (expires_at > ?3) + 2 * (last_seen_at < ?4) FROM sessions INDEXED BY sessions_guard_idx " +
+      `WHERE id = ?1 AND user_id = ?2) AS session, ${columns.map((c) => `"${c}"`).join(", ")} FROM users WHERE id = ?2`,
+  );
+  const touch = db.query<never, [string, string]>("UPDATE sessions SET last_seen_at = ?1 WHERE id = ?2 AND last_seen_at < ?1");
+  const dropExpired = db.query<never, [number, string]>("DELETE FROM sessions WHERE user_id = ? AND expires_at <= ?");
+  const liveCount = db.query<{ n: number }, [number]>("SELECT count(*) AS n FROM sessions WHERE user_id = ?");
+  const endOldest = db.query<never, [number, number]>(
+    "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE user_id = ?1 ORDER BY created_at, id LIMIT ?2)",
+  );
+  let clockMs = Number.NaN;
+  let nowIso = "";
+  let staleIso = "";
   const recordsLogin = meKeys.includes("last_login_at");
   const recordLogin = recordsLogin
     ? db.query<never, [string, number]>("UPDATE users SET last_login_at = ? WHERE id = ?")
@@ -227,9 +271,17 @@ export async function startBaseline(options: {
           }
           if (!user || !matches) return unauthorized(request, "Invalid email or password");
           if (!user.is_active) return unauthorized(request, "Account is inactive");
-          recordLogin?.run(new Date().toISOString(), user.id);
+          const sessionId = db
+            .transaction(() => {
+              recordLogin?.run(new Date().toISOString(), user.id);
+              dropExpired.run(user.id, new Date().toISOString());
+              const excess = liveCount.get(user.id)!.n - (MAX_SESSIONS - 1);
+              if (excess > 0) endOldest.run(user.id, excess);
+              return insertSession(db, user.id, request.headers.get("x-forwarded-for") ?? "127.0.0.1");
+            })
+            .immediate();
           return json(request, 200, {
-            access_token: signToken(options.secret, user.id, user.token_version),
+            access_token: signToken(options.secret, user.id, user.token_version, sessionId),
             token_type: "bearer",
             expires_in: TOKEN_TTL_SECONDS,
           });
@@ -243,8 +295,23 @@ export async function startBaseline(options: {
           const match = BEARER.exec(authorization);
           const claims = match ? claimsOf(match[1]!) : null;
           if (!claims) return unauthorized(request, "Invalid or expired token");
-          const user = byId.get(claims.id);
-          if (!user || !user.is_active) return unauthorized(request, "Account inactive or not found");
+          let user: UserRow | null;
+          if (claims.sid === null) {
+            user = byId.get(claims.id);
+            if (!user) return unauthorized(request, "Account inactive or not found");
+          } else {
+            const ms = Date.now();
+            if (ms !== clockMs) {
+              clockMs = ms;
+              nowIso = new Date(ms).toISOString();
+              staleIso = new Date(ms - LAST_SEEN_EVERY_MS).toISOString();
+            }
+            const row = bySession.get(claims.sid, claims.id, nowIso, staleIso);
+            if (!row || row.session === null || (row.session & 1) === 0) return unauthorized(request, "Session ended; sign in again");
+            if ((row.session & 2) !== 0) touch.run(nowIso, claims.sid);
+            user = row;
+          }
+          if (!user.is_active) return unauthorized(request, "Account inactive or not found");
           if (user.token_version !== claims.ver) return unauthorized(request, "Invalid or expired token");
           const body: Record<string, unknown> = {};
           for (const k of meKeys) body[k] = k === "is_active" ? user.is_active === 1 : user[k];

@@ -27,6 +27,8 @@ import { requestLog } from "../src/http/request-log.ts";
 import { securityHeaders } from "../src/http/security-headers.ts";
 import { createLogger, silentLogger } from "../src/lib/log.ts";
 import { createUser } from "../src/accounts/service.ts";
+import { createSession } from "../src/sessions/store.ts";
+import { ACCESS_TOKEN_TTL_SECONDS } from "../src/tokens/tokens.ts";
 
 const { values } = parseArgs({
   args: Bun.argv.slice(2),
@@ -43,8 +45,9 @@ try {
   const user = await createUser(db, { name: "Bench", email: "bench@example.com", password: "bench-password-long" });
   const tokens = createTokenService(SECRET);
   const generation = readGeneration(db.$client);
-  // A token as a sign-in issues it (with the database's generation), not the baseline's shorter one.
-  const token = await tokens.issue({ userId: user.id, tokenVersion: 0, generation: generation.id });
+  // A token as a sign-in issues it (with the database's generation and a session), not the baseline's shorter one.
+  const session = createSession(db, { userId: user.id, ip: "127.0.0.1", userAgent: "hook-costs", lifetimeMs: ACCESS_TOKEN_TTL_SECONDS * 1000 });
+  const token = await tokens.issue({ userId: user.id, tokenVersion: 0, generation: generation.id, sessionId: session.id });
   // The request log goes where `moxie serve > file` sends it: process.stdout, batched. Point stdout at a file.
   const logFile = Bun.file(join(dir, "requests.log"));
   const writer = logFile.writer();
@@ -119,10 +122,12 @@ try {
 
 function rawMe(client: import("bun:sqlite").Database, secret: string) {
   const key = Buffer.from(secret);
-  const byId = client.query<Record<string, unknown>, [number]>(
-    "SELECT id, name, email, role, is_active, created_at, token_version FROM users WHERE id = ?",
+  // The session and its account in one statement, as the guard reads them.
+  const bySession = client.query<Record<string, unknown>, [string, number, string]>(
+    "SELECT (SELECT expires_at > ?3 FROM sessions INDEXED BY sessions_guard_idx WHERE id = ?1 AND user_id = ?2) AS live, " +
+      "id, name, email, role, is_active, created_at, token_version FROM users WHERE id = ?2",
   );
-  const cache = new Map<string, { sub: number; ver: number; exp: number }>();
+  const cache = new Map<string, { sub: number; ver: number; exp: number; sid: string }>();
   return (request: Request) => {
     const auth = request.headers.get("authorization") ?? "";
     const token = /^bearer ([^\s,]+)$/i.exec(auth)?.[1] ?? "";
@@ -131,10 +136,11 @@ function rawMe(client: import("bun:sqlite").Database, secret: string) {
       const [h, p, s] = token.split(".");
       if (new Bun.CryptoHasher("sha256", key).update(`${h}.${p}`).digest("base64url") !== s) return new Response(null, { status: 401 });
       const payload = JSON.parse(Buffer.from(p!, "base64url").toString());
-      claims = { sub: Number(payload.sub), ver: payload.ver, exp: payload.exp };
+      claims = { sub: Number(payload.sub), ver: payload.ver, exp: payload.exp, sid: payload.sid };
       cache.set(token, claims);
     }
-    const row = byId.get(claims.sub)!;
+    const row = bySession.get(claims.sid, claims.sub, new Date().toISOString())!;
+    if (row.live !== 1) return new Response(null, { status: 401 });
     return Response.json(
       { id: row.id, name: row.name, email: row.email, role: row.role, is_active: row.is_active === 1, created_at: row.created_at },
       { headers: { "x-request-id": "x", vary: "Origin", "access-control-allow-origin": request.headers.get("origin") ?? "" } },

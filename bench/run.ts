@@ -15,7 +15,8 @@
 // the 6 minutes for every round, fewer rounds run and the report says so.
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { signToken } from "./baseline.ts";
+import { Database } from "bun:sqlite";
+import { insertSession, signToken } from "./baseline.ts";
 import { buildBaseline, buildMoxie } from "./lib/build.ts";
 import { CACHE_DIR, FULL, ME_TOKENS, QUICK, RESULTS_DIR, SECRET, type Plan } from "./lib/plan.ts";
 import { elapsed, killEverything, log, machineTicks, ownTicks, stop, track, trackDir } from "./lib/processes.ts";
@@ -84,7 +85,10 @@ async function main(): Promise<void> {
   });
 
   const agents = Array.from({ length: config.users - 1 }, (_, i) => `agent${i + 1}@bench.test`);
-  const meTokens = ids.slice(0, ME_TOKENS).map((id) => signToken(SECRET, id, 0));
+  // Each /auth/me token names a session, as every sign-in's token does now: both servers read it with its account.
+  const sessionsDb = new Database(dbPath);
+  const meTokens = ids.slice(0, ME_TOKENS).map((id) => signToken(SECRET, id, 0, insertSession(sessionsDb, id)));
+  sessionsDb.close();
   const scripts = writeScripts(work, agents, meTokens);
 
   log("starting moxie and the baseline");

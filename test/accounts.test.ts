@@ -12,6 +12,7 @@ import {
   expectNoLeak,
   PWDLIB_HASH,
   seedUser,
+  sessionToken,
   signIn,
   type Requester,
   type RequestOptions,
@@ -987,8 +988,9 @@ describe("admin: one account", () => {
       expect(onAgain.json).toEqual(on.json);
       expect(rowOf(ctx, user.id)?.isActive).toBe(true);
       expect(events()).toEqual(["user.deactivated", "user.activated"]);
-      // Reactivation does not bring the token from before the deactivation back; a new sign-in works.
-      expectDetail(await request("GET", "/auth/me", { token }), 401, "Invalid or expired token");
+      // Reactivation does not bring the token from before the deactivation back (its session was ended); a new
+      // sign-in works.
+      expectDetail(await request("GET", "/auth/me", { token }), 401, "Session ended; sign in again");
       const fresh = await signIn(ctx.request, user);
       expect((await request("GET", "/auth/me", { token: fresh })).status).toBe(200);
     });
@@ -1011,7 +1013,7 @@ describe("admin: one account", () => {
 
       const me = await request("GET", "/auth/me", { token: oldToken });
       expect(me.status).toBe(401);
-      expect(me.json).toEqual({ detail: "Invalid or expired token" });
+      expect(me.json).toEqual({ detail: "Session ended; sign in again" });
       const oldLogin = await request("POST", "/auth/login", { body: { email: user.email, password: user.password } });
       expectDetail(oldLogin, 401, "Invalid email or password");
       const fresh = await signIn(ctx.request, { email: user.email, password: newPassword });
@@ -1071,7 +1073,7 @@ describe("admin lockout rules", () => {
     const a = await seedUser(ctx.db, { role: "admin", email: "a@lock.test" });
     const b = await seedUser(ctx.db, { role: "admin", email: "b@lock.test" });
     if (options.bActive === false) ctx.db.update(users).set({ isActive: false }).where(eq(users.id, b.id)).run();
-    const issue = (userId: number) => ctx.tokens.issue({ userId, tokenVersion: 0, generation: ctx.generation.id });
+    const issue = async (userId: number) => (await sessionToken(ctx, userId)).token;
     const [aToken, bToken] = await Promise.all([issue(a.id), issue(b.id)]);
     const snapshot = () => ctx.db.select().from(users).all();
     return { ctx, request, a, b, aToken, bToken, snapshot };
@@ -1258,11 +1260,13 @@ describe("PUT /auth/password", () => {
     expect(kept.status).toBe(200);
     expect(kept.json.id).toBe(user.id);
 
-    for (const token of [used, earlier]) {
-      const me = await request("GET", "/auth/me", { token });
-      expect(me.status).toBe(401);
-      expect(me.json).toEqual({ detail: "Invalid or expired token" });
-    }
+    // The token used is this session's old token (its version is past); the earlier sign-in's session ended.
+    const usedMe = await request("GET", "/auth/me", { token: used });
+    expect({ status: usedMe.status, body: usedMe.json }).toEqual({ status: 401, body: { detail: "Invalid or expired token" } });
+    const earlierMe = await request("GET", "/auth/me", { token: earlier });
+    expect({ status: earlierMe.status, body: earlierMe.json }).toEqual({ status: 401, body: { detail: "Session ended; sign in again" } });
+    // This session is the one kept: the fresh token names it.
+    expect(ctx.tokens.verify(response.json.access_token)?.sessionId).toBe(ctx.tokens.verify(used)?.sessionId);
     const oldLogin = await request("POST", "/auth/login", { body: { email: user.email, password: user.password } });
     expectDetail(oldLogin, 401, "Invalid email or password");
     const fresh = await signIn(ctx.request, { email: user.email, password: newPassword });
@@ -1290,20 +1294,17 @@ describe("POST /auth/logout", () => {
     expectDetail(await request("POST", "/auth/logout"), 401, "Not authenticated");
   });
 
-  test("→ 204 empty; both earlier tokens stop; a later sign-in works; other accounts unaffected", async () => {
+  test("→ 204 empty; this session's token stops, the account's other session goes on; it cannot log out again", async () => {
     const first = await signIn(ctx.request, user);
     const second = await signIn(ctx.request, user);
     const otherToken = await signIn(ctx.request, other);
     for (const token of [first, second]) expect((await request("GET", "/auth/me", { token })).status).toBe(200);
 
     expectEmpty204(await request("POST", "/auth/logout", { token: second }));
-    for (const token of [first, second]) {
-      const me = await request("GET", "/auth/me", { token });
-      expect(me.status).toBe(401);
-      expect(me.json).toEqual({ detail: "Invalid or expired token" });
-    }
-    // A revoked token cannot log out again.
-    expectDetail(await request("POST", "/auth/logout", { token: first }), 401);
+    expectDetail(await request("GET", "/auth/me", { token: second }), 401, "Session ended; sign in again");
+    expect((await request("GET", "/auth/me", { token: first })).status).toBe(200);
+    // An ended session cannot log out again.
+    expectDetail(await request("POST", "/auth/logout", { token: second }), 401);
 
     const again = await signIn(ctx.request, user);
     const me = await request("GET", "/auth/me", { token: again });
@@ -1312,5 +1313,23 @@ describe("POST /auth/logout", () => {
     expect((await request("GET", "/auth/me", { token: otherToken })).status).toBe(200);
     // The password is unchanged by a logout.
     expect(rowOf(ctx, user.id)?.passwordChangedAt).toBeNull();
+  });
+
+  test("?scope=global → 204; every token of the account stops (the old meaning); other accounts unaffected", async () => {
+    const first = await signIn(ctx.request, user);
+    const second = await signIn(ctx.request, user);
+    const otherToken = await signIn(ctx.request, other);
+    expectEmpty204(await request("POST", "/auth/logout?scope=global", { token: second }));
+    for (const token of [first, second]) expectDetail(await request("GET", "/auth/me", { token }), 401);
+    expect((await request("GET", "/auth/me", { token: otherToken })).status).toBe(200);
+  });
+
+  test("a scope other than local, others or global → 422 naming scope, and nothing ends", async () => {
+    const token = await signIn(ctx.request, user);
+    for (const scope of ["everywhere", "LOCAL", "", "local,global"]) {
+      const response = await request("POST", `/auth/logout?scope=${encodeURIComponent(scope)}`, { token });
+      expectDetail(response, 422, "scope must be one of local, others, global");
+    }
+    expect((await request("GET", "/auth/me", { token })).status).toBe(200);
   });
 });

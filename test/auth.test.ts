@@ -18,9 +18,11 @@ import {
   PWDLIB_PASSWORD,
   requester,
   seedUser,
+  sessionToken,
   signIn,
   type SeededUser,
 } from "./helpers.ts";
+import { createSession, newSessionId } from "../src/sessions/store.ts";
 
 const ctx = createTestApp();
 const { request, db } = ctx;
@@ -209,10 +211,22 @@ describe("GET /auth/me", () => {
   });
 
   test("a valid token for a user that no longer exists → 401 Account inactive or not found", async () => {
-    const token = await ctx.tokens.issue({ userId: 987654, tokenVersion: 0, generation: ctx.generation.id });
+    // A token from before sessions (none to read): the account alone decides.
+    const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
+    const iat = Math.floor(Date.now() / 1000);
+    const head = `${b64({ alg: "HS256", typ: "JWT" })}.${b64({ sub: "987654", ver: 0, gen: ctx.generation.id, iat, exp: iat + 60 })}`;
+    const token = `${head}.${new Bun.CryptoHasher("sha256", TEST_SECRET).update(head).digest("base64url")}`;
     const response = await request("GET", "/auth/me", { token });
     expect(response.status).toBe(401);
     expect(response.json).toEqual({ detail: "Account inactive or not found" });
+  });
+
+  test("a valid token whose session does not exist → 401 Session ended", async () => {
+    const token = await ctx.tokens.issue({ userId: agent.id, tokenVersion: 0, generation: ctx.generation.id, sessionId: newSessionId() });
+    const response = await request("GET", "/auth/me", { token });
+    expect(response.status).toBe(401);
+    expect(response.json).toEqual({ detail: "Session ended; sign in again" });
+    expect(response.headers.get("www-authenticate")).toBe("Bearer");
   });
 });
 
@@ -273,7 +287,8 @@ describe("the database's generation (issue 19: tokens tied to the database's lif
     const signedIn = await signIn(request, agent);
     expect(ctx.tokens.verify(signedIn)?.generation).toBe(ctx.generation.id);
     expect((await request("GET", "/auth/me", { token: signedIn })).status).toBe(200);
-    const other = await ctx.tokens.issue({ userId: agent.id, tokenVersion: 0, generation: newGenerationId() });
+    const session = ctx.tokens.verify(signedIn)!.sessionId!;
+    const other = await ctx.tokens.issue({ userId: agent.id, tokenVersion: 0, generation: newGenerationId(), sessionId: session });
     const refused = await request("GET", "/auth/me", { token: other });
     expect({ status: refused.status, body: refused.json }).toEqual({ status: 401, body: { detail: "Invalid or expired token" } });
     expect(refused.headers.get("www-authenticate")).toBe("Bearer");
@@ -284,7 +299,7 @@ describe("the database's generation (issue 19: tokens tied to the database's lif
     const user = await seedUser(fresh.db, { email: "generation@test.com" });
     const original = forged({ sub: String(user.id), exp: now() + 3600 });
     const older = forged({ sub: String(user.id), ver: 0, iat: now(), exp: now() + 3600 });
-    const current = await fresh.tokens.issue({ userId: user.id, tokenVersion: 0, generation: fresh.generation.id });
+    const { token: current } = await sessionToken(fresh, user.id);
     expect(fresh.generation.restored).toBe(false);
     for (const token of [original, older, current]) expect((await fresh.request("GET", "/auth/me", { token })).status).toBe(200);
 
@@ -298,7 +313,8 @@ describe("the database's generation (issue 19: tokens tied to the database's lif
       expect((await requestAfter("GET", "/auth/me", { token })).json).toEqual({ detail: "Invalid or expired token" });
     }
     // A token of the new generation is admitted: the refusals are the generation's doing.
-    const renewed = await tokens.issue({ userId: user.id, tokenVersion: 0, generation: restored.id });
+    const kept = createSession(fresh.db, { userId: user.id, ip: null, userAgent: null, lifetimeMs: 60_000 });
+    const renewed = await tokens.issue({ userId: user.id, tokenVersion: 0, generation: restored.id, sessionId: kept.id });
     expect((await requestAfter("GET", "/auth/me", { token: renewed })).json.id).toBe(user.id);
   });
 });

@@ -11,6 +11,8 @@ import type { Role } from "../src/db/vocabulary.ts";
 import { createLogger, type Logger } from "../src/lib/log.ts";
 import { parseSettings, type Settings } from "../src/settings/index.ts";
 import { createUser } from "../src/accounts/service.ts";
+import { createSession } from "../src/sessions/store.ts";
+import { ACCESS_TOKEN_TTL_SECONDS } from "../src/tokens/tokens.ts";
 
 export const TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789";
 export const ROOT = join(import.meta.dir, "..");
@@ -135,6 +137,25 @@ export async function seedUser(
   const role = options.role ?? "agent";
   const user = await createUser(db, { name: options.name ?? `User ${counter}`, email, password, role });
   return { id: user.id, email: user.email, password, role };
+}
+
+/**
+ * A session of account `userId` made directly (as a sign-in makes it, without the password) and a token for it,
+ * as the app issues them: for tests about rules other than sign-in, without spending argon2.
+ */
+export async function sessionToken(
+  ctx: { db: Db; tokens: TokenService; generation: Generation },
+  userId: number,
+  options: { tokenVersion?: number; userAgent?: string; ip?: string } = {},
+): Promise<{ token: string; sessionId: string }> {
+  const session = createSession(ctx.db, {
+    userId,
+    ip: options.ip ?? "127.0.0.1",
+    userAgent: options.userAgent ?? null,
+    lifetimeMs: ACCESS_TOKEN_TTL_SECONDS * 1000,
+  });
+  const token = await ctx.tokens.issue({ userId, tokenVersion: options.tokenVersion ?? 0, generation: ctx.generation.id, sessionId: session.id });
+  return { token, sessionId: session.id };
 }
 
 export async function signIn(request: Requester, user: { email: string; password: string }): Promise<string> {

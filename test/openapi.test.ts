@@ -133,6 +133,11 @@ describe("GET /openapi.json", () => {
         "PATCH /admin/users/:id/activate",
         "PUT /admin/users/:id/password",
         "GET /admin/audit",
+        "GET /auth/sessions",
+        "DELETE /auth/sessions/:id",
+        "GET /admin/users/:id/sessions",
+        "DELETE /admin/users/:id/sessions/:sid",
+        "DELETE /admin/users/:id/sessions",
       ]),
     );
   });
@@ -234,10 +239,20 @@ describe("GET /openapi.json", () => {
     expect(schemas.AuditEvent.properties.user_id.type).toEqual(["integer", "null"]);
     expect(doc.components.headers["X-Total-Count"].schema.type).toBe("integer");
     expect(doc.components.headers["Retry-After"].schema.type).toBe("integer");
-    for (const { name, operation } of operations(doc).filter(({ name }) => name.includes("{id}"))) {
+    for (const { name, operation } of operations(doc).filter(({ name }) => name.includes("/users/{id}"))) {
       const id = operation.parameters!.find((parameter) => parameter.name === "id")!;
       expect({ name, id }).toEqual({ name, id: expect.objectContaining({ in: "path", required: true, schema: expect.objectContaining({ type: "integer" }) }) });
     }
+    // A session's id is not a number: 22 base64url characters, in the path and in a listed session alike.
+    const sessionIds = operations(doc)
+      .filter(({ name }) => name.includes("/sessions/{"))
+      .map(({ name, operation }) => ({ name, id: operation.parameters!.find((p) => p.name === (name.startsWith("DELETE /auth") ? "id" : "sid"))! }));
+    expect(sessionIds.map(({ name }) => name).sort()).toEqual(["DELETE /admin/users/{id}/sessions/{sid}", "DELETE /auth/sessions/{id}"]);
+    for (const { name, id } of sessionIds) {
+      expect({ name, schema: id.schema }).toEqual({ name, schema: expect.objectContaining({ type: "string", pattern: "^[A-Za-z0-9_-]{22}$" }) });
+    }
+    expect(schemas.Session.properties.id).toMatchObject({ type: "string", pattern: "^[A-Za-z0-9_-]{22}$" });
+    expect(schemas.EndedSessions.properties.ended.type).toBe("integer");
   });
 
   test("no OpenAPI 3.0 leftovers, no validator options, no invalid void content, no empty bodies", () => {
@@ -290,7 +305,12 @@ describe("GET /openapi.json", () => {
     const statuses = (path: string, method: string) => Object.keys(doc.paths[path]![method]!.responses).sort();
     expect(statuses("/admin/users", "get")).toEqual(["200", "401", "403", "422", "500"]);
     expect(statuses("/auth/me", "get")).toEqual(["200", "401", "500"]);
-    expect(statuses("/auth/logout", "post")).toEqual(["204", "401", "500", "503"]);
+    expect(statuses("/auth/logout", "post")).toEqual(["204", "401", "422", "500", "503"]);
+    expect(statuses("/auth/sessions", "get")).toEqual(["200", "401", "500"]);
+    expect(statuses("/auth/sessions/{id}", "delete")).toEqual(["204", "401", "404", "422", "500", "503"]);
+    expect(statuses("/admin/users/{id}/sessions", "get")).toEqual(["200", "401", "403", "404", "422", "500"]);
+    expect(statuses("/admin/users/{id}/sessions", "delete")).toEqual(["200", "401", "403", "404", "422", "500", "503"]);
+    expect(statuses("/admin/users/{id}/sessions/{sid}", "delete")).toEqual(["204", "401", "403", "404", "422", "500", "503"]);
     expect(statuses("/auth/login", "post")).toEqual(["200", "400", "401", "413", "415", "422", "429", "500", "503"]);
     expect(statuses("/admin/users/{id}/activate", "patch")).toEqual(["200", "401", "403", "404", "422", "500", "503"]);
     expect(statuses("/admin/users/{id}/deactivate", "patch")).toEqual(["200", "401", "403", "404", "409", "422", "500", "503"]);
@@ -552,7 +572,24 @@ describe("real answers hold against the document", () => {
       await conforms("PUT", "/auth/password", { token: agentToken, body: { current_password: "wrong", new_password: "a new long passphrase" } });
       await conforms("GET", "/admin/audit", { token: adminToken });
       await conforms("GET", `/admin/audit?user_id=${id}&type=user.created&limit=5`, { token: adminToken });
+      // Sessions: one's own, and an admin's view of an account's.
+      const agentSessions = await conforms("GET", "/auth/sessions", { token: agentToken });
+      expect(agentSessions.json[0]).toMatchObject({ current: true });
+      const spare = await signIn(ctx.request, agent);
+      const spareId = (await conforms("GET", "/auth/sessions", { token: spare })).json[0].id as string;
+      await conforms("GET", `/admin/users/${agent.id}/sessions`, { token: adminToken });
+      await conforms("GET", "/admin/users/999999/sessions", { token: adminToken });
+      await conforms("DELETE", `/auth/sessions/${spareId}`, { token: agentToken });
+      await conforms("DELETE", `/auth/sessions/${spareId}`, { token: agentToken });
+      await conforms("DELETE", "/auth/sessions/not-a-session-id", { token: agentToken });
+      const third = await signIn(ctx.request, agent);
+      const thirdId = (await conforms("GET", "/auth/sessions", { token: third })).json[0].id as string;
+      await conforms("DELETE", `/admin/users/${agent.id}/sessions/${thirdId}`, { token: adminToken });
+      await conforms("DELETE", `/admin/users/${agent.id}/sessions/${thirdId}`, { token: adminToken });
+      await conforms("POST", "/auth/logout?scope=sideways", { token: agentToken });
+      await conforms("POST", "/auth/logout?scope=others", { token: agentToken });
       await conforms("POST", "/auth/logout", { token: agentToken });
+      await conforms("DELETE", `/admin/users/${agent.id}/sessions`, { token: adminToken });
 
       // The tour reached every kind of answer it meant to (a refactor that stops one from happening shows here).
       expect([...seen].sort()).toEqual(["200", "201", "204", "400", "401", "403", "404", "409", "413", "415", "422", "429"]);

@@ -102,6 +102,7 @@ describe("audit trail", () => {
     agent.password = "agent-new-Pass-5";
     const freshAgentToken = await signIn(request, agent);
     await request("POST", "/auth/logout", { token: freshAgentToken });
+    await request("POST", "/auth/logout?scope=global", { token: await signIn(request, agent) });
 
     const { events } = listEvents(db, { limit: 1000 });
     const summary = events.map((event) => [event.type, event.actor, event.reason ?? null]);
@@ -116,9 +117,17 @@ describe("audit trail", () => {
         ["user.activated", "user", null],
         ["password.reset", "user", null],
         ["password.changed", "user", null],
-        ["logout", "user", null],
+        ["session.ended", "user", "self"],
+        ["session.ended", "user", "global"],
+        ["logout", "user", "global"],
       ]),
     );
+    // A sign-in names the session it made, and the end of that session names it too.
+    const signedIn = events.filter((event) => event.type === "login.succeeded");
+    expect(signedIn.every((event) => typeof event.sessionId === "string" && event.sessionId.length === 22)).toBe(true);
+    const ended = events.find((event) => event.type === "session.ended" && event.reason === "self");
+    expect(ended).toMatchObject({ actorUserId: agent.id, userId: agent.id, ip: expect.any(String) });
+    expect(signedIn.map((event) => event.sessionId)).toContain(ended!.sessionId);
     const unknown = events.find((event) => event.reason === "unknown_email");
     expect(unknown).toMatchObject({ email: "nobody@example.com", userId: null, ip: expect.any(String) });
     const reset = events.find((event) => event.type === "password.reset");

@@ -574,9 +574,9 @@ describe("moxie audit", () => {
     expect(table.stderr).toBe("");
     expect(table.code).toBe(0);
     const lines = table.stdout.trim().split("\n");
-    expect(lines[0]).toMatch(/^TIME\s+TYPE\s+ACTOR\s+USER\s+EMAIL\s+IP\s+REASON\s+CHANGES$/);
-    expect(lines[1]).toMatch(/^\S+Z\s+user\.deactivated\s+cli\s+#2\s+second@ops\.test\s+-\s+-\s+-$/);
-    expect(lines[2]).toMatch(/^\S+Z\s+user\.created\s+cli\s+#1\s+admin@ops\.test\s+-\s+-\s+-$/);
+    expect(lines[0]).toMatch(/^TIME\s+TYPE\s+ACTOR\s+USER\s+EMAIL\s+IP\s+REASON\s+CHANGES\s+SESSION$/);
+    expect(lines[1]).toMatch(/^\S+Z\s+user\.deactivated\s+cli\s+#2\s+second@ops\.test\s+-\s+-\s+-\s+-$/);
+    expect(lines[2]).toMatch(/^\S+Z\s+user\.created\s+cli\s+#1\s+admin@ops\.test\s+-\s+-\s+-\s+-$/);
     expect(lines.at(-1)).toBe("2 events");
 
     const json = await cli(["audit", "--json", "--type", "user.created"], ws);
@@ -584,7 +584,7 @@ describe("moxie audit", () => {
     const events = JSON.parse(json.stdout) as Array<Record<string, unknown>>;
     expect(events).toHaveLength(1);
     expect(Object.keys(events[0]!).sort()).toEqual(
-      ["actor", "actor_user_id", "changes", "count", "created_at", "email", "id", "ip", "reason", "type", "user_id"].sort(),
+      ["actor", "actor_user_id", "changes", "count", "created_at", "email", "id", "ip", "reason", "session_id", "type", "user_id"].sort(),
     );
     expect(events[0]).toMatchObject({ type: "user.created", actor: "cli", user_id: 1, actor_user_id: null });
 
@@ -607,7 +607,7 @@ describe("moxie audit", () => {
       service.$client.close();
     }
     const detailed = (await cli(["audit", "--limit", "2"], ws)).stdout.trim().split("\n");
-    expect(detailed[1]).toMatch(/^\S+Z\s+login\.failed ×4\s+anonymous\s+-\s+second@ops\.test\s+203\.0\.113\.9\s+throttled\s+-$/);
+    expect(detailed[1]).toMatch(/^\S+Z\s+login\.failed ×4\s+anonymous\s+-\s+second@ops\.test\s+203\.0\.113\.9\s+throttled\s+-\s+-$/);
     expect(detailed[2]).toMatch(/^\S+Z\s+user\.updated\s+cli\s+#2\s+second@ops\.test\s+-\s+-\s+/);
     expect(detailed[2]).toContain(`name: "Inserted" → "Second Agent"; role: "agent" → "admin"`);
     expect(detailed.at(-1)).toBe("2 of 4 events (newest first; --limit to see more)");

@@ -89,6 +89,7 @@ describe("tokens the Python original signed (HS256, claims sub and exp only)", (
       userId: 5,
       tokenVersion: 0,
       generation: null,
+      sessionId: null,
       issuedAt: exp - ACCESS_TOKEN_TTL_SECONDS,
       expiresAt: exp,
     });

@@ -37,7 +37,18 @@ describe("settings", () => {
       logLevel: "info",
       logFormat: "json",
       shutdownGraceSeconds: 10,
+      maxSessionsPerAccount: 10,
     });
+  });
+
+  test("MAX_SESSIONS_PER_ACCOUNT: a whole number from 1 to 1000 (default 10); anything else names the variable", () => {
+    const max = (raw: string) => parseSettings({ MAX_SESSIONS_PER_ACCOUNT: raw }, "/").maxSessionsPerAccount;
+    expect(max("")).toBe(10);
+    expect(max("1")).toBe(1);
+    expect(max("1000")).toBe(1000);
+    for (const bad of ["0", "1001", "-1", "2.5", "ten"]) {
+      expect(problemsOf({ MAX_SESSIONS_PER_ACCOUNT: bad })).toEqual([`MAX_SESSIONS_PER_ACCOUNT: '${bad}' is not a whole number from 1 to 1000`]);
+    }
   });
 
   test("DATABASE_URL: SQLAlchemy URLs and plain paths", () => {

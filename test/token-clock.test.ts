@@ -24,7 +24,7 @@ describe("token expiry and lifetime (injected clock)", () => {
   test("valid until exp, refused from exp on: also when the token was verified (and cached) before", () => {
     const { tokens, setSeconds } = clocked();
     const token = forge({ sub: "7", ver: 2, iat: T0, exp: T0 + 60 });
-    expect(tokens.verify(token)).toEqual({ userId: 7, tokenVersion: 2, generation: null, issuedAt: T0, expiresAt: T0 + 60 });
+    expect(tokens.verify(token)).toEqual({ userId: 7, tokenVersion: 2, generation: null, sessionId: null, issuedAt: T0, expiresAt: T0 + 60 });
     setSeconds(T0 + 59);
     expect(tokens.verify(token)?.userId).toBe(7);
     setSeconds(T0 + 60);

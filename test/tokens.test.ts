@@ -14,12 +14,13 @@ function forge(header: Record<string, unknown>, payload: Record<string, unknown>
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 const goodPayload = () => ({ sub: "7", iat: nowSeconds(), exp: nowSeconds() + 3600 });
 const GENERATION = "0123456789abcdef0123456789abcdef";
+const SESSION = "AbCdEfGhIjKlMnOpQrSt-_";
 
 describe("access tokens", () => {
   const tokens = createTokenService(TEST_SECRET);
 
-  test("issue: HS256, sub is the decimal id, the database's generation, exp is exactly iat + 8 hours", async () => {
-    const token = await tokens.issue({ userId: 42, tokenVersion: 3, generation: GENERATION });
+  test("issue: HS256, sub is the decimal id, the database's generation, the session, exp is exactly iat + 8 hours", async () => {
+    const token = await tokens.issue({ userId: 42, tokenVersion: 3, generation: GENERATION, sessionId: SESSION });
     const [header, payload] = token.split(".").slice(0, 2).map((part) => JSON.parse(Buffer.from(part, "base64url").toString()));
     expect(header.alg).toBe("HS256");
     expect(payload.sub).toBe("42");
@@ -27,18 +28,37 @@ describe("access tokens", () => {
     expect(ACCESS_TOKEN_TTL_SECONDS).toBe(28800);
     expect(Math.abs(payload.iat - nowSeconds())).toBeLessThanOrEqual(1);
     expect(payload.gen).toBe(GENERATION);
-    expect(Object.keys(payload).sort()).toEqual(["exp", "gen", "iat", "sub", "ver"]);
-    expect(tokens.verify(token)).toEqual({ userId: 42, tokenVersion: 3, generation: GENERATION, issuedAt: payload.iat, expiresAt: payload.exp });
+    expect(payload.sid).toBe(SESSION);
+    expect(Object.keys(payload).sort()).toEqual(["exp", "gen", "iat", "sid", "sub", "ver"]);
+    expect(tokens.verify(token)).toEqual({
+      userId: 42,
+      tokenVersion: 3,
+      generation: GENERATION,
+      sessionId: SESSION,
+      issuedAt: payload.iat,
+      expiresAt: payload.exp,
+    });
   });
 
   test("issue refuses to sign without a well-formed generation", async () => {
     for (const generation of ["", "0123", GENERATION.toUpperCase(), `${GENERATION}0`]) {
-      expect(tokens.issue({ userId: 1, tokenVersion: 0, generation })).rejects.toThrow("generation");
+      expect(tokens.issue({ userId: 1, tokenVersion: 0, generation, sessionId: SESSION })).rejects.toThrow("generation");
+    }
+  });
+
+  test("issue refuses to sign without a well-formed session id", async () => {
+    for (const sessionId of ["", "short", `${SESSION}x`, "AbCdEfGhIjKlMnOpQrSt+/"]) {
+      expect(tokens.issue({ userId: 1, tokenVersion: 0, generation: GENERATION, sessionId })).rejects.toThrow("session");
     }
   });
 
   test("a token without gen (moxie's from before generations) verifies with generation null: the guard decides", () => {
     expect(tokens.verify(forge({ alg: "HS256" }, { ...goodPayload(), ver: 1 }))).toMatchObject({ userId: 7, tokenVersion: 1, generation: null });
+  });
+
+  test("a token without sid (from before sessions, or the original's) verifies with sessionId null: the guard decides", () => {
+    expect(tokens.verify(forge({ alg: "HS256" }, { ...goodPayload(), ver: 1, gen: GENERATION }))).toMatchObject({ userId: 7, sessionId: null });
+    expect(tokens.verify(forge({ alg: "HS256" }, { ...goodPayload(), gen: GENERATION, sid: SESSION }))?.sessionId).toBe(SESSION);
   });
 
   test("a token we forge with the right key and sane claims verifies (the forge helper is sound)", () => {
@@ -47,7 +67,7 @@ describe("access tokens", () => {
 
   test("another key's token is refused", async () => {
     const other = createTokenService("another-secret-key-that-is-long-enough-xyz");
-    expect(tokens.verify(await other.issue({ userId: 1, tokenVersion: 0, generation: GENERATION }))).toBeNull();
+    expect(tokens.verify(await other.issue({ userId: 1, tokenVersion: 0, generation: GENERATION, sessionId: SESSION }))).toBeNull();
   });
 
   const refused: Array<[string, () => string]> = [
@@ -85,8 +105,12 @@ describe("access tokens", () => {
     ["gen in capitals", () => forge({ alg: "HS256" }, { ...goodPayload(), gen: GENERATION.toUpperCase() })],
     ["gen as a number", () => forge({ alg: "HS256" }, { ...goodPayload(), gen: 1 })],
     ["gen null", () => forge({ alg: "HS256" }, { ...goodPayload(), gen: null })],
-    // A claim this version does not check (a later version's session id, a role) is never taken as valid without it.
-    ["a claim moxie does not know (sid)", () => forge({ alg: "HS256" }, { ...goodPayload(), gen: GENERATION, sid: "a1" })],
+    ["sid not 22 base64url characters", () => forge({ alg: "HS256" }, { ...goodPayload(), gen: GENERATION, sid: "a1" })],
+    ["sid with other characters", () => forge({ alg: "HS256" }, { ...goodPayload(), gen: GENERATION, sid: "AbCdEfGhIjKlMnOpQrSt+/" })],
+    ["sid as a number", () => forge({ alg: "HS256" }, { ...goodPayload(), gen: GENERATION, sid: 12 })],
+    ["sid null", () => forge({ alg: "HS256" }, { ...goodPayload(), gen: GENERATION, sid: null })],
+    // A claim this version does not check (a later version's, a role) is never taken as valid without it.
+    ["a claim moxie does not know (jti)", () => forge({ alg: "HS256" }, { ...goodPayload(), gen: GENERATION, jti: "a1" })],
     ["a claim moxie does not know (role)", () => forge({ alg: "HS256" }, { ...goodPayload(), role: "admin" })],
     // {"alg":"none","alg":"HS256"}: a reader where the last key wins would take it for HS256.
     ["alg twice in the header", () => {

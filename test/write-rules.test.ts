@@ -9,7 +9,8 @@
 import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
 import { ActorForbiddenError, ActorRevokedError, PasswordRaceError } from "../src/accounts/errors.ts";
-import { createUser, revokeTokens, setPassword, updateUser } from "../src/accounts/service.ts";
+import { createUser, setPassword, updateUser } from "../src/accounts/service.ts";
+import { signOut } from "../src/accounts/sessions.ts";
 import { getUser } from "../src/accounts/lookup.ts";
 import { normalizeStoredEmails } from "../src/accounts/stored-emails.ts";
 import type { ActingUser } from "../src/accounts/write.ts";
@@ -72,7 +73,7 @@ describe("writes re-check the actor in the write's own transaction", () => {
     const actor = actingAs(db, admin.id);
     const before = accountCount(db);
     const pending = createUser(db, { name: "Queued", email: "queued-signed-out@rules.test", password: "queued-password-2" }, actor);
-    await revokeTokens(db, actor);
+    await signOut(db, actor, "global");
     const error = await outcome(pending);
     expect(error).toBeInstanceOf(ActorRevokedError);
     expect(accountCount(db)).toBe(before);
@@ -86,7 +87,7 @@ describe("setting a password is compare-and-set on the token version seen at arr
     const victim = await seedUser(db);
     const hashBefore = getUser(db, victim.id).passwordHash;
     const pending = setPassword(db, actingAs(db, admin.id), victim.id, "Lost-The-Race-Pass-2026");
-    await revokeTokens(db, actingAs(db, victim.id)); // the account's sessions change while the new hash is computed
+    await signOut(db, actingAs(db, victim.id), "global"); // the account's sessions change while the new hash is computed
     const error = await outcome(pending);
     expect(error).toBeInstanceOf(PasswordRaceError);
     expect(getUser(db, victim.id).passwordHash).toBe(hashBefore);

@@ -9,6 +9,7 @@ import { emails } from "./emails.ts";
 import { http } from "./http.ts";
 import { offsite } from "./offsite.ts";
 import { passwords } from "./passwords.ts";
+import { sessions } from "./sessions.ts";
 import { throttle } from "./throttle.ts";
 import { tokens } from "./tokens.ts";
 import type { Mutation } from "./types.ts";
@@ -27,6 +28,7 @@ export const AREAS: ReadonlyArray<{ name: string; mutations: readonly Mutation[]
   { name: "emails", mutations: emails },
   { name: "database", mutations: database },
   { name: "accounts", mutations: accounts },
+  { name: "sessions", mutations: sessions },
   { name: "offsite", mutations: offsite },
   { name: "console", mutations: consoleApp },
 ];

@@ -87,8 +87,8 @@ export const throttle: Mutation[] = [
     id: "inactive-sign-in-gives-back",
     breaks: "the right password of a deactivated account, repeated, meets the throttle",
     file: "src/sign-in/service.ts",
-    find: "    const outcome = await completeSignIn(db, user.id, user.passwordHash, ip, email!)",
-    replace: "    place.succeeded();\n    const outcome = await completeSignIn(db, user.id, user.passwordHash, ip, email!)",
+    find: "    const outcome = await completeSignIn(db, user.id, user.passwordHash, email!, session)",
+    replace: "    place.succeeded();\n    const outcome = await completeSignIn(db, user.id, user.passwordHash, email!, session)",
     tests: [T.auth],
   },
   {

@@ -55,6 +55,7 @@ export const T = {
   promises: "test/promises.test.ts",
   openapi: "test/openapi.test.ts",
   authz: "test/security/authz.test.ts",
+  sessions: "test/sessions.test.ts",
   concurrency: "test/security/concurrency.test.ts",
   // On the compiled binary: always with a -t pattern.
   races: "test/security/races.test.ts",
@@ -68,4 +69,5 @@ export const T = {
   logPipe: "test/log-pipe.test.ts",
   restore: "test/security/restore.test.ts",
   signInEmails: "test/security/sign-in-emails.test.ts",
+  securitySessions: "test/security/sessions.test.ts",
 };

@@ -17,8 +17,10 @@ import {
   UserNotFoundError,
   WrongPasswordError,
 } from "./errors.ts";
+import { createSession, endSessions, renewSession } from "../sessions/store.ts";
 import { findUserById, getUser } from "./lookup.ts";
 import { searchColumns } from "./search.ts";
+import { endEverySession, recordEnded } from "./sessions.ts";
 import { asOnePasswordOperation, hashingFor, writeAs, type Actor, type ActingUser, type Audit } from "./write.ts";
 
 export interface NewAccount {
@@ -107,8 +109,8 @@ export function updateUser(db: Db, actor: Actor, id: number, changes: AccountCha
 /**
  * Activates or deactivates; idempotent: an account already in that state is answered as it is, and nothing is
  * written or recorded (`changed` is false). A change is recorded as user.activated / user.deactivated; activating
- * also clears the account's sign-in throttle (the event is what the throttle reads). Deactivation bumps the token
- * version, so reactivating does not bring old tokens back to life.
+ * also clears the account's sign-in throttle (the event is what the throttle reads). Deactivation ends every
+ * session of the account and bumps its token version, so reactivating does not bring old tokens back to life.
  */
 export function setActive(db: Db, actor: Actor, id: number, active: boolean): Promise<{ user: User; changed: boolean }> {
   return writeAs(db, actor, "admin", (tx, audit) => {
@@ -122,8 +124,9 @@ export function setActive(db: Db, actor: Actor, id: number, active: boolean): Pr
 function switchActive(tx: Executor, actor: Actor, user: User, active: boolean, audit: Audit): User | undefined {
   if (user.isActive === active) return undefined;
   if (!active && user.role === "admin") guardAdminRemoval(tx, actor, user, "deactivate");
-  const revoke = active ? {} : { tokenVersion: sql`${users.tokenVersion} + 1` };
-  const updated = tx.update(users).set({ isActive: active, ...revoke }).where(eq(users.id, user.id)).returning().get()!;
+  // Deactivation ends every session and bumps the token version (tokens from before sessions end too).
+  if (!active) endEverySession(tx, audit, user.id, "deactivation");
+  const updated = tx.update(users).set({ isActive: active }).where(eq(users.id, user.id)).returning().get()!;
   audit({ type: active ? "user.activated" : "user.deactivated", userId: user.id });
   return updated;
 }
@@ -164,8 +167,8 @@ function compareAndSetPassword(tx: Executor, id: number, expected: number, passw
 }
 
 /**
- * Sets another account's password (an admin, or `moxie set-password`) and revokes every token issued before
- * it. Compare-and-set on the token version seen at arrival: if the account's password or sessions changed
+ * Sets another account's password (an admin, or `moxie set-password`), ends every session of the account and
+ * revokes every token issued before it (`session.ended`, reason `reset`). Compare-and-set on the token version seen at arrival: if the account's password or sessions changed
  * while the new hash was computed, nothing is written (PasswordRaceError). An admin's own password goes
  * through changeOwnPassword, with the current one.
  */
@@ -178,16 +181,31 @@ export async function setPassword(db: Db, actor: Actor, id: number, password: st
   const passwordHash = await asOnePasswordOperation(db, actor, "admin", () => hashPassword(password, { for: hashingFor(actor) }));
   await writeAs(db, actor, "admin", (tx, audit) => {
     compareAndSetPassword(tx, id, expected, passwordHash);
+    recordEnded(audit, endSessions(tx, { userId: id }), "reset");
     audit({ type: "password.reset", userId: id });
   });
+}
+
+/** The session an own password change keeps: how long its fresh token lasts, and who asks (for a new session). */
+export interface KeptSession {
+  lifetimeMs: number;
+  userAgent: string | null;
 }
 
 /**
  * The account's own change: needs the current password, and the new one must differ from it. The write is
  * compare-and-set on the session's token version, so a reset or logout that landed meanwhile wins (the
- * session is revoked: ActorRevokedError). Returns the new token version, for this session's fresh token.
+ * session is revoked: ActorRevokedError). Every other session of the account ends (`session.ended`, reason
+ * `password_change`); this one is kept with a new lifetime, or, for a token from before sessions, made. Returns
+ * the new token version and the kept session, for its fresh token.
  */
-export async function changeOwnPassword(db: Db, actor: ActingUser, currentPassword: string, newPassword: string): Promise<number> {
+export async function changeOwnPassword(
+  db: Db,
+  actor: ActingUser,
+  currentPassword: string,
+  newPassword: string,
+  kept: KeptSession,
+): Promise<{ tokenVersion: number; sessionId: string }> {
   const passwordHash = await asOnePasswordOperation(db, actor, "self", async () => {
     const user = getUser(db, actor.id);
     if (!(await verifyPasswordHash(user.passwordHash, currentPassword, { for: hashingFor(actor) }))) {
@@ -200,17 +218,18 @@ export async function changeOwnPassword(db: Db, actor: ActingUser, currentPasswo
     return hashPassword(newPassword, { for: hashingFor(actor) });
   });
   return writeAs(db, actor, "self", (tx, audit) => {
-    const version = compareAndSetPassword(tx, actor.id, actor.tokenVersion, passwordHash);
-    audit({ type: "password.changed", userId: actor.id });
-    return version;
-  });
-}
-
-/** "Log out everywhere": every token of this account issued until now stops working. */
-export async function revokeTokens(db: Db, actor: ActingUser): Promise<void> {
-  await writeAs(db, actor, "self", (tx, audit) => {
-    tx.update(users).set({ tokenVersion: sql`${users.tokenVersion} + 1` }).where(eq(users.id, actor.id)).run();
-    audit({ type: "logout", userId: actor.id });
+    const tokenVersion = compareAndSetPassword(tx, actor.id, actor.tokenVersion, passwordHash);
+    const own = actor.sessionId ?? null;
+    recordEnded(audit, endSessions(tx, { userId: actor.id, except: own }), "password_change");
+    let sessionId: string;
+    if (own !== null) {
+      renewSession(tx, own, kept.lifetimeMs);
+      sessionId = own;
+    } else {
+      sessionId = createSession(tx, { userId: actor.id, ip: actor.ip ?? null, userAgent: kept.userAgent, lifetimeMs: kept.lifetimeMs }).id;
+    }
+    audit({ type: "password.changed", userId: actor.id, sessionId });
+    return { tokenVersion, sessionId };
   });
 }
 

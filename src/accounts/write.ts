@@ -5,27 +5,32 @@ import { writeWithRetry } from "../db/write.ts";
 import type { AuditEventType } from "../db/vocabulary.ts";
 import { recordEvent, type Changes } from "../audit/service.ts";
 import { hashingGate, type HashingFor } from "../passwords/hashing.ts";
+import { SESSION_ENDED } from "../sessions/errors.ts";
+import { isLiveSession } from "../sessions/store.ts";
 import { findUserById } from "./lookup.ts";
 import { ActorForbiddenError, ActorRevokedError } from "./errors.ts";
 
 /**
  * Who makes a change: the operator at the host (`moxie ...`), or a signed-in account as its token saw it
- * (id and token version) with the address the request came from.
+ * (id, token version and session) with the address the request came from.
  */
 export type Actor = "cli" | ActingUser;
 export interface ActingUser {
   id: number;
   tokenVersion: number;
+  /** The session the request's token names; null for a token from before sessions (it has none to check). */
+  sessionId?: string | null;
   ip?: string | null;
 }
 
 /** Records an audit event inside the write, as the actor; `userId` is the account concerned. */
-export type Audit = (event: { type: AuditEventType; userId: number; changes?: Changes; reason?: string }) => void;
+export type Audit = (event: { type: AuditEventType; userId: number; changes?: Changes; reason?: string; sessionId?: string }) => void;
 
 /**
  * The one way a change is made. In one IMMEDIATE transaction (so no other writer slips in between the check
  * and the write): the acting account is read again and must still be active, at the token version its
- * request carried and, for `need: "admin"`, an admin; then `work` runs with an `audit` that writes the event
+ * request carried, with the session its token names still live and, for `need: "admin"`, an admin; then `work`
+ * runs with an `audit` that writes the event
  * in the same transaction. Either the change and its event commit together or nothing does.
  * A busy database (after the busy timeout, waited without holding up other requests) and a full disk become
  * DatabaseBusyError / DatabaseFullError.
@@ -45,13 +50,16 @@ export function writeAs<T>(db: Db, actor: Actor, need: "admin" | "self", work: (
 }
 
 /**
- * The acting account, as `ex` reads it now, must still be active, at the token version its request carried and,
- * for `need: "admin"`, an admin: ActorRevokedError (401) or ActorForbiddenError (403) otherwise.
+ * The acting account, as `ex` reads it now, must still be active, at the token version its request carried, with
+ * its session (when its token names one) not ended or expired and, for `need: "admin"`, an admin:
+ * ActorRevokedError (401) or ActorForbiddenError (403) otherwise. A request whose session was ended while it
+ * waited (its own sign-out elsewhere, an admin, the bound) writes nothing.
  */
 export function assertActorMay(ex: Executor, actor: ActingUser, need: "admin" | "self"): void {
   const row = findUserById(ex, actor.id);
   if (!row || !row.isActive) throw new ActorRevokedError("Account inactive or not found");
   if (row.tokenVersion !== actor.tokenVersion) throw new ActorRevokedError("Invalid or expired token");
+  if (actor.sessionId && !isLiveSession(ex, actor.sessionId, actor.id)) throw new ActorRevokedError(SESSION_ENDED);
   if (need === "admin" && row.role !== "admin") throw new ActorForbiddenError("Admin access required");
 }
 

@@ -151,5 +151,6 @@ export function toPublicEvent(event: ListedEvent) {
     reason: event.reason,
     count: event.count,
     changes: changesOf(event.detail),
+    session_id: event.sessionId,
   };
 }

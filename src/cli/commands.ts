@@ -39,6 +39,14 @@ export const COMMANDS: Record<string, CommandEntry> = {
     summary: "clear an account's sign-in throttle (after too many failed sign-ins)",
     load: async () => (await import("./commands/accounts.ts")).unlockCommand,
   },
+  sessions: {
+    summary: "list where an account is signed in (its sessions)",
+    load: async () => (await import("./commands/sessions.ts")).sessionsCommand,
+  },
+  "sign-out": {
+    summary: "end every session of an account (a running server refuses them at once)",
+    load: async () => (await import("./commands/sessions.ts")).signOutCommand,
+  },
   migrate: {
     summary: "apply pending database migrations (--status: list them, apply nothing)",
     load: async () => (await import("./commands/migrate.ts")).migrateCommand,

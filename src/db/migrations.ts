@@ -8,6 +8,7 @@ import m0003 from "../../drizzle/0003_audit_detail_last_login.sql" with { type: 
 import m0004 from "../../drizzle/0004_created_instant_index.sql" with { type: "text" };
 import m0005 from "../../drizzle/0005_database_generation.sql" with { type: "text" };
 import m0006 from "../../drizzle/0006_search_keys.sql" with { type: "text" };
+import m0007 from "../../drizzle/0007_sessions.sql" with { type: "text" };
 
 /** Every file in drizzle/, by tag; test/migrations.test.ts fails when drizzle-kit adds one not listed here. */
 export const MIGRATION_SQL: Record<string, string> = {
@@ -18,6 +19,7 @@ export const MIGRATION_SQL: Record<string, string> = {
   "0004_created_instant_index": m0004,
   "0005_database_generation": m0005,
   "0006_search_keys": m0006,
+  "0007_sessions": m0007,
 };
 
 export interface EmbeddedMigration {

@@ -52,6 +52,42 @@ export const databaseGeneration = sqliteTable("database_generation", {
 export type User = typeof users.$inferSelect;
 export type NewUser = typeof users.$inferInsert;
 
+/**
+ * One row per signed-in device: made by a successful sign-in, named by the token's `sid`, deleted when it is
+ * ended (sign-out, an admin, a password change, deactivation, the per-account bound, a restore) and pruned once
+ * expired. The guard reads it with its account in one indexed read on every request (src/sessions/store.ts).
+ */
+export const sessions = sqliteTable(
+  "sessions",
+  {
+    /** 128 random bits, base64url (22 characters): not a credential (the signed token is), but unguessable. */
+    id: text("id").primaryKey(),
+    userId: integer("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    createdAt: text("created_at").notNull(),
+    /** When its token expires (8 hours after the sign-in or the password change that renewed it). */
+    expiresAt: text("expires_at").notNull(),
+    /** Updated at most about once a minute by the guard, never on every request. */
+    lastSeenAt: text("last_seen_at").notNull(),
+    /** The client's address as the audit trail records it. */
+    ip: text("ip"),
+    /** The User-Agent as sent, cut to a bound; never shown by the API (the device label is). */
+    userAgent: text("user_agent"),
+    /** A readable label from a fixed vocabulary ("Firefox on Windows", "curl", "Unknown device"). */
+    device: text("device").notNull(),
+  },
+  (table) => [
+    // The guard's read on every request, answered from this index alone (no seek into the table).
+    index("sessions_guard_idx").on(table.id, table.userId, table.expiresAt, table.lastSeenAt),
+    index("sessions_user_id_idx").on(table.userId, table.createdAt),
+    index("sessions_expires_at_idx").on(table.expiresAt),
+  ],
+);
+
+export type Session = typeof sessions.$inferSelect;
+export type NewSession = typeof sessions.$inferInsert;
+
 /** Append-only record of account events; rows are never updated, only pruned by age when configured. */
 export const auditEvents = sqliteTable(
   "audit_events",
@@ -67,12 +103,14 @@ export const auditEvents = sqliteTable(
     /** The email as typed, for login attempts (an unknown email has no user id). */
     email: text("email"),
     ip: text("ip"),
-    /** Why, for failures: unknown_email, wrong_password, inactive, throttled. */
+    /** Why: for failures unknown_email, wrong_password, inactive, throttled; for `session.ended` a SESSION_END_REASONS word. */
     reason: text("reason"),
     /** What changed, as JSON: `{"changes": {"role": {"from": "agent", "to": "admin"}}}` for edits; never a password or hash. */
     detail: text("detail"),
     /** How many attempts this row stands for: refused sign-ins are counted into one row per email, address and window. */
     count: integer("count").notNull().default(1),
+    /** The session a sign-in made, or the one a `session.ended` event ended. */
+    sessionId: text("session_id"),
   },
   (table) => [
     index("audit_events_created_at_idx").on(table.createdAt),

@@ -22,6 +22,7 @@ import { securityHeaders } from "./security-headers.ts";
 import { silentLogger, type Logger } from "../lib/log.ts";
 import type { Settings } from "../settings/index.ts";
 import { adminUserRoutes } from "./routes/admin-users.ts";
+import { sessionRoutes } from "./routes/sessions.ts";
 
 export interface AppDependencies {
   db: Db;
@@ -60,7 +61,19 @@ export function createApp({ db, settings, tokens, log = silentLogger, idOf = req
     .use(settings.docs ? apiDocs() : new Elysia())
     .use(healthRoutes())
     .use(readinessRoutes({ db, path: settings.databasePath }))
-    .use(authRoutes({ db, tokens, guard, generation, throttle, addressOf, refusalWindowMs: settings.loginWindowSeconds * 1000 }))
+    .use(
+      authRoutes({
+        db,
+        tokens,
+        guard,
+        generation,
+        throttle,
+        addressOf,
+        refusalWindowMs: settings.loginWindowSeconds * 1000,
+        maxSessionsPerAccount: settings.maxSessionsPerAccount,
+      }),
+    )
+    .use(sessionRoutes({ db, guard, addressOf }))
     .use(adminUserRoutes({ db, guard, addressOf }))
     .use(auditRoutes({ db, guard }))
     .use(rootRoute(settings))

@@ -16,6 +16,7 @@ import {
 } from "./models/accounts.ts";
 import { ChangeOwnPasswordModel } from "./models/auth.ts";
 import { ErrorModel } from "./models/common.ts";
+import { EndedSessionsModel, SessionListModel, SessionModel } from "./models/sessions.ts";
 import { buildOpenApiDocument, ERROR_SCHEMA_NAME, type RouteLike } from "./openapi.ts";
 import { etagOf, sendStaticFile, type StaticFile } from "./static-file.ts";
 import viewerScriptPath from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "file" };
@@ -48,7 +49,9 @@ export const DOCS_CONTENT_SECURITY_POLICY = [
 const DESCRIPTION = `Accounts and sign-in for the leasing team.
 
 Sign in with \`POST /auth/login\`; send the \`access_token\` it returns as \`Authorization: Bearer <token>\`.
-Tokens last \`expires_in\` seconds; a password change or a logout revokes every older token of the account.
+Tokens last \`expires_in\` seconds. Each sign-in is a session (one per device; \`GET /auth/sessions\` lists yours):
+\`POST /auth/logout\` ends this session only (\`?scope=others\` the account's other sessions, \`?scope=global\` all of
+them and every token of the account), and a password change ends every other session.
 The \`/admin\` routes need an account with the admin role.
 
 Request bodies are JSON (\`Content-Type: application/json\`). Every error answer is \`{"detail": "<one sentence>"}\`,
@@ -69,6 +72,9 @@ const NAMED_SCHEMAS = {
   Token: TokenModel,
   AuditEvent: AuditEventModel,
   AuditEventList: AuditEventListModel,
+  Session: SessionModel,
+  SessionList: SessionListModel,
+  EndedSessions: EndedSessionsModel,
   [ERROR_SCHEMA_NAME]: ErrorModel,
 };
 
@@ -77,7 +83,7 @@ export function openApiDocument(routes: readonly RouteLike[]) {
   return buildOpenApiDocument(routes, {
     info: { title: "moxie", version: packageJson.version, description: DESCRIPTION },
     tags: [
-      { name: "auth", description: "Sign in, the signed-in account, your own password, sign out." },
+      { name: "auth", description: "Sign in, the signed-in account, your own password, your sessions, sign out." },
       { name: "admin", description: "The admin runs the team's accounts and reads the audit trail." },
       { name: "health", description: "Liveness and readiness probes for the process supervisor." },
     ],

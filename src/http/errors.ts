@@ -7,6 +7,7 @@ import { InvalidEmailError } from "../emails/normalize.ts";
 import type { Logger } from "../lib/log.ts";
 import { bodyProblemOf } from "./body.ts";
 import { describeValidationFailure } from "./validation.ts";
+import { SessionNotFoundError } from "../sessions/errors.ts";
 import {
   ActorForbiddenError,
   ActorRevokedError,
@@ -38,6 +39,7 @@ function mapKnownError(error: unknown): { status: number; detail: string; header
   }
   if (error instanceof EmailTakenError) return { status: 409, detail: "Email already registered" };
   if (error instanceof UserNotFoundError) return { status: 404, detail: "User not found" };
+  if (error instanceof SessionNotFoundError) return { status: 404, detail: error.message };
   if (error instanceof AdminLockoutError) return { status: 409, detail: error.message };
   if (error instanceof WrongPasswordError) return { status: 403, detail: error.message };
   if (error instanceof PasswordRuleError) return { status: 422, detail: error.message };

@@ -53,6 +53,8 @@ export interface Settings {
   hashingConcurrency: number;
   /** Sign-ins that may wait for a hashing slot before the rest are answered 503 (default: 32 per slot). */
   hashingQueue: number;
+  /** Live sessions an account may hold; the sign-in past it ends the account's oldest session. */
+  maxSessionsPerAccount: number;
   /** Off-host backups to S3-compatible storage: credentials, endpoint and the configured bucket and prefix. */
   s3: S3Settings;
 }
@@ -165,6 +167,9 @@ export function parseSettings(env: Environment, cwd: string, options: { listenin
   // Set only to pin the bound (tests make refusals certain with 1 and 0); the defaults follow the machine.
   const hashingConcurrency = take("HASHING_CONCURRENCY", integerIn(1, 1024), String(defaultHashingConcurrency()));
   const hashingQueue = take("HASHING_QUEUE", integerIn(0, 100_000), String((hashingConcurrency ?? 1) * 32));
+  // 10: a phone, an office PC and a few browsers each for one agent, with room; a script signing in in a loop
+  // cannot grow the table past it. 1 would make every sign-in end the last one.
+  const maxSessionsPerAccount = take("MAX_SESSIONS_PER_ACCOUNT", integerIn(1, 1000), "10");
   const s3 = parseS3Settings(env, problems);
 
   if (problems.length > 0) throw new SettingsError(problems);
@@ -189,6 +194,7 @@ export function parseSettings(env: Environment, cwd: string, options: { listenin
     auditRetentionDays: auditRetentionDays!,
     hashingConcurrency: hashingConcurrency!,
     hashingQueue: hashingQueue!,
+    maxSessionsPerAccount: maxSessionsPerAccount!,
     s3,
   };
 }

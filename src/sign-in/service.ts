@@ -22,11 +22,18 @@ import {
   spendVerifyTime,
   verifyPasswordHash,
 } from "../passwords/hashing.ts";
+import { createSession, makeRoomForSession } from "../sessions/store.ts";
 import { ACCESS_TOKEN_TTL_SECONDS, type TokenService } from "../tokens/tokens.ts";
 import type { LoginThrottle } from "./throttle.ts";
 
 /** How long a sign-in waits before hearing "busy" when the hashing queue is full. */
 const BUSY_ANSWER_DELAY_MS = 250;
+
+/** A session lasts as long as its token. */
+const SESSION_LIFETIME_MS = ACCESS_TOKEN_TTL_SECONDS * 1000;
+
+/** The default bound on an account's live sessions (MAX_SESSIONS_PER_ACCOUNT). */
+export const DEFAULT_MAX_SESSIONS_PER_ACCOUNT = 10;
 
 export interface SignInDependencies {
   db: Db;
@@ -36,6 +43,8 @@ export interface SignInDependencies {
   throttle: LoginThrottle;
   /** Refused attempts are counted into one audit row per address, account (or none) and this window. */
   refusalWindowMs: number;
+  /** An account's live sessions at most; the sign-in past it ends the oldest. */
+  maxSessionsPerAccount?: number;
 }
 
 /** A bearer token for the account, and how long it lasts. */
@@ -62,18 +71,30 @@ export interface SignInAttempt {
   password: string;
   /** The client's address (src/http/client-address.ts): recorded as it is, counted as the throttle counts it. */
   address: string;
+  /** The User-Agent header, for the session's device label. */
+  userAgent?: string | null;
 }
 
 export interface PasswordChange {
   /** The signed-in account, as the guard read it for this request. */
   user: User;
+  /** The session the request's token names (null for a token from before sessions): kept, with a fresh token. */
+  sessionId: string | null;
   currentPassword: string;
   newPassword: string;
   address: string;
+  userAgent?: string | null;
 }
 
 /** Sign-in and the own password change over one database, token service and throttle. */
-export function signInService({ db, tokens, generation, throttle, refusalWindowMs }: SignInDependencies) {
+export function signInService({
+  db,
+  tokens,
+  generation,
+  throttle,
+  refusalWindowMs,
+  maxSessionsPerAccount = DEFAULT_MAX_SESSIONS_PER_ACCOUNT,
+}: SignInDependencies) {
   // Audit rows written on their own, outside any change: each waits for the write lock without holding up the
   // server, or an anonymous client's failed sign-ins during another process's write would freeze every request.
   // recordRefusal is safe to retry whole: it reads its open counting rows afresh and notes one only once written.
@@ -82,8 +103,8 @@ export function signInService({ db, tokens, generation, throttle, refusalWindowM
   const countRefusal = (event: AuditRecord) =>
     writeWithRetry(db, () => recordRefusal(db, { ...event, ip: event.ip && throttle.clientOf(event.ip) }, refusalWindowMs));
   const record = (event: AuditRecord) => writeWithRetry(db, () => recordEvent(db, event));
-  const issue = async (userId: number, tokenVersion: number): Promise<IssuedToken> => ({
-    token: await tokens.issue({ userId, tokenVersion, generation: generation.id }),
+  const issue = async (userId: number, tokenVersion: number, sessionId: string): Promise<IssuedToken> => ({
+    token: await tokens.issue({ userId, tokenVersion, generation: generation.id, sessionId }),
     expiresInSeconds: ACCESS_TOKEN_TTL_SECONDS,
   });
 
@@ -133,7 +154,8 @@ export function signInService({ db, tokens, generation, throttle, refusalWindowM
     if (!user || !matches) return refuse(user ? "wrong_password" : "unknown_email", "wrong");
     // The account is read again where the sign-in is recorded: deactivated or given a new password while
     // the hash was checked, it gets no token.
-    const outcome = await completeSignIn(db, user.id, user.passwordHash, ip, email!).catch((error: unknown) => {
+    const session = { ip, userAgent: attempt.userAgent ?? null, max: maxSessionsPerAccount };
+    const outcome = await completeSignIn(db, user.id, user.passwordHash, email!, session).catch((error: unknown) => {
       // The password was right but the sign-in could not be written (the database busy past its timeout, or
       // full): the server's failure, not a failed guess. The place is given back, so retrying is no lockout.
       place.withdrawn();
@@ -145,7 +167,7 @@ export function signInService({ db, tokens, generation, throttle, refusalWindowM
       return outcome.reason === "inactive" ? refuse("inactive", "inactive") : refuse("wrong_password", "wrong");
     }
     place.succeeded();
-    return { outcome: "signed-in", token: await issue(outcome.user.id, outcome.user.tokenVersion) };
+    return { outcome: "signed-in", token: await issue(outcome.user.id, outcome.user.tokenVersion, outcome.sessionId) };
   }
 
   /**
@@ -154,7 +176,7 @@ export function signInService({ db, tokens, generation, throttle, refusalWindowM
    * (WrongPasswordError, PasswordRuleError, ...) and PasswordWorkQueuedError when the account has too many
    * password operations under way.
    */
-  async function changePassword({ user, currentPassword, newPassword, address: ip }: PasswordChange): Promise<PasswordChangeResult> {
+  async function changePassword({ user, sessionId, currentPassword, newPassword, address: ip, userAgent }: PasswordChange): Promise<PasswordChangeResult> {
     const event = { type: "password.change_failed" as const, actor: "user" as const, actorUserId: user.id, userId: user.id, ip };
     // Refused before it takes a place in the throttle: a flood of changes is not a flood of failures.
     if (hashingGate.accountFull(user.id)) throw new PasswordWorkQueuedError(hashingGate.perAccount);
@@ -163,17 +185,18 @@ export function signInService({ db, tokens, generation, throttle, refusalWindowM
       await countRefusal({ ...event, reason: "throttled" });
       return { outcome: "throttled", retryAfterSeconds: place.retryAfterSeconds };
     }
-    let tokenVersion: number;
+    let kept: { tokenVersion: number; sessionId: string };
     try {
-      tokenVersion = await changeOwnPassword(db, { id: user.id, tokenVersion: user.tokenVersion, ip }, currentPassword, newPassword);
+      const actor = { id: user.id, tokenVersion: user.tokenVersion, sessionId, ip };
+      kept = await changeOwnPassword(db, actor, currentPassword, newPassword, { lifetimeMs: SESSION_LIFETIME_MS, userAgent: userAgent ?? null });
     } catch (error) {
       if (error instanceof WrongPasswordError) await record({ ...event, reason: "wrong_password" });
       else place.withdrawn();
       throw error;
     }
     place.succeeded();
-    // Every other token of the account stopped working with the new version; this session carries on.
-    return { outcome: "changed", token: await issue(user.id, tokenVersion) };
+    // Every other session and token of the account stopped working with the new version; this session carries on.
+    return { outcome: "changed", token: await issue(user.id, kept.tokenVersion, kept.sessionId) };
   }
 
   return { signIn, changePassword };
@@ -197,14 +220,24 @@ function loginEmail(db: Db, typed: string): string | undefined {
   }
 }
 
-type SignInOutcome = { ok: true; user: User } | { ok: false; reason: "inactive" | "changed" };
+type SignInOutcome = { ok: true; user: User; sessionId: string } | { ok: false; reason: "inactive" | "changed" };
+
+/** The session a sign-in makes: where from, and the account's bound. */
+interface SessionRequest {
+  ip: string;
+  userAgent: string | null;
+  max: number;
+}
 
 /**
  * Completes a sign-in whose password matched `verifiedHash`: in one transaction the account is read again
- * (it may have been deactivated or given a new password while the hash was checked), `last_login_at` is set
- * and `login.succeeded` recorded. The token is issued from the row read here.
+ * (it may have been deactivated or given a new password while the hash was checked), `last_login_at` is set,
+ * room is made under the account's session bound (its oldest sessions ended, each recorded as `session.ended`
+ * with reason `limit`), the session made and `login.succeeded` recorded with it. The token is issued from the
+ * row read here, for that session.
  */
-function completeSignIn(db: Db, id: number, verifiedHash: string, ip: string | null, typedEmail: string): Promise<SignInOutcome> {
+function completeSignIn(db: Db, id: number, verifiedHash: string, typedEmail: string, request: SessionRequest): Promise<SignInOutcome> {
+  const { ip } = request;
   return inWriteTransaction(db, (tx): SignInOutcome => {
     const user = findUserById(tx, id);
     if (!user || user.passwordHash !== verifiedHash) return { ok: false, reason: "changed" };
@@ -215,7 +248,11 @@ function completeSignIn(db: Db, id: number, verifiedHash: string, ip: string | n
       .where(eq(users.id, id))
       .returning()
       .get()!;
-    recordEvent(tx, { type: "login.succeeded", actor: "user", actorUserId: id, userId: id, email: typedEmail, ip });
-    return { ok: true, user: signedIn };
+    for (const ended of makeRoomForSession(tx, id, request.max)) {
+      recordEvent(tx, { type: "session.ended", actor: "user", actorUserId: id, userId: id, sessionId: ended.id, reason: "limit", ip });
+    }
+    const session = createSession(tx, { userId: id, ip, userAgent: request.userAgent, lifetimeMs: SESSION_LIFETIME_MS });
+    recordEvent(tx, { type: "login.succeeded", actor: "user", actorUserId: id, userId: id, email: typedEmail, ip, sessionId: session.id });
+    return { ok: true, user: signedIn, sessionId: session.id };
   });
 }

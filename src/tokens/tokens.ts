@@ -1,6 +1,7 @@
 // Access tokens: HS256 JWTs signed by @elysiajs/jwt and checked here synchronously, strictly.
 import type { jwt as JwtPlugin } from "@elysiajs/jwt";
 import { GENERATION_PATTERN } from "../db/generation.ts";
+import { SESSION_ID_PATTERN } from "../db/vocabulary.ts";
 import { parseStrictJson } from "../lib/strict-json.ts";
 
 export const ACCESS_TOKEN_TTL_SECONDS = 8 * 60 * 60;
@@ -18,15 +19,21 @@ export interface TokenClaims {
    * generations (moxie's older ones, the Python original's), which the guard admits only in a never-restored database.
    */
   generation: string | null;
+  /**
+   * The session it was issued for (`sid`); null in tokens from before sessions (moxie's older ones, the Python
+   * original's), which have no session to check and end only with the account's token version.
+   */
+  sessionId: string | null;
   issuedAt: number;
   expiresAt: number;
 }
 
-/** What a token is issued for: an account at its token version, in the database's current generation. */
+/** What a token is issued for: a session of an account at its token version, in the database's current generation. */
 export interface TokenSubject {
   userId: number;
   tokenVersion: number;
   generation: string;
+  sessionId: string;
 }
 
 export interface TokenService {
@@ -38,11 +45,12 @@ export interface TokenService {
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const POSITIVE_INTEGER = /^[1-9][0-9]{0,15}$/;
 /**
- * Every claim a token may carry; any other is refused. moxie signs {sub, ver, gen, iat, exp}; the Python original
- * signed {sub, exp}; `nbf` is honoured. A claim added later (a session id) is added here with its check, so a
- * token carrying a claim this version does not check is never taken as valid without it.
+ * Every claim a token may carry; any other is refused. moxie signs {sub, ver, gen, sid, iat, exp}; before sessions
+ * it signed {sub, ver, gen, iat, exp}; the Python original signed {sub, exp}; `nbf` is honoured. A claim added
+ * later is added here with its check, so a token carrying a claim this version does not check is never taken as
+ * valid without it.
  */
-const KNOWN_CLAIMS = new Set(["sub", "exp", "iat", "nbf", "ver", "gen"]);
+const KNOWN_CLAIMS = new Set(["sub", "exp", "iat", "nbf", "ver", "gen", "sid"]);
 
 /** Verified tokens remembered, so a busy /auth/me skips the HMAC and JSON work; the oldest go first. */
 const VERIFIED_CACHE_SIZE = 10_000;
@@ -58,8 +66,9 @@ export function createTokenService(secret: string, now: () => number = Date.now)
   const key = Buffer.from(secret, "utf8");
   const verified = new Map<string, TokenClaims>();
 
-  async function issue({ userId, tokenVersion, generation }: TokenSubject): Promise<string> {
+  async function issue({ userId, tokenVersion, generation, sessionId }: TokenSubject): Promise<string> {
     if (!GENERATION_PATTERN.test(generation)) throw new Error("a token is issued only with the database's generation");
+    if (!SESSION_ID_PATTERN.test(sessionId)) throw new Error("a token is issued only for a session");
     // @elysiajs/jwt stamps `iat` from its own clock; re-sign in the rare case a second ticks over between
     // our clock and its own, so `exp` is always exactly `iat` + the lifetime.
     for (;;) {
@@ -68,6 +77,7 @@ export function createTokenService(secret: string, now: () => number = Date.now)
         sub: String(userId),
         ver: tokenVersion,
         gen: generation,
+        sid: sessionId,
         exp: issuedAt + ACCESS_TOKEN_TTL_SECONDS,
       });
       if (verify(token)?.issuedAt === issuedAt) return token;
@@ -76,7 +86,7 @@ export function createTokenService(secret: string, now: () => number = Date.now)
 
   /**
    * Only strings that passed every check below with this key are cached, and expiry is checked again on
-   * each use; revocation is the guard's job (generation, token version and is_active, against the database).
+   * each use; revocation is the guard's job (generation, session, token version and is_active, against the database).
    */
   function verify(token: string): TokenClaims | null {
     const known = verified.get(token);
@@ -114,7 +124,7 @@ export function createTokenService(secret: string, now: () => number = Date.now)
     const payload = parseJsonObject(payloadPart);
     if (!payload) return null;
     for (const claim of Object.keys(payload)) if (!KNOWN_CLAIMS.has(claim)) return null;
-    const { sub, exp, nbf, ver = 0, gen } = payload;
+    const { sub, exp, nbf, ver = 0, gen, sid } = payload;
     // The Python original signed exactly {sub, exp}, always for 8 hours: a token of that shape, and only that
     // one, counts as issued at exp - 8 h, so the checks below still hold its exp to 8 hours from now.
     const original = payload.iat === undefined && Object.keys(payload).length === 2 && Number.isSafeInteger(exp);
@@ -123,6 +133,7 @@ export function createTokenService(secret: string, now: () => number = Date.now)
     if (!Number.isSafeInteger(iat) || !Number.isSafeInteger(exp)) return null;
     if (!Number.isSafeInteger(ver) || (ver as number) < 0) return null;
     if (gen !== undefined && (typeof gen !== "string" || !GENERATION_PATTERN.test(gen))) return null;
+    if (sid !== undefined && (typeof sid !== "string" || !SESSION_ID_PATTERN.test(sid))) return null;
     const issuedAt = iat as number;
     const expiresAt = exp as number;
     const nowSeconds = now() / 1000;
@@ -133,7 +144,14 @@ export function createTokenService(secret: string, now: () => number = Date.now)
     if (expiresAt - issuedAt > ACCESS_TOKEN_TTL_SECONDS || expiresAt <= issuedAt) return null;
     const userId = Number(sub);
     if (!Number.isSafeInteger(userId)) return null;
-    return { userId, tokenVersion: ver as number, generation: (gen as string | undefined) ?? null, issuedAt, expiresAt };
+    return {
+      userId,
+      tokenVersion: ver as number,
+      generation: (gen as string | undefined) ?? null,
+      sessionId: (sid as string | undefined) ?? null,
+      issuedAt,
+      expiresAt,
+    };
   }
 
   return { issue, verify };

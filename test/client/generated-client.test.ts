@@ -65,6 +65,8 @@ describe("a client generated from /openapi.json, against the compiled binary", (
     async () => {
       const types = await generateTypes(document);
       expect(types).toContain('"/admin/users/{id}/deactivate"');
+      expect(types).toContain('"/auth/sessions/{id}"');
+      expect(types).toContain('"/admin/users/{id}/sessions/{sid}"');
       const checked = await typeCheckScenario(types);
       expect(checked.output).toBe("");
       expect(checked.code).toBe(0);
@@ -97,7 +99,7 @@ describe("a client generated from /openapi.json, against the compiled binary", (
   );
 
   test(
-    "the client signs in, reads /auth/me, lists, creates, edits and deactivates an account",
+    "the client signs in, reads /auth/me, lists, creates, edits and deactivates an account, and sees and ends sessions",
     async () => {
       const url = await serveBinaryWithAdmin(ADMIN, { SECRET_KEY });
       // Imported by a path tsc does not follow: the project's own type check has no "#moxie-api" to give it.
@@ -117,6 +119,22 @@ describe("a client generated from /openapi.json, against the compiled binary", (
       // is_active on a create is honoured: the account exists and cannot sign in.
       expect(story.createdInactive).toMatchObject({ status: 201, user: { email: "dana.dormant@example.com", is_active: false } });
       expect(story.missing).toEqual({ status: 404, detail: "User not found" });
+      // Sessions: two sign-ins are two sessions, the current first; the other ended stops at once; an admin sees one.
+      expect(story.sessions.mine.map((s: { current: boolean }) => s.current)).toEqual([true, false]);
+      expect(story.sessions.mine[0]).toEqual({
+        id: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
+        created_at: expect.any(String),
+        expires_at: expect.any(String),
+        last_seen_at: expect.any(String),
+        ip: "127.0.0.1",
+        device: expect.any(String),
+        current: true,
+      });
+      expect(story.sessions.endedTokenStatus).toBe(401);
+      expect(story.sessions.notMine).toEqual({ status: 404, detail: "Session not found" });
+      expect(story.sessions.afterEnding.map((s: { id: string; current: boolean }) => [s.id, s.current])).toEqual([[story.sessions.mine[0].id, true]]);
+      expect(story.sessions.afterOthers).toBe(200);
+      expect(story.sessions.endedAll).toBe(0);
       for (const user of [story.me, story.created.user, story.edited, story.deactivated, story.createdInactive.user] as object[]) {
         expect(Object.keys(user)).not.toContain("password_hash");
       }

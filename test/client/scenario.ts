@@ -11,6 +11,7 @@ type User = components["schemas"]["User"];
 type Role = components["schemas"]["Role"];
 /** Every error answer's body; not named Error, which a generated `export type Error` would shadow. */
 type ErrorResponse = components["schemas"]["ErrorResponse"];
+type Session = components["schemas"]["Session"];
 
 export interface StoryResult {
   tokenType: "bearer";
@@ -24,6 +25,20 @@ export interface StoryResult {
   createdInactive: { status: number; user: User };
   missing: { status: number; detail: string };
   anonymous: { status: number; challenge: string | null };
+  sessions: {
+    /** Mine, after a second sign-in: the current one first. */
+    mine: Session[];
+    /** An admin's view of my account after I ended the other one. */
+    afterEnding: Session[];
+    /** The answer of ending all of the account's sessions, as an admin. */
+    endedAll: number;
+    /** A session id that is not mine: DELETE answers this. */
+    notMine: { status: number; detail: string };
+    /** /auth/me with the token whose session ended: 401. */
+    endedTokenStatus: number;
+    /** Logout with scope=others, then /auth/me with this session's token. */
+    afterOthers: number;
+  };
 }
 
 /** Signs in as `admin`, reads /auth/me, lists, creates, edits and deactivates an account. */
@@ -80,6 +95,30 @@ export async function clientStory(baseUrl: string, admin: { email: string; passw
   const notFound: ErrorResponse | undefined = lookup.error;
   const missing = { status: lookup.response.status, detail: notFound?.detail ?? "" };
 
+  // Sessions: a second sign-in is a second session; this client lists, ends the other, and an admin sees mine.
+  const second = await createClient<paths>({ baseUrl }).POST("/auth/login", { body: { email: admin.email, password: admin.password } });
+  if (!second.data) throw new Error(`second sign-in: ${second.response.status}`);
+  const listedSessions = await api.GET("/auth/sessions");
+  if (!listedSessions.data) throw new Error(`sessions: ${listedSessions.response.status}`);
+  const mine: Session[] = listedSessions.data;
+  const other = mine.find((session) => !session.current);
+  if (!other) throw new Error("the second session is not listed");
+  const otherId: string = other.id;
+  const ended = await api.DELETE("/auth/sessions/{id}", { params: { path: { id: otherId } } });
+  if (ended.response.status !== 204) throw new Error(`end session: ${ended.response.status}`);
+  const secondMe = await fetch(`${baseUrl}/auth/me`, { headers: { authorization: `Bearer ${second.data.access_token}` } });
+  const notMineAnswer = await api.DELETE("/auth/sessions/{id}", { params: { path: { id: otherId } } });
+  const notMine = { status: notMineAnswer.response.status, detail: notMineAnswer.error?.detail ?? "" };
+  const seen = await api.GET("/admin/users/{id}/sessions", { params: { path: { id: me.data.id } } });
+  if (!seen.data) throw new Error(`admin sessions: ${seen.response.status}`);
+  const afterEnding: Session[] = seen.data;
+  const others = await api.POST("/auth/logout", { params: { query: { scope: "others" } } });
+  if (others.response.status !== 204) throw new Error(`logout others: ${others.response.status}`);
+  const stillMe = await api.GET("/auth/me");
+  const endAll = await api.DELETE("/admin/users/{id}/sessions", { params: { path: { id } } });
+  if (!endAll.data) throw new Error(`end all: ${endAll.response.status}`);
+  const endedAll: number = endAll.data.ended;
+
   if (baseUrl === "never") {
     // Never run: what the document must refuse at compile time. If it grows too loose, these lines stop
     // being errors and tsc fails on the unused @ts-expect-error.
@@ -95,6 +134,12 @@ export async function clientStory(baseUrl: string, admin: { email: string; passw
     void me.data.password_hash;
     // @ts-expect-error an edit does not set a password (422): PUT /admin/users/{id}/password does
     await api.PATCH("/admin/users/{id}", { params: { path: { id } }, body: { password: "a long passphrase" } });
+    // @ts-expect-error logout's scope is local, others or global
+    await api.POST("/auth/logout", { params: { query: { scope: "everywhere" } } });
+    // @ts-expect-error a session id is a string
+    await api.DELETE("/auth/sessions/{id}", { params: { path: { id: 12 } } });
+    // @ts-expect-error a session never carries the raw User-Agent
+    void mine[0]!.user_agent;
   }
 
   return {
@@ -109,5 +154,6 @@ export async function clientStory(baseUrl: string, admin: { email: string; passw
     createdInactive: { status: dormant.response.status, user: dormant.data },
     missing,
     anonymous,
+    sessions: { mine, afterEnding, endedAll, notMine, endedTokenStatus: secondMe.status, afterOthers: stillMe.response.status },
   };
 }

@@ -81,7 +81,7 @@ async function listOrPrune(values: Values, openDb: (readOnly: boolean) => Db, pr
 
 function printEvents(events: ListedEvent[], print: Print): void {
   printTable(
-    ["TIME", "TYPE", "ACTOR", "USER", "EMAIL", "IP", "REASON", "CHANGES"],
+    ["TIME", "TYPE", "ACTOR", "USER", "EMAIL", "IP", "REASON", "CHANGES", "SESSION"],
     events.map((e) => [
       toIsoUtc(e.createdAt),
       // Repeated refusals are stored once with a count, as the API and the console show them.
@@ -93,6 +93,7 @@ function printEvents(events: ListedEvent[], print: Print): void {
       e.ip ?? "-",
       e.reason ?? "-",
       describeChanges(changesOf(e.detail)),
+      e.sessionId ?? "-",
     ]),
     print,
   );

@@ -136,6 +136,7 @@ function describeSettings(settings: Settings, secretPath: string): Array<[string
     ["AUDIT_RETENTION_DAYS", settings.auditRetentionDays === 0 ? "0 (keep forever)" : String(settings.auditRetentionDays)],
     ["HASHING_CONCURRENCY", String(settings.hashingConcurrency)],
     ["HASHING_QUEUE", String(settings.hashingQueue)],
+    ["MAX_SESSIONS_PER_ACCOUNT", String(settings.maxSessionsPerAccount)],
     // Off-host backups: where, never the credentials (not even the key id).
     ["S3_BUCKET", settings.s3.bucket ?? "(not set: no off-host backups)"],
     ["S3_PREFIX", settings.s3.prefix === "" ? "(the bucket's top)" : settings.s3.prefix],

@@ -4,6 +4,7 @@
 import { chownSync, closeSync, existsSync, mkdirSync, openSync, realpathSync, renameSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { refreshSearchKeys } from "../../accounts/search.ts";
+import { endSessionsForRestore } from "../../accounts/sessions.ts";
 import { normalizeStoredEmails, type EmailRewrite } from "../../accounts/stored-emails.ts";
 import { MigrationError, refusalMessage, type MigrationOutcome } from "../../db/adopt.ts";
 import { beginRestoredGeneration } from "../../db/generation.ts";
@@ -129,17 +130,20 @@ export async function restoreFrom(options: { where: Where; source: string }, pri
   for (const line of describeOutcome(prepared.migration, prepared.emails)) print(line);
   print(`Database is up to date (${plural(EMBEDDED_MIGRATIONS.length, "migration")})`);
   print(`Signed everyone out (${plural(users, "account")}): tokens issued before the restore no longer work; sign in again`);
+  if (prepared.sessionsEnded > 0) print(`Ended ${plural(prepared.sessionsEnded, "session")} the backup held (recorded in the audit trail)`);
 }
 
 /** What preparing a restored copy did: the migrations it applied and the stored emails it brought to one spelling. */
 interface PreparedCopy {
   migration: MigrationOutcome;
   emails: EmailRewrite[];
+  /** Live sessions the backup held, ended (and recorded) in the copy. */
+  sessionsEnded: number;
 }
 
 /**
- * Migrates the staging copy (one transaction, as at any start), brings its stored emails to one spelling, and
- * begins its new generation. A migration SQLite refuses is a CommandError naming the backup, and nothing has
+ * Migrates the staging copy (one transaction, as at any start), brings its stored emails to one spelling, ends
+ * every session it holds, and begins its new generation. A migration SQLite refuses is a CommandError naming the backup, and nothing has
  * been replaced.
  */
 function prepareRestoredCopy(staging: string, source: string): PreparedCopy {
@@ -156,11 +160,12 @@ function prepareRestoredCopy(staging: string, source: string): PreparedCopy {
   try {
     const emails = normalizeStoredEmails(db);
     refreshSearchKeys(db);
+    const sessionsEnded = endSessionsForRestore(db);
     beginRestoredGeneration(db.$client);
     // Out of WAL mode (the WAL folded into the file): the copy alone is the whole database when it is renamed
     // into place, and checking it leaves no -wal behind. The server switches WAL on again when it opens it.
     db.$client.run("PRAGMA journal_mode = DELETE");
-    return { migration, emails };
+    return { migration, emails, sessionsEnded };
   } finally {
     db.$client.close();
   }

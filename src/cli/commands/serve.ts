@@ -10,6 +10,7 @@ import type { Logger } from "../../lib/log.ts";
 import { hashingGate } from "../../passwords/hashing.ts";
 import type { Settings } from "../../settings/index.ts";
 import { parseHost, parsePort } from "../../settings/values.ts";
+import { PRUNE_BATCH, pruneExpiredSessions } from "../../sessions/store.ts";
 import { generatedSecretPath, loadOrCreateSecretKey } from "../../tokens/secret.ts";
 import { createTokenService } from "../../tokens/tokens.ts";
 import { parsedOption } from "../args.ts";
@@ -20,6 +21,11 @@ import { UsageError } from "../errors.ts";
 import { checkCanListen, listenError } from "../listen.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** Expired sessions are pruned this often, and first this long after start (off the path of the first requests). */
+const SESSION_PRUNING_EVERY_MS = 60 * 60 * 1000;
+const SESSION_PRUNING_FIRST_MS = 1000;
+/** One pruning pass deletes at most this many batches (of PRUNE_BATCH), pausing between them; the next pass goes on. */
+const SESSION_PRUNING_BATCHES = 20;
 
 export const serveCommand: Command = {
   usage: "moxie serve [--host HOST] [--port PORT]",
@@ -95,6 +101,7 @@ async function serve({ settings, db, log, created = false }: { settings: Setting
   const server = started.server;
   log.info("moxie listening", { url: server.url.href.replace(/\/$/, ""), database: settings.databasePath });
   const pruning = scheduleAuditPruning(db, settings.auditRetentionDays, log);
+  const stopSessionPruning = scheduleSessionPruning(db, log);
 
   let failure: unknown;
   await new Promise<void>((resolve) => {
@@ -103,6 +110,7 @@ async function serve({ settings, db, log, created = false }: { settings: Setting
       process.off("SIGTERM", stop);
       log.info("stopping", { signal });
       clearInterval(pruning);
+      stopSessionPruning();
       // Stop accepting, let in-flight requests finish; past the grace period, cut the rest.
       const forced = setTimeout(() => server.stop(true), settings.shutdownGraceSeconds * 1000);
       await server.stop(false);
@@ -118,6 +126,7 @@ async function serve({ settings, db, log, created = false }: { settings: Setting
       process.off("SIGINT", stop);
       process.off("SIGTERM", stop);
       clearInterval(pruning);
+      stopSessionPruning();
       void server.stop(true);
       resolve();
     });
@@ -149,4 +158,38 @@ function scheduleAuditPruning(db: Db, days: number, log: Logger): ReturnType<typ
   };
   void prune();
   return setInterval(prune, DAY_MS).unref();
+}
+
+/**
+ * Deletes expired sessions a second after start and then every hour, a batch at a time with a pause between batches
+ * (so requests and other writers go first) and at most SESSION_PRUNING_BATCHES batches a pass. They are refused
+ * anyway (the guard reads expires_at); this keeps the table small. A busy database skips the rest of a pass,
+ * logged; the next one catches up.
+ */
+function scheduleSessionPruning(db: Db, log: Logger): () => void {
+  let running = false;
+  const prune = async () => {
+    if (running) return;
+    running = true;
+    let removed = 0;
+    try {
+      for (let batch = 0; batch < SESSION_PRUNING_BATCHES; batch++) {
+        const gone = await writeWithRetry(db, () => pruneExpiredSessions(db));
+        removed += gone;
+        if (gone < PRUNE_BATCH) break;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    } catch (error) {
+      log.warn("session pruning skipped", { error: (error as Error).message });
+    } finally {
+      running = false;
+      if (removed > 0) log.info("pruned expired sessions", { removed });
+    }
+  };
+  const first = setTimeout(prune, SESSION_PRUNING_FIRST_MS).unref();
+  const every = setInterval(prune, SESSION_PRUNING_EVERY_MS).unref();
+  return () => {
+    clearTimeout(first);
+    clearInterval(every);
+  };
 }

@@ -20,6 +20,7 @@ const EVENT_NAMES: Record<string, string> = {
   "user.deactivated": "Account deactivated",
   "user.activated": "Account reactivated",
   "user.unlocked": "Sign-in unlocked",
+  "session.ended": "Session ended",
 };
 
 const REASONS: Record<string, string> = {
@@ -29,6 +30,17 @@ const REASONS: Record<string, string> = {
   throttled: "too many attempts",
   busy: "server busy",
   email_normalized: "stored email brought to one spelling when moxie started",
+  // Why a session ended (session.ended), and who signed an account out everywhere (logout).
+  self: "signed out",
+  others: "signed out of the other sessions",
+  global: "signed out everywhere",
+  admin: "by an admin",
+  password_change: "own password changed",
+  deactivation: "account deactivated",
+  reset: "password set for the account",
+  limit: "too many sessions: the oldest ended",
+  restore: "database restored",
+  cli: "at the host (moxie sign-out)",
 };
 
 const CHANGE_FIELDS: Record<string, string> = { name: "Name", email: "Email", role: "Role", is_active: "Status" };

@@ -107,9 +107,9 @@ export function setupSession(): void {
 }
 
 /**
- * POST /auth/logout revokes every token of the account. Only its answer signs this tab out: without it the
- * token still works on the server, so this tab keeps it (to try again) and says so, rather than claim
- * "You are signed out."
+ * POST /auth/logout ends this tab's session (the account's other sessions stay). Only its answer signs this tab
+ * out: without it the token still works on the server, so this tab keeps it (to try again) and says so, rather
+ * than claim "You are signed out."
  */
 async function signOut(): Promise<void> {
   try {
@@ -146,12 +146,13 @@ function setupSignOutProblem(): void {
     closeDialog(signoutDialog);
     endSession(SIGNED_OUT, { clearDrafts: true });
   });
-  // Forgetting the token here does not end it on the server: the notice says so, and how to end it sooner.
+  // Forgetting the token here does not end it on the server: the notice says so, and how to end it sooner (from a
+  // new session: logout with scope=others, which "sign out of your other sessions" names).
   byId("signout-here").addEventListener("click", () => {
     const until = validUntil();
     endSession(
       `Signed out on this device only. The server could not confirm it, so your session stays valid there ${until}. ` +
-        "To end it sooner, sign in and sign out again once the server answers.",
+        "To end it sooner, sign in again once the server answers and sign out of your other sessions.",
       { clearDrafts: true },
     );
   });

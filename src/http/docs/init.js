@@ -24,7 +24,8 @@ window.ui = SwaggerUIBundle({
     if (response.ok && sameOrigin && response.body && typeof response.body.access_token === "string") {
       window.ui.preauthorizeApiKey("bearer", response.body.access_token);
     }
-    // POST /auth/logout (its only method) revoked the token: the page must not go on showing itself authorized with it.
+    // POST /auth/logout (its only method) ended the token's session: the page must not go on showing itself authorized
+    // with it. (With scope=others the token still works; the page forgets it anyway, and a sign-in brings one back.)
     if (response.ok && sameOrigin && url.pathname === "/auth/logout") {
       window.ui.authActions.logout(["bearer"]);
     }

@@ -18,6 +18,8 @@ export const AuditEventModel = t.Object({
   count: t.Integer({ minimum: 1 }),
   /** What an edit changed, field by field (`{"role": {"from": "agent", "to": "admin"}}`); never a password. */
   changes: t.Nullable(t.Record(t.String(), t.Object({ from: t.Unknown(), to: t.Unknown() }))),
+  /** The session a sign-in (or a password change) made or kept, or the one a `session.ended` event ended. */
+  session_id: t.Nullable(t.String()),
 });
 
 /** A page of audit events; X-Total-Count has the number of matches. */

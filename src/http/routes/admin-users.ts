@@ -30,9 +30,10 @@ export function adminUserRoutes({ db, guard, addressOf }: { db: Db; guard: AuthG
     // Every change is made as the admin who asked, as their token saw them: the service checks again, in the
     // write's transaction, that they are still an active admin at that token version, and records the event.
     .resolve(({ request, server }) => ({
-      actorOf: (user: { id: number; tokenVersion: number }): ActingUser => ({
+      actorOf: (user: { id: number; tokenVersion: number }, sessionId: string | null): ActingUser => ({
         id: user.id,
         tokenVersion: user.tokenVersion,
+        sessionId,
         ip: addressOf(request, server),
       }),
     }))
@@ -50,39 +51,39 @@ export function adminUserRoutes({ db, guard, addressOf }: { db: Db; guard: AuthG
         )
         .post(
           "",
-          async ({ body: { is_active, ...account }, status, user, actorOf }) =>
-            status(201, toPublicUser(await createUser(db, { ...account, isActive: is_active }, actorOf(user)))),
+          async ({ body: { is_active, ...account }, status, user, sessionId, actorOf }) =>
+            status(201, toPublicUser(await createUser(db, { ...account, isActive: is_active }, actorOf(user, sessionId)))),
           contract.create,
         )
         .get("/:id", ({ params }) => toPublicUser(getUser(db, id(params))), contract.read)
         .patch(
           "/:id",
-          async ({ params, body: { name, email, role, is_active }, user, actorOf }) =>
-            toPublicUser(await updateUser(db, actorOf(user), id(params), { name, email, role, isActive: is_active })),
+          async ({ params, body: { name, email, role, is_active }, user, sessionId, actorOf }) =>
+            toPublicUser(await updateUser(db, actorOf(user, sessionId), id(params), { name, email, role, isActive: is_active })),
           contract.edit,
         )
         .patch(
           "/:id/deactivate",
-          async ({ params, user, actorOf }) => toPublicUser((await setActive(db, actorOf(user), id(params), false)).user),
+          async ({ params, user, sessionId, actorOf }) => toPublicUser((await setActive(db, actorOf(user, sessionId), id(params), false)).user),
           contract.deactivate,
         )
         .patch(
           "/:id/activate",
-          async ({ params, user, actorOf }) => toPublicUser((await setActive(db, actorOf(user), id(params), true)).user),
+          async ({ params, user, sessionId, actorOf }) => toPublicUser((await setActive(db, actorOf(user, sessionId), id(params), true)).user),
           contract.activate,
         )
         .put(
           "/:id/password",
-          async ({ params, body, status, user, actorOf }) => {
-            await setPassword(db, actorOf(user), id(params), body.password);
+          async ({ params, body, status, user, sessionId, actorOf }) => {
+            await setPassword(db, actorOf(user, sessionId), id(params), body.password);
             return status(204, undefined);
           },
           contract.setPassword,
         )
         .post(
           "/:id/unlock",
-          async ({ params, status, user, actorOf }) => {
-            await unlockUser(db, actorOf(user), id(params));
+          async ({ params, status, user, sessionId, actorOf }) => {
+            await unlockUser(db, actorOf(user, sessionId), id(params));
             return status(204, undefined);
           },
           contract.unlock,
@@ -174,7 +175,8 @@ function adminUserContract() {
         operationId: "deactivateUser",
         summary: "Deactivate an account",
         description:
-          "The account can no longer sign in and every token it holds stops working at once; nothing is deleted. " +
+          "The account can no longer sign in, every session it has ends and every token it holds stops working at once; " +
+          "nothing is deleted. " +
           "Deactivating an inactive account changes and records nothing and answers 200 with it (idempotent). You " +
           "cannot deactivate yourself or the last active admin (409). Recorded in the audit trail as user.deactivated.",
       },
@@ -209,8 +211,8 @@ function adminUserContract() {
         operationId: "setUserPassword",
         summary: "Set another account's password",
         description:
-          "Replaces the password without asking for the old one (for an agent who forgot theirs). Every token the " +
-          "account held stops working, so its sessions must sign in again, and its sign-in throttle is cleared. The " +
+          "Replaces the password without asking for the old one (for an agent who forgot theirs). Every session and " +
+          "token the account held stops working, so it must sign in again, and its sign-in throttle is cleared. The " +
           "password rules are those of account creation. For your own password use PUT /auth/password (403 here). " +
           "Recorded in the audit trail as password.reset.",
       },

@@ -1,10 +1,11 @@
-// /auth: sign in with email and password for a token, "who am I", your own password, sign out everywhere.
+// /auth: sign in with email and password for a token, "who am I", your own password, sign out (this session, the
+// others, or everywhere). Your list of sessions is src/http/routes/sessions.ts.
 // The rules are the sign-in service's (src/sign-in/service.ts); each handler turns its result into a status.
 import { Elysia, t } from "elysia";
 import type { Generation } from "../../db/generation.ts";
 import type { Db } from "../../db/index.ts";
 import { toPublicUser } from "../../accounts/lookup.ts";
-import { revokeTokens } from "../../accounts/service.ts";
+import { signOut } from "../../accounts/sessions.ts";
 import { ACCOUNT_OPERATIONS_MAX } from "../../passwords/hashing.ts";
 import { signInService, type IssuedToken } from "../../sign-in/service.ts";
 import type { LoginThrottle } from "../../sign-in/throttle.ts";
@@ -14,6 +15,7 @@ import { BEARER_CHALLENGE, SIGNED_IN_RESPONSES, type AuthGuard } from "../guard.
 import { PublicUserModel } from "../models/accounts.ts";
 import { ChangeOwnPasswordModel, LoginModel, TokenModel } from "../models/auth.ts";
 import { ErrorModel } from "../models/common.ts";
+import { LogoutQuery } from "../models/sessions.ts";
 import { documented } from "../openapi.ts";
 
 export interface AuthRouteDependencies {
@@ -26,6 +28,8 @@ export interface AuthRouteDependencies {
   addressOf: AddressOf;
   /** Refused attempts are counted into one audit row per address, account (or none) and this window. */
   refusalWindowMs: number;
+  /** An account's live sessions at most (MAX_SESSIONS_PER_ACCOUNT). */
+  maxSessionsPerAccount?: number;
 }
 
 /** A token as the API gives it (TokenModel). */
@@ -33,8 +37,8 @@ function tokenAnswer({ token, expiresInSeconds }: IssuedToken) {
   return { access_token: token, token_type: "bearer" as const, expires_in: expiresInSeconds };
 }
 
-export function authRoutes({ db, tokens, guard, generation, throttle, addressOf, refusalWindowMs }: AuthRouteDependencies) {
-  const { signIn, changePassword } = signInService({ db, tokens, generation, throttle, refusalWindowMs });
+export function authRoutes({ db, tokens, guard, generation, throttle, addressOf, refusalWindowMs, maxSessionsPerAccount }: AuthRouteDependencies) {
+  const { signIn, changePassword } = signInService({ db, tokens, generation, throttle, refusalWindowMs, maxSessionsPerAccount });
   const contract = authContract();
 
   return new Elysia({ prefix: "/auth" })
@@ -42,7 +46,12 @@ export function authRoutes({ db, tokens, guard, generation, throttle, addressOf,
     .post(
       "/login",
       async ({ body, set, status, request, server }) => {
-        const result = await signIn({ email: body.email, password: body.password, address: addressOf(request, server) });
+        const result = await signIn({
+          email: body.email,
+          password: body.password,
+          address: addressOf(request, server),
+          userAgent: request.headers.get("user-agent"),
+        });
         switch (result.outcome) {
           case "signed-in":
             return tokenAnswer(result.token);
@@ -64,9 +73,15 @@ export function authRoutes({ db, tokens, guard, generation, throttle, addressOf,
     .get("/me", ({ user }) => toPublicUser(user), { auth: true, ...contract.me })
     .put(
       "/password",
-      async ({ user, body, set, status, request, server }) => {
-        const address = addressOf(request, server);
-        const result = await changePassword({ user, currentPassword: body.current_password, newPassword: body.new_password, address });
+      async ({ user, sessionId, body, set, status, request, server }) => {
+        const result = await changePassword({
+          user,
+          sessionId,
+          currentPassword: body.current_password,
+          newPassword: body.new_password,
+          address: addressOf(request, server),
+          userAgent: request.headers.get("user-agent"),
+        });
         if (result.outcome === "changed") return tokenAnswer(result.token);
         set.headers["retry-after"] = String(result.retryAfterSeconds);
         return status(429, { detail: "Too many wrong passwords; try again later" });
@@ -75,8 +90,9 @@ export function authRoutes({ db, tokens, guard, generation, throttle, addressOf,
     )
     .post(
       "/logout",
-      async ({ user, status, request, server }) => {
-        await revokeTokens(db, { id: user.id, tokenVersion: user.tokenVersion, ip: addressOf(request, server) });
+      async ({ user, sessionId, query, status, request, server }) => {
+        const actor = { id: user.id, tokenVersion: user.tokenVersion, sessionId, ip: addressOf(request, server) };
+        await signOut(db, actor, query.scope ?? "local");
         return status(204, undefined);
       },
       { auth: true, ...contract.logout },
@@ -148,21 +164,26 @@ function authContract() {
         operationId: "changeOwnPassword",
         summary: "Change your own password",
         description:
-          "Needs the current password. Answers with a fresh token for this session; every other token of the account " +
-          "stops working, on every device. Wrong current passwords count toward the account's sign-in limits. " +
-          "Recorded in the audit trail as password.changed (or password.change_failed).",
+          "Needs the current password. Answers with a fresh token for this session, which stays signed in (a token from " +
+          "before sessions gets a new session); every other session and token of the account stops working, on every " +
+          "device. Wrong current passwords count toward the account's sign-in limits. Recorded in the audit trail as " +
+          "password.changed (or password.change_failed), and session.ended for each other session.",
         tags: ["auth"],
         security: [{ bearer: [] }],
       },
     },
     logout: {
+      query: LogoutQuery,
       response: { 204: t.Void(), ...SIGNED_IN_RESPONSES },
       detail: {
         operationId: "signOut",
-        summary: "Sign out everywhere",
+        summary: "Sign out",
         description:
-          "Every token of this account issued until now stops working, on every device, not only the one sent. " +
-          "Recorded in the audit trail as logout.",
+          "Ends this session only (`scope=local`, the default): the token sent stops working, other devices stay " +
+          "signed in. `scope=others` ends every other session of the account and keeps this one; `scope=global` " +
+          "ends all of them and every token of the account, as logout did before sessions. A token from before " +
+          "sessions has no session of its own: for it, local is global. Recorded in the audit trail as " +
+          "session.ended for each session (reason self, others or global), and logout for global.",
         tags: ["auth"],
         security: [{ bearer: [] }],
       },
