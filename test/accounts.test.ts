@@ -937,9 +937,11 @@ describe("admin: one account", () => {
       expect((await request("GET", "/auth/me", { token })).status).toBe(401);
       await signIn(ctx.request, user);
       const trail = await request("GET", `/admin/audit?user_id=${user.id}&limit=10`, { token: adminToken });
-      const types = trail.json.map((event: { type: string }) => event.type).filter((type: string) => type !== "login.succeeded");
-      // Newest first; the repeated deactivation recorded nothing.
-      expect(types).toEqual(["user.activated", "user.deactivated", "user.updated", "user.created"]);
+      const events = trail.json
+        .filter((event: { type: string }) => event.type !== "login.succeeded")
+        .map((event: { type: string; reason: string | null }) => (event.type === "session.ended" ? `${event.type}:${event.reason}` : event.type));
+      // Newest first; the deactivation ended the session the token named; the repeated deactivation recorded nothing.
+      expect(events).toEqual(["user.activated", "user.deactivated", "session.ended:deactivation", "user.updated", "user.created"]);
     });
 
     test("is_active false on yourself through PATCH → 409, nothing written (not even the name sent with it)", async () => {
