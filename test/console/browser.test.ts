@@ -1433,8 +1433,9 @@ describe("the accounts at 320, 390, 768 and 1280 px, with a team of 28 in many s
           await page.setViewportSize(size);
           const layout = await accountsLayout(page);
           expect({ width: label, problems: layout.problems }).toEqual({ width: label, problems: [] });
-          // Every row has its actions: four, or three on your own row (no deactivating yourself).
-          expect(Object.values(layout.rows).map((row) => row.actions).sort()).toEqual([3, ...Array(24).fill(4)]);
+          // Every row has its actions: five, or three on your own row (no deactivating yourself, your sessions
+          // under My account).
+          expect(Object.values(layout.rows).map((row) => row.actions).sort()).toEqual([3, ...Array(24).fill(5)]);
           await expectNoSidewaysScroll(page, `accounts of 28 at ${label} px`);
           if (label !== "320") await expectAxeClean(page, `accounts of 28 at ${label} px`);
           await shot(page, `team-accounts-${label}.png`);
@@ -1486,7 +1487,7 @@ describe("the accounts at 320, 390, 768 and 1280 px, with a team of 28 in many s
           await page.setViewportSize(size);
           const row = accountRow(page, "long.name@example.com");
           await row.getByRole("button", { name: `Edit ${LONG_NAME}` }).focus();
-          for (let press = 0; press < 4; press++) {
+          for (let press = 0; press < 5; press++) {
             if (press > 0) await page.keyboard.press("Tab");
             const where = await page.evaluate<{ focused: string; pageX: number; cardX: number; name: { left: number; right: number }; width: number }>(`(() => {
               const row = document.querySelector('#accounts-body tr[data-email="long.name@example.com"]');
@@ -1495,7 +1496,7 @@ describe("the accounts at 320, 390, 768 and 1280 px, with a team of 28 in many s
                 pageX: window.scrollX, cardX: document.querySelector("#panel-accounts .table-card").scrollLeft,
                 name: { left: name.left, right: name.right }, width: document.documentElement.clientWidth };
             })()`);
-            expect(where.focused).toBe(["Edit", "Set password", "Activity", "Deactivate"][press]!);
+            expect(where.focused).toBe(["Edit", "Set password", "Activity", "Sessions", "Deactivate"][press]!);
             expect({ pageX: where.pageX, cardX: where.cardX }).toEqual({ pageX: 0, cardX: 0 });
             expect(where.name.left).toBeGreaterThanOrEqual(0);
             expect(where.name.right).toBeLessThanOrEqual(where.width);
