@@ -1,4 +1,4 @@
-// Mutations of what a browser shows: the console (its CSV export, its sign-out) and /docs.
+// Mutations of what a browser shows: the console (its CSV export, its sign-out, its sessions) and /docs.
 import { T, type Mutation } from "./types.ts";
 
 export const consoleApp: Mutation[] = [
@@ -17,6 +17,22 @@ export const consoleApp: Mutation[] = [
     find: "    if (error instanceof ApiError) return explainSignOutProblem(error);",
     replace: "    if (error instanceof ApiError) return endSession(SIGNED_OUT, { clearDrafts: true });",
     tests: [[T.consoleBrowser, "server is unreachable"]],
+  },
+  {
+    id: "console-sign-out-others-global",
+    breaks: "My account's \"Sign out of all other sessions\" ends the others and keeps this tab signed in (scope=others, never global)",
+    file: "src/console/app/my-sessions.ts",
+    find: '    await api("POST", "/auth/logout?scope=others");',
+    replace: '    await api("POST", "/auth/logout?scope=global");',
+    tests: [[T.consoleSessions, "My account"]],
+  },
+  {
+    id: "console-session-ended-elsewhere-unsaid",
+    breaks: "a tab whose session was ended from another device or by an admin is signed out saying it was ended elsewhere",
+    file: "src/console/app/api.ts",
+    find: ": /^session ended/i.test(detail) ? SESSION_ENDED_ELSEWHERE : SESSION_ENDED);",
+    replace: ": SESSION_ENDED);",
+    tests: [[T.consoleSessions, "ended elsewhere"]],
   },
   {
     id: "docs-logout-keeps-token",

@@ -70,4 +70,5 @@ export const T = {
   restore: "test/security/restore.test.ts",
   signInEmails: "test/security/sign-in-emails.test.ts",
   securitySessions: "test/security/sessions.test.ts",
+  consoleSessions: "test/console/sessions.test.ts",
 };

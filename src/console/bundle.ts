@@ -35,7 +35,7 @@ export function consoleScript(): string {
  * The stylesheet's parts in src/console/styles/, in cascade order: a later part wins over an earlier one at equal
  * specificity, so phones.css comes last.
  */
-const STYLESHEET_PARTS = ["base.css", "page.css", "forms.css", "tables.css", "accounts.css", "passwords.css", "toast.css", "dialogs.css", "phones.css"];
+const STYLESHEET_PARTS = ["base.css", "page.css", "forms.css", "tables.css", "accounts.css", "passwords.css", "sessions.css", "toast.css", "dialogs.css", "phones.css"];
 
 /**
  * The console's stylesheet: its parts joined in order, as written (one file, no @import to fetch). Bun's CSS

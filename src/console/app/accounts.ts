@@ -1,7 +1,8 @@
 // The Accounts tab: every account matching the filters, loaded whole and then sorted (accounts-sort.ts) and
-// paged here; the filter and page controls; and each row's actions, which open the account dialogs.
+// paged here; the filter and page controls; and each row's actions, which open the account and sessions dialogs.
 import { ApiError, ignoreSessionEnded, listAllAccounts, type PublicUser } from "./api.ts";
 import { openActivation, openEdit, openReset } from "./account-dialogs.ts";
+import { openAccountSessions } from "./account-sessions.ts";
 import { renderSortState, setupSorting, sortAccounts } from "./accounts-sort.ts";
 import { byId, field, h, setMessage, show } from "./dom.ts";
 import { dateFormat, emailText, initials, roleName, shortDateTimeFormat, thisYearDateTimeFormat, timeElement } from "./format.ts";
@@ -101,8 +102,10 @@ function accountRow(account: PublicUser): HTMLTableRowElement {
       : actionButton("Set password", `Set password for ${account.name}`, () => openReset(account)),
     activityLink(account, "Activity", `Activity of ${account.name}`, "link-button"),
   ]);
+  // Your own sessions are under My account, where this tab's is marked and cannot be ended by a stray click.
   if (!self) {
     actions.append(
+      actionButton("Sessions", `Sessions of ${account.name}`, () => openAccountSessions(account)),
       account.is_active
         ? actionButton("Deactivate", `Deactivate ${account.name}`, () => openActivation(account, false), "link-button danger")
         : actionButton("Reactivate", `Reactivate ${account.name}`, () => openActivation(account, true)),

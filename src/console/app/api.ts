@@ -1,6 +1,6 @@
 // The console's API client: the wire types it reads, the bearer token (sessionStorage: this tab only, gone when
 // it closes, never in a URL), one fetch wrapper whose errors carry the server's detail, and the account list.
-import { ACCOUNT_DEACTIVATED, SESSION_ENDED } from "./messages.ts";
+import { ACCOUNT_DEACTIVATED, SESSION_ENDED, SESSION_ENDED_ELSEWHERE } from "./messages.ts";
 
 export interface PublicUser {
   id: number;
@@ -27,6 +27,18 @@ export interface AuditEvent {
   count?: number;
   /** What an edit changed, field by field; never a password. Absent or null when not recorded. */
   changes?: Record<string, { from: unknown; to: unknown }> | null;
+}
+
+/** One signed-in device (GET /auth/sessions, GET /admin/users/{id}/sessions); `device` is the server's label. */
+export interface Session {
+  id: string;
+  created_at: string;
+  expires_at: string;
+  last_seen_at: string;
+  ip: string | null;
+  device: string;
+  /** The session this tab is signed in with. */
+  current: boolean;
 }
 
 const TOKEN_KEY = "moxie.console.token";
@@ -144,8 +156,9 @@ export async function api<T>(method: string, path: string, body?: unknown, optio
       ? (payload as { detail: string }).detail
       : `The server answered ${response.status} ${response.statusText}`.trim();
   if (response.status === 401 && signedIn) {
-    // A deactivated account cannot sign in again: say who can help instead.
-    endSession(/inactive/i.test(detail) ? ACCOUNT_DEACTIVATED : SESSION_ENDED);
+    // A deactivated account cannot sign in again: say who can help instead. A session ended on purpose (from
+    // another device, or by an admin) says so, so nobody mistakes it for a fault of the page.
+    endSession(/inactive/i.test(detail) ? ACCOUNT_DEACTIVATED : /^session ended/i.test(detail) ? SESSION_ENDED_ELSEWHERE : SESSION_ENDED);
     throw new SessionEnded();
   }
   if (!response.ok) throw new ApiError(response.status, detail, retryAfter(response.headers));

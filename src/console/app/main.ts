@@ -6,11 +6,13 @@
 /// <reference lib="dom.iterable" />
 /// <reference lib="dom.asynciterable" />
 import { setupAccountDialogs } from "./account-dialogs.ts";
+import { setupAccountSessions } from "./account-sessions.ts";
 import { accountsTab, loadAccounts, setupAccounts } from "./accounts.ts";
 import { setupCsvExport } from "./accounts-csv.ts";
 import { activityTab, setupActivity } from "./activity.ts";
 import { setupConfirmation } from "./dialogs.ts";
 import { clearInvalidOnInput } from "./forms.ts";
+import { profileTab, refreshMySessions, setupMySessions } from "./my-sessions.ts";
 import { enhancePasswordFields, setupOwnPassword } from "./passwords.ts";
 import { resumeSession, setupSession } from "./session.ts";
 import { defineTab, setupTabs } from "./tabs.ts";
@@ -21,12 +23,15 @@ setupSession();
 setupTabs();
 defineTab("accounts", accountsTab);
 defineTab("activity", activityTab);
+defineTab("profile", profileTab);
 setupAccounts();
 setupCsvExport();
 setupAccountDialogs(loadAccounts);
+setupAccountSessions();
 setupConfirmation();
 setupActivity();
-setupOwnPassword();
+setupOwnPassword(refreshMySessions);
+setupMySessions();
 clearInvalidOnInput();
 enhancePasswordFields();
 

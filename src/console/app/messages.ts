@@ -2,6 +2,11 @@
 // module shows. No state, no DOM.
 
 export const SESSION_ENDED = "Your session ended; sign in again.";
+/** The 401 for a token whose session was ended ("Session ended; sign in again"): from another of your devices, or by an admin. */
+export const SESSION_ENDED_ELSEWHERE =
+  "You were signed out: this session was ended elsewhere (from another of your devices, or by an admin). Sign in again to carry on.";
+/** A sign-out of sessions that never reached the server: nothing changed there. */
+export const NOTHING_SIGNED_OUT = "The server could not be reached, so no session was signed out. Check the connection and try again.";
 export const ACCOUNT_DEACTIVATED = "Your account has been deactivated, so you were signed out. Ask your admin to reactivate it.";
 export const OWN_PASSWORD_CHANGED = "Your password is changed. You stay signed in here; your other sessions have ended.";
 

@@ -89,8 +89,8 @@ export async function changeOwnPassword(current: string, next: string): Promise<
   saveToken(data.access_token);
 }
 
-/** The "Change your password" form under My account. */
-export function setupOwnPassword(): void {
+/** The "Change your password" form under My account; `changed` runs after a change (the other sessions have ended). */
+export function setupOwnPassword(changed: () => void): void {
   const ownForm = byId<HTMLFormElement>("own-password-form");
   handleSubmit(ownForm, byId("own-password-error"), async () => {
     flash(null);
@@ -104,5 +104,6 @@ export function setupOwnPassword(): void {
     await changeOwnPassword(current, next);
     ownForm.reset();
     flash(OWN_PASSWORD_CHANGED);
+    changed();
   });
 }

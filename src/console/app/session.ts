@@ -2,12 +2,14 @@
 // when the server answers 401), a sign-out the server did not confirm, and resuming the session a reload finds
 // in sessionStorage.
 import { api, ApiError, hasToken, ignoreSessionEnded, saveToken, SessionEnded, tokenExpiresAt, whenSessionEnds, type PublicUser } from "./api.ts";
+import { forgetAccountSessions } from "./account-sessions.ts";
 import { forgetAccounts } from "./accounts.ts";
 import { closeAllDialogs, closeDialog, openDialog, setupDialog } from "./dialogs.ts";
 import { byId, field, setMessage, show } from "./dom.ts";
 import { shortDateTimeFormat } from "./format.ts";
 import { clearInvalid, FormProblem, handleSubmit, requireFilled, setUsername } from "./forms.ts";
 import { me, renderMe, setMe } from "./me.ts";
+import { forgetMySessions } from "./my-sessions.ts";
 import { plainWords, signInLocked } from "./messages.ts";
 import { hideAllPasswords } from "./passwords.ts";
 import { forgetPlace, place, rereadPlace } from "./place.ts";
@@ -31,6 +33,8 @@ function endSession(notice: string | null, options: { clearDrafts?: boolean } = 
   saveToken(null);
   setMe(null);
   forgetAccounts();
+  forgetAccountSessions();
+  forgetMySessions();
   closeAllDialogs();
   hideAllPasswords();
   byId("accounts-body").replaceChildren();
@@ -147,12 +151,12 @@ function setupSignOutProblem(): void {
     endSession(SIGNED_OUT, { clearDrafts: true });
   });
   // Forgetting the token here does not end it on the server: the notice says so, and how to end it sooner (from a
-  // new session: logout with scope=others, which "sign out of your other sessions" names).
+  // new session: My account's "Sign out of all other sessions", logout with scope=others).
   byId("signout-here").addEventListener("click", () => {
     const until = validUntil();
     endSession(
       `Signed out on this device only. The server could not confirm it, so your session stays valid there ${until}. ` +
-        "To end it sooner, sign in again once the server answers and sign out of your other sessions.",
+        "To end it sooner, sign in again once the server answers and, under My account, sign out of all other sessions.",
       { clearDrafts: true },
     );
   });
