@@ -207,11 +207,11 @@ async function sidewaysProblems(page: Page): Promise<string[]> {
 
 /** Clicks every element `selector` matches, in the page (Swagger UI's buttons are plain click handlers). */
 async function clickAll(page: Page, selector: string): Promise<number> {
-  return page.evaluate<number, string>((css) => {
-    const found = [...document.querySelectorAll<HTMLElement>(css)];
+  return page.evaluate<number>(`(() => {
+    const found = [...document.querySelectorAll(${JSON.stringify(selector)})];
     for (const element of found) element.click();
     return found.length;
-  }, selector);
+  })()`);
 }
 
 describe("/docs as clean as the console", () => {
