@@ -63,6 +63,8 @@ async function waitHealthy(server: ServerProcess, port: number): Promise<string>
     }
   });
   expect(await response.json()).toEqual({ status: "ok" });
+  // /health answers from the moment the port is bound; the start line reaches our end of the pipe a moment later.
+  await waitUntil("the 'moxie listening' line", async () => server.logs().some((entry) => entry.msg === "moxie listening") || undefined);
   return url;
 }
 

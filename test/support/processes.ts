@@ -73,6 +73,8 @@ export interface ServerProcess {
   stderr(): string;
   /** The JSON log lines printed so far. */
   logs(): Array<Record<string, unknown>>;
+  /** Settles once both output pipes have been read to their end (after the process exits). */
+  drained: Promise<void>;
 }
 
 const live = new Set<ServerProcess>();
@@ -90,9 +92,9 @@ export async function killLiveServers(): Promise<void> {
   }
 }
 
-function collect(stream: ReadableStream<Uint8Array>, append: (text: string) => void): void {
+function collect(stream: ReadableStream<Uint8Array>, append: (text: string) => void): Promise<void> {
   const decoder = new TextDecoder();
-  void (async () => {
+  return (async () => {
     for await (const chunk of stream) append(decoder.decode(chunk, { stream: true }));
   })().catch(() => {});
 }
@@ -108,10 +110,10 @@ export function spawnServe(args: string[], options: SpawnOptions): ServerProcess
   });
   let out = "";
   let err = "";
-  collect(proc.stdout, (text) => (out += text));
-  collect(proc.stderr, (text) => (err += text));
+  const drained = Promise.all([collect(proc.stdout, (text) => (out += text)), collect(proc.stderr, (text) => (err += text))]).then(() => {});
   const server: ServerProcess = {
     proc,
+    drained,
     stdout: () => out,
     stderr: () => err,
     logs: () =>
@@ -176,6 +178,8 @@ export async function stopServer(server: ServerProcess, signal: "SIGTERM" | "SIG
     await server.proc.exited;
     throw new Error(`serve did not stop within ${ms} ms of ${signal}`);
   }
+  // What it printed last can still be in the pipe when it exits: read it all before anyone looks at the output.
+  await Promise.race([server.drained, Bun.sleep(2000)]);
   return code;
 }
 
