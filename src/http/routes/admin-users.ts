@@ -4,8 +4,8 @@ import { Elysia, t } from "elysia";
 import type { Db } from "../../db/index.ts";
 import { createUser, setActive, setPassword, unlockUser, updateUser } from "../../accounts/service.ts";
 import { getUser, listUsers, toPublicUser } from "../../accounts/lookup.ts";
-import type { ActingUser } from "../../accounts/write.ts";
 import { ACCOUNT_OPERATIONS_MAX } from "../../passwords/hashing.ts";
+import { actorResolver } from "../acting-user.ts";
 import type { AddressOf } from "../client-address.ts";
 import { ADMIN_RESPONSES, type AuthGuard } from "../guard.ts";
 import {
@@ -29,14 +29,7 @@ export function adminUserRoutes({ db, guard, addressOf }: { db: Db; guard: AuthG
     .use(guard)
     // Every change is made as the admin who asked, as their token saw them: the service checks again, in the
     // write's transaction, that they are still an active admin at that token version, and records the event.
-    .resolve(({ request, server }) => ({
-      actorOf: (user: { id: number; tokenVersion: number }, sessionId: string | null): ActingUser => ({
-        id: user.id,
-        tokenVersion: user.tokenVersion,
-        sessionId,
-        ip: addressOf(request, server),
-      }),
-    }))
+    .resolve(actorResolver(addressOf))
     .guard({ admin: true, detail: { tags, security: [{ bearer: [] }] } }, (app) =>
       app
         .get(

@@ -10,6 +10,7 @@ import { ACCOUNT_OPERATIONS_MAX } from "../../passwords/hashing.ts";
 import { signInService, type IssuedToken } from "../../sign-in/service.ts";
 import type { LoginThrottle } from "../../sign-in/throttle.ts";
 import type { TokenService } from "../../tokens/tokens.ts";
+import { actingUser } from "../acting-user.ts";
 import type { AddressOf } from "../client-address.ts";
 import { BEARER_CHALLENGE, SIGNED_IN_RESPONSES, type AuthGuard } from "../guard.ts";
 import { PublicUserModel } from "../models/accounts.ts";
@@ -91,8 +92,7 @@ export function authRoutes({ db, tokens, guard, generation, throttle, addressOf,
     .post(
       "/logout",
       async ({ user, sessionId, query, status, request, server }) => {
-        const actor = { id: user.id, tokenVersion: user.tokenVersion, sessionId, ip: addressOf(request, server) };
-        await signOut(db, actor, query.scope ?? "local");
+        await signOut(db, actingUser(user, sessionId, addressOf(request, server)), query.scope ?? "local");
         return status(204, undefined);
       },
       { auth: true, ...contract.logout },

@@ -9,7 +9,7 @@ import {
   listAccountSessions,
   listOwnSessions,
 } from "../../accounts/sessions.ts";
-import type { ActingUser } from "../../accounts/write.ts";
+import { actorResolver } from "../acting-user.ts";
 import type { AddressOf } from "../client-address.ts";
 import { ADMIN_RESPONSES, SIGNED_IN_RESPONSES, type AuthGuard } from "../guard.ts";
 import { UserIdParams } from "../models/accounts.ts";
@@ -24,14 +24,7 @@ export function sessionRoutes({ db, guard, addressOf }: { db: Db; guard: AuthGua
       .use(guard)
       // Changes are made as the signed-in account, with the session its token names: writeAs checks both again
       // where the change is written.
-      .resolve(({ request, server }) => ({
-        actorOf: (user: { id: number; tokenVersion: number }, sessionId: string | null): ActingUser => ({
-          id: user.id,
-          tokenVersion: user.tokenVersion,
-          sessionId,
-          ip: addressOf(request, server),
-        }),
-      }))
+      .resolve(actorResolver(addressOf))
       .get("/auth/sessions", ({ user, sessionId }) => listOwnSessions(db, { id: user.id, sessionId }), { auth: true, ...contract.listOwn })
       .delete(
         "/auth/sessions/:id",
