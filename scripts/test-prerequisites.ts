@@ -5,6 +5,7 @@ import { existsSync } from "node:fs";
 const NEEDED = [
   { path: "/usr/bin/chromium", pkg: "chromium", for: "the console's and /docs' browser tests" },
   { path: "/usr/bin/systemd-analyze", pkg: "systemd", for: "checking the units in deploy/ (systemd-analyze verify)" },
+  { path: "/usr/bin/python3", pkg: "python3", for: "reading moxie's file as the Python original does (the way back)" },
 ];
 
 const missing = NEEDED.filter((need) => !existsSync(need.path));

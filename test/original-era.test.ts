@@ -23,6 +23,8 @@ import {
   type ServerProcess,
 } from "./support/processes.ts";
 
+if (!Bun.which("python3")) console.warn("original-era: two way-back tests are skipped: python3 is missing (apt-get install python3; `bun run test` installs it as root)");
+
 const FIXTURE = join(ROOT, "test/fixtures/original-era.sqlite");
 const ANSWERS = JSON.parse(readFileSync(join(ROOT, "test/fixtures/original-era.answers.json"), "utf8"));
 const ORIGINAL_SECRET = "original-secret-key-0123456789abcdef0123456789";
